@@ -1,0 +1,95 @@
+# containerfs - build, install, test.
+#   make                 build/containerfs, build/containerfs-supervisor
+#   make SAN=1           the same with ASan+UBSan into build-san/
+#   make check           C unit tests + the end-to-end suite (against the SAN build)
+#   make install         PREFIX (/usr/local) and DESTDIR honoured
+
+CC ?= gcc
+PREFIX ?= /usr/local
+DESTDIR ?=
+PYTEST ?= /usr/bin/python3 -m pytest
+
+ifeq ($(SAN),1)
+B := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := build
+SANFLAGS :=
+endif
+
+PKGS_ENGINE := libnl-3.0 libnl-route-3.0 libcap
+PKGS_FUSE := fuse3
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Wshadow -Wformat=2 -Wstrict-prototypes
+CFLAGS ?= -O2 -g
+BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(SANFLAGS) -MMD -MP
+ENGINE_CFLAGS := $(BASEFLAGS) $(shell pkg-config --cflags $(PKGS_ENGINE))
+FUSE_CFLAGS := $(BASEFLAGS) $(shell pkg-config --cflags $(PKGS_FUSE))
+ENGINE_LIBS := $(shell pkg-config --libs $(PKGS_ENGINE)) -lpthread -lm
+FUSE_LIBS := $(shell pkg-config --libs $(PKGS_FUSE))
+
+ENGINE_EXCLUDE ?=
+ENGINE_SRC := $(filter-out engine/supervisor.c $(ENGINE_EXCLUDE),$(wildcard engine/*.c))
+FUSE_SRC := $(wildcard fusefs/*.c)
+ENGINE_OBJ := $(patsubst %.c,$(B)/%.o,$(ENGINE_SRC))
+FUSE_OBJ := $(patsubst %.c,$(B)/%.o,$(FUSE_SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(HELPER_SRC))
+
+SUPERVISOR := $(if $(wildcard engine/supervisor.c),$(B)/containerfs-supervisor)
+
+all: $(B)/containerfs $(SUPERVISOR) $(HELPER_BIN)
+
+$(B)/engine/%.o: engine/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/fusefs/%.o: fusefs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FUSE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libcfsengine.a: $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/containerfs: $(FUSE_OBJ) $(B)/libcfsengine.a
+	$(CC) $(SANFLAGS) $(CFLAGS) -o $@ $(FUSE_OBJ) $(B)/libcfsengine.a $(FUSE_LIBS) $(ENGINE_LIBS)
+
+# The supervisor stays tiny: no sanitizer, no engine library, only libc.
+$(B)/containerfs-supervisor: engine/supervisor.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -Os -g -o $@ $<
+
+$(B)/unit/%: tests/unit/%.c $(B)/libcfsengine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_CFLAGS) -Iengine $(CFLAGS) -o $@ $< $(B)/libcfsengine.a $(ENGINE_LIBS)
+
+$(B)/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+layering:
+	scripts/check-layering
+
+check:
+	$(MAKE) SAN=1 all unit
+	$(MAKE) layering
+
+e2e: all
+	CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -x -q tests $(PYTEST_ARGS)
+
+install: $(B)/containerfs $(B)/containerfs-supervisor
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/containerfs
+	install -m 0755 $(B)/containerfs $(DESTDIR)$(PREFIX)/sbin/containerfs
+	install -m 0755 $(B)/containerfs-supervisor $(DESTDIR)$(PREFIX)/libexec/containerfs/
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all unit check e2e install clean layering
+
+-include $(wildcard $(B)/*/*.d)

@@ -1,0 +1,96 @@
+/* cgroup.h - containers' cgroups behind one interface with two backends: v1/hybrid
+ * (one hierarchy per controller, plus the unified mount when present) and pure v2
+ * (controllers delegated through cgroup.subtree_control). The layout is detected once.
+ * A container's cgroup is <parent>/<name> in every hierarchy; parent comes from
+ * --cgroup-parent (relative: beneath the daemon's own cgroup in that hierarchy;
+ * absolute: from the hierarchy's root). */
+#ifndef CFS_CGROUP_H
+#define CFS_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "error.h"
+#include "keys.h"
+
+enum cg_layout { CG_LAYOUT_V1, CG_LAYOUT_HYBRID, CG_LAYOUT_V2 };
+
+/* Detect the layout from /proc/self/mountinfo and /proc/self/cgroup, resolve the
+ * parent in each hierarchy and create it (mkdir -p; on v2 enable the available
+ * controllers down the path through cgroup.subtree_control). Call once. */
+int cgroup_init(const char *parent, struct cfs_err *err);
+enum cg_layout cgroup_layout(void);
+/* Lines "cgroup layout: hybrid", "cgroup controller memory: v1", ... for .checkconfig. */
+char *cgroup_checkconfig(void);
+
+/* Create <parent>/<name> in every hierarchy. EEXIST is not an error (adoption and
+ * leftovers); the caller removes it with cgroup_destroy on failure. */
+int cgroup_create(const char *name, struct cfs_err *err);
+/* Apply every [cgroup] setting of c (at start). */
+int cgroup_apply_all(const char *name, const struct config *c, struct cfs_err *err);
+/* Apply one key (alias or canonical) while running; c already holds the new value.
+ * EOPNOTSUPP when the host lacks the controller (e.g. net_cls on v2), with err saying so. */
+int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
+		     struct cfs_err *err);
+/* Check, without a running container, that the host can honour key k with the value
+ * in c (EOPNOTSUPP for net_cls.classid != 0 without net_cls, ...). */
+int cgroup_check_key(const struct config *c, enum key_id k, struct cfs_err *err);
+/* Move pid into the container's cgroup in every hierarchy. ESRCH if no such pid. */
+int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err);
+/* pids in the container's cgroup (sorted, malloc'd); 0 or -errno. */
+int cgroup_pids(const char *name, pid_t **pids, size_t *n);
+/* Freeze (true) or thaw; returns once the kernel reports FROZEN / THAWED, or
+ * -ETIMEDOUT after timeout_ms (thawing again on a failed freeze). */
+int cgroup_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *err);
+/* 1 frozen, 0 not, -errno if the cgroup is gone. */
+int cgroup_is_frozen(const char *name);
+/* SIGKILL every process in the container's cgroups (cgroup.kill where available,
+ * else freeze, kill each, thaw) and wait until they are gone or timeout_ms. */
+int cgroup_kill_all(const char *name, int timeout_ms);
+/* Remove <parent>/<name> everywhere (killing what remains). 0 if already gone. */
+int cgroup_destroy(const char *name, struct cfs_err *err);
+/* Live statistic text (ends with '\n'), malloc'd; "" when the cgroup is gone. */
+int cgroup_stat_read(const char *name, enum stat_id s, char **out);
+/* Does the container's cgroup exist (in any hierarchy)? */
+bool cgroup_exists(const char *name);
+/* The cgroup.procs paths a child writes itself into before exec (NULL-terminated,
+ * malloc'd; free with strv_free). */
+char **cgroup_procs_files(const char *name);
+
+/* ---- pure planning (cgroup_map.c): which file of which controller gets which value */
+enum cg_backend { CG_BACKEND_V1, CG_BACKEND_V2 };
+struct cg_write {
+	char controller[16];	/* "memory", "cpu", ... ("" for core v2 files) */
+	char file[48];		/* "memory.limit_in_bytes", "cpu.max", ... */
+	char value[256];
+};
+/* The writes that apply key k of c on backend b (up to max, count in *n).
+ * Device keys on v2 produce no writes (see cgroup_dev_bpf). */
+int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
+		    struct cg_write *w, size_t max, size_t *n, struct cfs_err *err);
+/* Upper bound of the writes cgroup_plan_key can return for k (to size w). */
+size_t cgroup_plan_max(const struct config *c, enum key_id k);
+/* Write w of key k cannot be made because its file is missing (no such controller,
+ * no swap accounting, no blkio.weight...). 1: try alt instead (bfq's weight files);
+ * 0: skip it, the value is what the host does anyway (max, 0, the default);
+ * -EOPNOTSUPP with err naming the setting and the value otherwise. */
+int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id k,
+			 const struct cg_write *w, struct cg_write *alt, struct cfs_err *err);
+
+/* Device rules. Both backends give them the v1 kernel's meaning: a reset ("a" to
+ * devices.deny when the deny list holds a/all, else "a" to devices.allow), then every
+ * allow rule, then every other deny rule, each applied to the exception list as v1
+ * does. On v1 these are the writes; on v2 the resulting list is compiled to a
+ * BPF_PROG_TYPE_CGROUP_DEVICE program (r0 = 1 allow, 0 deny). insns NULL: *n gets
+ * an upper bound of the length. ENOSPC if max is too small. */
+struct bpf_insn;
+int cgroup_dev_bpf(const struct config *c, struct bpf_insn *insns, size_t max, size_t *n,
+		   struct cfs_err *err);
+/* The same decision without BPF: 1 allowed, 0 denied, -errno if a rule does not
+ * parse. type 'b' or 'c'; access DEV_ACC_* bits (parse.h). */
+int cgroup_dev_eval(const struct config *c, char type, unsigned major, unsigned minor,
+		    unsigned access);
+
+#endif

@@ -1,0 +1,52 @@
+/* config.h - one container's configuration as values of the key table, and its
+ * INI and LXC forms. Pure: no I/O. */
+#ifndef CFS_CONFIG_H
+#define CFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "keys.h"
+
+struct config {
+	/* Normalised text of every canonical key (lists: lines joined by '\n').
+	 * For an alias slot: the text written through the alias, or NULL when the
+	 * canonical key was set directly (the alias is then computed from it). */
+	char *val[K_COUNT];
+};
+
+/* Fill c with the defaults for a container called name. 0 or -ENOMEM. */
+int config_init(struct config *c, const char *name);
+void config_free(struct config *c);
+int config_copy(struct config *dst, const struct config *src);
+bool config_equal(const struct config *a, const struct config *b);
+
+/* Set key k (alias or not) from a whole written value: checked and normalised with
+ * key_normalise, aliases converted; setting a canonical key clears its alias slot. */
+int config_set(struct config *c, enum key_id k, const char *value, size_t len,
+	       struct cfs_err *err);
+/* The value of key k as read (no trailing newline), malloc'd. */
+char *config_get(const struct config *c, enum key_id k);
+
+/* The INI document: [container], [net], [cgroup]; a list is its key repeated; an
+ * alias set through its v1 name is written after its canonical key. malloc'd. */
+char *config_to_ini(const struct config *c);
+
+/* Parse a whole document (INI or LXC, detected by its first key line) into c, which
+ * config_parse first fills with the defaults for name. All or nothing: on error c is
+ * left with the defaults and err names the line ("line 3: ..."). */
+int config_parse(struct config *c, const char *name, const char *doc, size_t len,
+		 struct cfs_err *err);
+
+/* Check the complete lines (up to the last '\n') of a document being written. */
+int config_check_lines(const char *doc, size_t len, struct cfs_err *err);
+
+/* INI and LXC parsers (config_ini.c, config_lxc.c); c already holds defaults.
+ * lineno_base is added to reported line numbers. */
+int config_parse_ini(struct config *c, const char *doc, size_t len, struct cfs_err *err);
+int config_parse_lxc(struct config *c, const char *doc, size_t len, struct cfs_err *err);
+/* true if the first non-blank, non-comment line starts with "lxc." */
+bool config_is_lxc(const char *doc, size_t len);
+
+#endif

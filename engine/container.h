@@ -1,0 +1,79 @@
+/* container.h - the engine's in-memory container record and the registry that
+ * holds them; shared by engine.c (registry, settings), lifecycle.c (runtime) and
+ * store.c (the state dir). Not seen outside engine/. */
+#ifndef CFS_CONTAINER_H
+#define CFS_CONTAINER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "engine.h"
+#include "spawn.h"
+
+struct container {
+	char name[65];
+	uint64_t id;
+	pthread_mutex_t op_lock;	/* serialises writes and transitions (may be long) */
+	pthread_mutex_t lock;		/* protects the fields below (always short) */
+	struct config cfg;
+	enum cfs_state state;
+	int exit_status;		/* -1: never ran */
+	bool has_rec;
+	struct runrec rec;
+	int sup_pidfd;			/* pidfd of the supervisor while running, else -1 */
+	char last_error[256];
+	char run_dir[PATH_MAX];
+	int refs;
+	bool removed;
+};
+
+struct engine_globals {
+	char state_dir[PATH_MAX];
+	char run_dir[PATH_MAX];
+	char supervisor_path[PATH_MAX];
+	bool debug;
+};
+extern struct engine_globals eng;
+
+/* Registry: get takes a reference (NULL if no such container); put drops it. */
+struct container *container_get(const char *name);
+void container_put(struct container *c);
+/* Change the state (c->lock must NOT be held) and emit the event. */
+void container_set_state(struct container *c, enum cfs_state st);
+void container_set_error(struct container *c, const char *msg);
+/* Iterate over a snapshot of all containers (each reference held during fn). */
+void container_foreach(void (*fn)(struct container *c, void *data), void *data);
+
+/* store.c: the state dir, STATE/NAME/config as INI, written atomically. */
+int store_save(const char *name, const struct config *cfg, struct cfs_err *err);
+int store_remove(const char *name, struct cfs_err *err);
+/* Calls fn for every loadable container; logs and skips corrupt ones. */
+int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_err *err);
+int write_file_atomic(const char *dir, const char *file, const char *data, size_t len);
+int mkdir_p(const char *path, mode_t mode);
+int rm_rf(const char *path);
+
+/* lifecycle.c: the runtime half. */
+int lifecycle_init(struct cfs_err *err);
+void lifecycle_start_threads(void);
+void lifecycle_fini(void);
+void lifecycle_adopt(struct container *c);
+int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err *err);
+int lifecycle_autostart(struct container *c, struct cfs_err *err);
+int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len);
+int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err);
+int lifecycle_stat_read(struct container *c, enum stat_id s, char **out);
+int lifecycle_ns_link(struct container *c, int ns, char *target, size_t n);
+/* A live setting changed while running: apply it (cgroup keys). */
+int lifecycle_apply_live(struct container *c, const struct config *newcfg, enum key_id k,
+			 struct cfs_err *err);
+/* Is the host able to honour key k's value (e.g. EOPNOTSUPP for net_cls)? */
+int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err *err);
+void lifecycle_destroy(struct container *c);
+char *lifecycle_checkconfig(void);
+
+#endif

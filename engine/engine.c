@@ -1,0 +1,667 @@
+/* engine.c - the registry of containers and the settings half of the engine API:
+ * create/destroy, settings and config read/write with validation, persistence
+ * before acknowledgement, and live application through lifecycle.c. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "container.h"
+#include "log.h"
+#include "parse.h"
+
+struct engine_globals eng;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct container **reg;
+static size_t reg_n, reg_cap;
+static uint64_t next_id = 1;
+static engine_event_fn event_fn;
+static void *event_data;
+
+const char *cfs_state_name(enum cfs_state s)
+{
+	static const char *const names[] = { "STOPPED", "STARTING", "RUNNING",
+					     "FREEZING", "FROZEN", "STOPPING" };
+	return names[s];
+}
+
+void engine_set_event_cb(engine_event_fn fn, void *data)
+{
+	event_fn = fn;
+	event_data = data;
+}
+
+/* ---- registry ---- */
+
+static struct container *find_locked(const char *name)
+{
+	for (size_t i = 0; i < reg_n; i++)
+		if (!strcmp(reg[i]->name, name))
+			return reg[i];
+	return NULL;
+}
+
+struct container *container_get(const char *name)
+{
+	struct container *c;
+
+	pthread_mutex_lock(&reg_lock);
+	c = find_locked(name);
+	if (c)
+		c->refs++;
+	pthread_mutex_unlock(&reg_lock);
+	return c;
+}
+
+void container_put(struct container *c)
+{
+	bool last;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&reg_lock);
+	if (!last)
+		return;
+	config_free(&c->cfg);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->op_lock);
+	free(c);
+}
+
+static struct container *container_new(const char *name, struct config *cfg)
+{
+	struct container *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->op_lock, NULL);
+	c->cfg = *cfg;		/* takes ownership */
+	c->state = ST_STOPPED;
+	c->exit_status = -1;
+	c->sup_pidfd = -1;
+	c->refs = 1;		/* the registry's */
+	snprintf(c->run_dir, sizeof(c->run_dir), "%s/%s", eng.run_dir, name);
+	return c;
+}
+
+static int registry_add(struct container *c)
+{
+	pthread_mutex_lock(&reg_lock);
+	if (find_locked(c->name)) {
+		pthread_mutex_unlock(&reg_lock);
+		return -EEXIST;
+	}
+	if (reg_n == reg_cap) {
+		size_t cap = reg_cap ? reg_cap * 2 : 16;
+		struct container **n = realloc(reg, cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&reg_lock);
+			return -ENOMEM;
+		}
+		reg = n;
+		reg_cap = cap;
+	}
+	c->id = next_id++;
+	reg[reg_n++] = c;
+	pthread_mutex_unlock(&reg_lock);
+	return 0;
+}
+
+static void registry_remove(struct container *c)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < reg_n; i++)
+		if (reg[i] == c) {
+			reg[i] = reg[--reg_n];
+			break;
+		}
+	c->removed = true;
+	pthread_mutex_unlock(&reg_lock);
+	container_put(c);	/* the registry's reference */
+}
+
+void container_foreach(void (*fn)(struct container *c, void *data), void *data)
+{
+	struct container **snap;
+	size_t n;
+
+	pthread_mutex_lock(&reg_lock);
+	n = reg_n;
+	snap = malloc((n ? n : 1) * sizeof(*snap));
+	if (!snap) {
+		pthread_mutex_unlock(&reg_lock);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snap[i] = reg[i];
+		snap[i]->refs++;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	for (size_t i = 0; i < n; i++) {
+		fn(snap[i], data);
+		container_put(snap[i]);
+	}
+	free(snap);
+}
+
+void container_set_state(struct container *c, enum cfs_state st)
+{
+	bool changed;
+
+	pthread_mutex_lock(&c->lock);
+	changed = c->state != st;
+	c->state = st;
+	pthread_mutex_unlock(&c->lock);
+	if (changed && event_fn)
+		event_fn(c->name, st, event_data);
+}
+
+void container_set_error(struct container *c, const char *msg)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(c->last_error, sizeof(c->last_error), "%s", msg);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- init ---- */
+
+static int load_one(const char *name, struct config *cfg)
+{
+	struct container *c = container_new(name, cfg);
+
+	if (!c)
+		return -ENOMEM;
+	if (registry_add(c) < 0) {
+		config_free(&c->cfg);
+		free(c);
+		return 0;
+	}
+	lifecycle_adopt(c);
+	return 0;
+}
+
+static void find_supervisor(const char *libexec)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (libexec) {
+		snprintf(eng.supervisor_path, sizeof(eng.supervisor_path),
+			 "%s/containerfs-supervisor", libexec);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+
+		*slash = '\0';
+		snprintf(eng.supervisor_path, sizeof(eng.supervisor_path),
+			 "%s/containerfs-supervisor", self);
+		if (access(eng.supervisor_path, X_OK) == 0)
+			return;
+		snprintf(eng.supervisor_path, sizeof(eng.supervisor_path),
+			 "%s/../libexec/containerfs/containerfs-supervisor", self);
+	}
+}
+
+int engine_init(const struct engine_opts *o, struct cfs_err *err)
+{
+	int r;
+
+	eng.debug = o->debug;
+	if (!realpath(o->state_dir, eng.state_dir)) {
+		r = mkdir_p(o->state_dir, 0700);
+		if (r < 0 || !realpath(o->state_dir, eng.state_dir))
+			return cfs_err_set(err, r < 0 ? -r : errno,
+					   "cannot use the state dir %s: %s", o->state_dir,
+					   strerror(r < 0 ? -r : errno));
+	}
+	r = mkdir_p(o->run_dir, 0700);
+	if (r < 0 || !realpath(o->run_dir, eng.run_dir))
+		return cfs_err_set(err, r < 0 ? -r : errno, "cannot use the run dir %s: %s",
+				   o->run_dir, strerror(r < 0 ? -r : errno));
+	find_supervisor(o->libexec_dir);
+	r = lifecycle_init(err);
+	if (r < 0)
+		return r;
+	(void)o->cgroup_parent;
+	return store_load_all(load_one, err);
+}
+
+static void autostart_one(struct container *c, void *data)
+{
+	struct cfs_err e = { 0 };
+	bool want;
+
+	pthread_mutex_lock(&c->lock);
+	want = !strcmp(c->cfg.val[K_AUTOSTART], "1") && c->state == ST_STOPPED;
+	pthread_mutex_unlock(&c->lock);
+	if (want && lifecycle_autostart(c, &e) < 0)
+		log_err("autostart of %s failed: %s", c->name, e.msg);
+}
+
+void engine_autostart(void)
+{
+	lifecycle_start_threads();
+	container_foreach(autostart_one, NULL);
+}
+
+void engine_fini(void)
+{
+	lifecycle_fini();
+}
+
+/* ---- registry API ---- */
+
+int engine_create(const char *name, struct cfs_err *err)
+{
+	struct config cfg;
+	struct container *c;
+	int r;
+
+	r = parse_container_name(name, err);
+	if (r < 0) {
+		cfs_err_prefix(err, "mkdir");
+		return r;
+	}
+	if (config_init(&cfg, name) < 0)
+		return cfs_err_set(err, ENOMEM, "out of memory");
+	c = container_new(name, &cfg);
+	if (!c) {
+		config_free(&cfg);
+		return cfs_err_set(err, ENOMEM, "out of memory");
+	}
+	r = registry_add(c);
+	if (r < 0) {
+		container_put(c);
+		return cfs_err_set(err, -r, "mkdir %s: %s", name, strerror(-r));
+	}
+	pthread_mutex_lock(&c->op_lock);
+	r = store_save(name, &c->cfg, err);
+	pthread_mutex_unlock(&c->op_lock);
+	if (r < 0)
+		registry_remove(c);
+	return r;
+}
+
+int engine_destroy(const char *name, struct cfs_err *err)
+{
+	struct container *c = container_get(name);
+	int r;
+
+	if (!c)
+		return cfs_err_set(err, ENOENT, "rmdir %s: no such container", name);
+	pthread_mutex_lock(&c->op_lock);
+	if (c->state != ST_STOPPED) {
+		pthread_mutex_unlock(&c->op_lock);
+		r = cfs_err_set(err, EBUSY, "rmdir %s: the container is %s; stop it first", name,
+				cfs_state_name(c->state));
+		container_set_error(c, err->msg);
+		container_put(c);
+		return r;
+	}
+	r = store_remove(name, err);
+	if (r == 0) {
+		lifecycle_destroy(c);
+		registry_remove(c);
+	}
+	pthread_mutex_unlock(&c->op_lock);
+	container_put(c);
+	return r;
+}
+
+bool engine_exists(const char *name, uint64_t *id)
+{
+	bool found;
+
+	pthread_mutex_lock(&reg_lock);
+	struct container *c = find_locked(name);
+
+	found = c != NULL;
+	if (c && id)
+		*id = c->id;
+	pthread_mutex_unlock(&reg_lock);
+	return found;
+}
+
+int engine_name_of(uint64_t id, char *buf, size_t n)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < reg_n; i++)
+		if (reg[i]->id == id) {
+			snprintf(buf, n, "%s", reg[i]->name);
+			r = 0;
+			break;
+		}
+	pthread_mutex_unlock(&reg_lock);
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **engine_list(void)
+{
+	char **v;
+
+	pthread_mutex_lock(&reg_lock);
+	v = calloc(reg_n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < reg_n; i++)
+		v[i] = strdup(reg[i]->name);
+	size_t n = reg_n;
+
+	pthread_mutex_unlock(&reg_lock);
+	if (v)
+		qsort(v, n, sizeof(*v), cmp_str);
+	return v;
+}
+
+/* ---- settings ---- */
+
+static char *with_newline(const char *s)
+{
+	size_t l = strlen(s);
+	char *out = malloc(l + 2);
+
+	if (!out)
+		return NULL;
+	memcpy(out, s, l);
+	if (l)
+		out[l++] = '\n';
+	else
+		out[l++] = '\n';	/* an empty value still reads as one empty line */
+	out[l] = '\0';
+	return out;
+}
+
+int engine_setting_read(const char *name, enum key_id k, char **out, struct cfs_err *err)
+{
+	struct container *c = container_get(name);
+
+	if (!c)
+		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	pthread_mutex_lock(&c->lock);
+	_cleanup_free_ char *v = config_get(&c->cfg, k);
+	pthread_mutex_unlock(&c->lock);
+	container_put(c);
+	if (!v || !(*out = with_newline(v)))
+		return cfs_err_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+int engine_setting_check_lines(enum key_id k, const char *buf, size_t len, struct cfs_err *err)
+{
+	const char *last = len ? memrchr(buf, '\n', len) : NULL;
+	char *norm = NULL;
+	int r;
+
+	if (!(key_table[k].flags & KF_LIST) || !last)
+		return 0;
+	r = key_normalise(k, buf, last - buf + 1, &norm, err);
+	free(norm);
+	return r;
+}
+
+/* Apply a new configuration to c: persist first, then (while running) apply the
+ * live keys that changed. Called with op_lock held. */
+static int commit_config(struct container *c, struct config *newcfg, struct cfs_err *err)
+{
+	enum cfs_state st;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	st = c->state;
+	pthread_mutex_unlock(&c->lock);
+	for (int k = 0; k < K_COUNT; k++) {
+		bool same = !newcfg->val[k] == !c->cfg.val[k] &&
+			    (!newcfg->val[k] || !strcmp(newcfg->val[k], c->cfg.val[k]));
+
+		if (same)
+			continue;
+		if (st != ST_STOPPED && !(key_table[k].flags & KF_LIVE)) {
+			char path[64];
+
+			return cfs_err_set(err, EBUSY,
+					   "%s cannot change while the container is %s",
+					   key_path(k, path, sizeof(path)), cfs_state_name(st));
+		}
+		r = lifecycle_check_key(newcfg, k, err);
+		if (r < 0)
+			return r;
+	}
+	if (st != ST_STOPPED) {
+		for (int k = 0; k < K_COUNT; k++) {
+			if (!newcfg->val[k] || (c->cfg.val[k] && !strcmp(newcfg->val[k], c->cfg.val[k])))
+				continue;
+			r = lifecycle_apply_live(c, newcfg, k, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = store_save(c->name, newcfg, err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&c->lock);
+	config_free(&c->cfg);
+	c->cfg = *newcfg;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static int with_container(const char *name, struct container **cp, struct cfs_err *err)
+{
+	*cp = container_get(name);
+	if (!*cp)
+		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	pthread_mutex_lock(&(*cp)->op_lock);
+	return 0;
+}
+
+static int done(struct container *c, int r, struct cfs_err *err)
+{
+	if (r < 0 && err && err->msg[0])
+		container_set_error(c, err->msg);
+	pthread_mutex_unlock(&c->op_lock);
+	container_put(c);
+	return r;
+}
+
+int engine_setting_write(const char *name, enum key_id k, const char *buf, size_t len,
+			 struct cfs_err *err)
+{
+	struct container *c;
+	struct config newcfg;
+	int r = with_container(name, &c, err);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&c->lock);
+	r = config_copy(&newcfg, &c->cfg);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return done(c, cfs_err_set(err, ENOMEM, "out of memory"), err);
+	r = config_set(&newcfg, k, buf, len, err);
+	if (r == 0 && config_equal(&newcfg, &c->cfg)) {
+		config_free(&newcfg);
+		return done(c, 0, err);
+	}
+	if (r == 0)
+		r = commit_config(c, &newcfg, err);
+	if (r < 0)
+		config_free(&newcfg);
+	return done(c, r, err);
+}
+
+int engine_config_read(const char *name, char **out, struct cfs_err *err)
+{
+	struct container *c = container_get(name);
+
+	if (!c)
+		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	pthread_mutex_lock(&c->lock);
+	*out = config_to_ini(&c->cfg);
+	pthread_mutex_unlock(&c->lock);
+	container_put(c);
+	return *out ? 0 : cfs_err_set(err, ENOMEM, "out of memory");
+}
+
+int engine_config_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
+{
+	struct container *c;
+	struct config newcfg;
+	int r = with_container(name, &c, err);
+
+	if (r < 0)
+		return r;
+	r = config_parse(&newcfg, name, buf, len, err);
+	if (r < 0) {
+		config_free(&newcfg);
+		if (strncmp(err->msg, "config", 6))
+			cfs_err_prefix(err, "config");
+		return done(c, r, err);
+	}
+	if (config_equal(&newcfg, &c->cfg)) {
+		config_free(&newcfg);
+		return done(c, 0, err);
+	}
+	r = commit_config(c, &newcfg, err);
+	if (r < 0)
+		config_free(&newcfg);
+	return done(c, r, err);
+}
+
+int engine_config_check_lines(const char *buf, size_t len, struct cfs_err *err)
+{
+	int r = config_check_lines(buf, len, err);
+
+	if (r < 0 && strncmp(err->msg, "config", 6))
+		cfs_err_prefix(err, "config");
+	return r;
+}
+
+/* ---- runtime, through lifecycle.c ---- */
+
+int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *len,
+			struct cfs_err *err)
+{
+	struct container *c = container_get(name);
+	int r;
+
+	if (!c)
+		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	r = lifecycle_runtime_read(c, f, out, len);
+	container_put(c);
+	return r < 0 ? cfs_err_set(err, -r, "%s", strerror(-r)) : 0;
+}
+
+int engine_state_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
+{
+	struct container *c;
+	char verb[32];
+	int r;
+
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (len == 0 || len >= sizeof(verb) || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
+		c = container_get(name);
+		r = cfs_err_set(err, EINVAL, "state: '%.*s' is not a verb (start, stop, kill, "
+				"freeze, thaw, restart) or a state (RUNNING, STOPPED, FROZEN)",
+				(int)(len > 40 ? 40 : len), buf);
+		if (c) {
+			container_set_error(c, err->msg);
+			container_put(c);
+		}
+		return r;
+	}
+	memcpy(verb, buf, len);
+	verb[len] = '\0';
+	r = with_container(name, &c, err);
+	if (r < 0)
+		return r;
+	r = lifecycle_state_write(c, verb, err);
+	return done(c, r, err);
+}
+
+int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
+{
+	struct container *c = container_get(name);
+	int r;
+
+	if (!c)
+		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	r = lifecycle_tasks_write(c, buf, len, err);
+	if (r < 0)
+		container_set_error(c, err->msg);
+	container_put(c);
+	return r;
+}
+
+int engine_stat_read(const char *name, enum stat_id s, char **out, struct cfs_err *err)
+{
+	struct container *c = container_get(name);
+	int r;
+
+	if (!c)
+		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	r = lifecycle_stat_read(c, s, out);
+	container_put(c);
+	return r < 0 ? cfs_err_set(err, -r, "%s", strerror(-r)) : 0;
+}
+
+enum cfs_state engine_state(const char *name)
+{
+	struct container *c = container_get(name);
+	enum cfs_state st = ST_STOPPED;
+
+	if (c) {
+		pthread_mutex_lock(&c->lock);
+		st = c->state;
+		pthread_mutex_unlock(&c->lock);
+		container_put(c);
+	}
+	return st;
+}
+
+const char *const engine_ns_names[NS_COUNT] = { "mnt", "pid", "uts", "ipc",
+						"net", "user", "cgroup", "time" };
+
+int engine_ns_link(const char *name, int ns, char *target, size_t n)
+{
+	struct container *c = container_get(name);
+	int r;
+
+	if (!c)
+		return -ENOENT;
+	r = lifecycle_ns_link(c, ns, target, n);
+	container_put(c);
+	return r;
+}
+
+void engine_set_last_error(const char *name, const char *msg)
+{
+	struct container *c = container_get(name);
+
+	if (c) {
+		container_set_error(c, msg);
+		container_put(c);
+	}
+}
+
+char *engine_checkconfig(void)
+{
+	return lifecycle_checkconfig();
+}

@@ -1,0 +1,62 @@
+/* spawn.h - starting a container's processes. The daemon forks a helper that
+ * becomes the container's supervisor (a small separate program, exec'd) after it
+ * has cloned the container's init in new namespaces. The engine attaches init to its
+ * cgroups and then lets it go; init finishes its own set-up (hostname, mounts, /proc,
+ * user, cwd, env) and execs the command (application containers: through the
+ * supervisor binary's reaper mode, which is then pid 1). */
+#ifndef CFS_SPAWN_H
+#define CFS_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "error.h"
+
+struct spawn_ctx {
+	/* in */
+	const char *name;
+	const struct config *cfg;
+	const char *run_dir;		/* RUN/NAME: records and log files */
+	const char *supervisor_path;	/* the containerfs-supervisor binary */
+	/* out (after spawn_begin) */
+	pid_t supervisor_pid;
+	pid_t init_pid;			/* host pid of the container's pid 1 */
+	/* private */
+	int go_fd;			/* write end: releases init */
+	int report_fd;			/* read end: set-up/exec errors, EOF = exec'd */
+};
+
+/* Fork the supervisor-to-be, clone init in its namespaces (init then waits), and
+ * return with supervisor_pid and init_pid set. On error nothing is left running. */
+int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err);
+/* Release init and wait (up to timeout_ms) until the command has been exec'd or has
+ * failed; on failure err says which step failed and why (e.g. "exec /nonexistent: No
+ * such file or directory"), and the caller must kill and clean up. */
+int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err);
+/* Abandon a spawn before or after spawn_finish failed: kill init and the supervisor
+ * (SIGKILL) and reap what is ours. */
+void spawn_abort(struct spawn_ctx *sc);
+
+/* ---- run-dir records (runrec.c): RUN/NAME/{supervisor,init,exit,log.0,log.1} */
+struct runrec {
+	pid_t supervisor_pid;
+	unsigned long long supervisor_start;	/* /proc/PID/stat starttime */
+	pid_t init_pid;
+	unsigned long long init_start;
+};
+/* Written by the daemon after spawn_begin (atomic). */
+int runrec_write(const char *run_dir, const struct runrec *r);
+/* 0 and *r, or -ENOENT. */
+int runrec_read(const char *run_dir, struct runrec *r);
+/* Is the recorded process still the same one (pid alive, same start time)? */
+bool runrec_alive(pid_t pid, unsigned long long start);
+unsigned long long proc_starttime(pid_t pid);
+/* exit record written by the supervisor: shell-style status 0-255; -ENOENT if none. */
+int runrec_exit_status(const char *run_dir);
+/* Remove the records of a run (before a new start), keeping nothing. */
+void runrec_clear(const char *run_dir);
+/* The last 1 MiB of the console log (log.0 + log.1 in order), malloc'd. */
+int runrec_log_read(const char *run_dir, char **out, size_t *len);
+
+#endif

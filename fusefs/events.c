@@ -1,0 +1,273 @@
+/* events.c - the events and .events files: a log of state changes; each open
+ * reads the current state first, then blocks until a change. A blocked read is a
+ * parked request (no thread held), answered by the notifier thread, interrupted
+ * with EINTR on Ctrl-C; poll handles are woken by the same thread (never from a
+ * request handler, where a notify could deadlock). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+#include "log.h"
+#include "parse.h"
+
+#define EV_RING 4096
+
+struct ev_entry {
+	uint64_t seq;
+	char name[65];
+	enum cfs_state st;
+};
+
+struct ev_handle {
+	struct ev_handle *next, *prev;	/* all open handles */
+	char cname[65];			/* "" = every container */
+	bool nonblock;
+	bool first_done;
+	uint64_t cursor;		/* last seq delivered */
+	char *out;			/* formatted, not yet read */
+	size_t out_len;
+	fuse_req_t parked;
+	size_t parked_size;
+	fuse_req_t intr_early;		/* interrupted before it was parked */
+	struct fuse_pollhandle *ph;
+};
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
+static struct ev_entry ring[EV_RING];
+static uint64_t ev_seq;			/* seq of the newest entry */
+static struct ev_handle *handles;
+static bool wake_pending, stopping;
+static pthread_t notifier;
+static bool notifier_running;
+static struct fuse_session *session;
+
+static bool matches(const struct ev_handle *h, const char *name)
+{
+	return !h->cname[0] || !strcmp(h->cname, name);
+}
+
+static void out_add(struct ev_handle *h, const char *name, enum cfs_state st)
+{
+	char line[96];
+	int n = snprintf(line, sizeof(line), "%s %s\n", name, cfs_state_name(st));
+	char *o = realloc(h->out, h->out_len + n);
+
+	if (!o)
+		return;
+	memcpy(o + h->out_len, line, n);
+	h->out = o;
+	h->out_len += n;
+}
+
+/* Move what this handle has not seen into h->out; ev_lock held. */
+static void collect(struct ev_handle *h)
+{
+	if (!h->first_done) {
+		h->first_done = true;
+		h->cursor = ev_seq;
+		if (h->cname[0]) {
+			out_add(h, h->cname, engine_state(h->cname));
+		} else {
+			char **names = engine_list();
+
+			for (size_t i = 0; names && names[i]; i++)
+				out_add(h, names[i], engine_state(names[i]));
+			strv_free(names);
+		}
+		return;
+	}
+	if (ev_seq > EV_RING && h->cursor < ev_seq - EV_RING)
+		h->cursor = ev_seq - EV_RING;	/* a reader that fell behind loses the oldest */
+	for (uint64_t s = h->cursor + 1; s <= ev_seq; s++) {
+		struct ev_entry *e = &ring[s % EV_RING];
+
+		if (matches(h, e->name))
+			out_add(h, e->name, e->st);
+	}
+	h->cursor = ev_seq;
+}
+
+/* Reply to req with up to size bytes of h->out; ev_lock held. */
+static void deliver(fuse_req_t req, struct ev_handle *h, size_t size)
+{
+	size_t n = h->out_len < size ? h->out_len : size;
+
+	/* whole lines only, unless a line does not fit at all */
+	if (n < h->out_len) {
+		size_t cut = n;
+
+		while (cut && h->out[cut - 1] != '\n')
+			cut--;
+		if (cut)
+			n = cut;
+	}
+	fuse_reply_buf(req, h->out, n);
+	memmove(h->out, h->out + n, h->out_len - n);
+	h->out_len -= n;
+}
+
+void events_on_change(const char *name, enum cfs_state st, void *data)
+{
+	pthread_mutex_lock(&ev_lock);
+	ev_seq++;
+	struct ev_entry *e = &ring[ev_seq % EV_RING];
+
+	e->seq = ev_seq;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->st = st;
+	wake_pending = true;
+	pthread_cond_signal(&ev_cond);
+	pthread_mutex_unlock(&ev_lock);
+}
+
+static void *notifier_main(void *arg)
+{
+	pthread_mutex_lock(&ev_lock);
+	while (!stopping) {
+		while (!wake_pending && !stopping)
+			pthread_cond_wait(&ev_cond, &ev_lock);
+		wake_pending = false;
+		for (struct ev_handle *h = handles; h; h = h->next) {
+			if (h->parked) {
+				collect(h);
+				if (h->out_len) {
+					deliver(h->parked, h, h->parked_size);
+					h->parked = NULL;
+				}
+			}
+			if (h->ph) {
+				/* cheap to notify; readiness is re-checked by the kernel's poll */
+				fuse_lowlevel_notify_poll(h->ph);
+				fuse_pollhandle_destroy(h->ph);
+				h->ph = NULL;
+			}
+		}
+	}
+	pthread_mutex_unlock(&ev_lock);
+	return NULL;
+}
+
+void events_init(struct fuse_session *se)
+{
+	session = se;
+	engine_set_event_cb(events_on_change, NULL);
+	if (pthread_create(&notifier, NULL, notifier_main, NULL) == 0)
+		notifier_running = true;
+	else
+		log_err("cannot start the events thread");
+}
+
+void events_fini(void)
+{
+	pthread_mutex_lock(&ev_lock);
+	stopping = true;
+	pthread_cond_signal(&ev_cond);
+	pthread_mutex_unlock(&ev_lock);
+	if (notifier_running)
+		pthread_join(notifier, NULL);
+	notifier_running = false;
+}
+
+struct ev_handle *events_open(const char *cname, bool nonblock)
+{
+	struct ev_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	snprintf(h->cname, sizeof(h->cname), "%s", cname ? cname : "");
+	h->nonblock = nonblock;
+	pthread_mutex_lock(&ev_lock);
+	h->next = handles;
+	if (handles)
+		handles->prev = h;
+	handles = h;
+	pthread_mutex_unlock(&ev_lock);
+	return h;
+}
+
+void events_release(struct ev_handle *h)
+{
+	pthread_mutex_lock(&ev_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	if (h->parked)
+		fuse_reply_err(h->parked, EINTR);
+	if (h->ph)
+		fuse_pollhandle_destroy(h->ph);
+	pthread_mutex_unlock(&ev_lock);
+	free(h->out);
+	free(h);
+}
+
+static void ev_interrupt(fuse_req_t req, void *data)
+{
+	struct ev_handle *h = data;
+
+	pthread_mutex_lock(&ev_lock);
+	if (h->parked == req) {
+		h->parked = NULL;
+		fuse_reply_err(req, EINTR);
+	} else {
+		h->intr_early = req;
+	}
+	pthread_mutex_unlock(&ev_lock);
+}
+
+void events_read(fuse_req_t req, struct ev_handle *h, size_t size)
+{
+	pthread_mutex_lock(&ev_lock);
+	collect(h);
+	if (h->out_len) {
+		deliver(req, h, size);
+		pthread_mutex_unlock(&ev_lock);
+		return;
+	}
+	if (h->nonblock || h->parked) {
+		pthread_mutex_unlock(&ev_lock);
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	pthread_mutex_unlock(&ev_lock);
+	/* may call ev_interrupt at once if the reader is already interrupted */
+	fuse_req_interrupt_func(req, ev_interrupt, h);
+	pthread_mutex_lock(&ev_lock);
+	if (h->intr_early == req) {
+		h->intr_early = NULL;
+		pthread_mutex_unlock(&ev_lock);
+		fuse_reply_err(req, EINTR);
+		return;
+	}
+	collect(h);
+	if (h->out_len) {
+		deliver(req, h, size);
+	} else {
+		h->parked = req;
+		h->parked_size = size;
+	}
+	pthread_mutex_unlock(&ev_lock);
+}
+
+void events_poll(fuse_req_t req, struct ev_handle *h, struct fuse_pollhandle *ph)
+{
+	unsigned revents = 0;
+
+	pthread_mutex_lock(&ev_lock);
+	collect(h);
+	if (h->out_len)
+		revents |= POLLIN | POLLRDNORM;
+	if (ph) {
+		if (h->ph)
+			fuse_pollhandle_destroy(h->ph);
+		h->ph = ph;
+	}
+	pthread_mutex_unlock(&ev_lock);
+	fuse_reply_poll(req, revents);
+}

@@ -1,0 +1,562 @@
+/* fs.c - the low-level FUSE operations: each turns a request into node lookups
+ * and engine calls, and answers with an errno; refusals also land in the
+ * container's last_error. Pseudo-files are direct_io so reads are always current. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+
+#define ENTRY_TIMEOUT 0.0
+#define ATTR_TIMEOUT 0.0
+
+static void reply_error(fuse_req_t req, const struct node *n, int r, const struct cfs_err *err)
+{
+	if (n && n->cname[0] && err && err->msg[0])
+		engine_set_last_error(n->cname, err->msg);
+	fuse_reply_err(req, r < 0 ? -r : r);
+}
+
+static int reply_entry_for(fuse_req_t req, const struct node *n)
+{
+	struct fuse_entry_param e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = node_stat(n, &e.attr);
+	if (r < 0)
+		return r;
+	e.ino = n->ino;
+	e.generation = 1;
+	e.attr_timeout = ATTR_TIMEOUT;
+	e.entry_timeout = ENTRY_TIMEOUT;
+	fuse_reply_entry(req, &e);
+	return 0;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct node p, n;
+	int r = node_from_ino(parent, &p);
+
+	if (r == 0)
+		r = node_lookup(&p, name, &n);
+	if (r == 0)
+		r = reply_entry_for(req, &n);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (ino & INO_TMP_BIT)
+		tmp_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+{
+	for (size_t i = 0; i < count; i++)
+		if (f[i].ino & INO_TMP_BIT)
+			tmp_forget(f[i].ino, f[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node n;
+	struct stat st;
+	int r = node_from_ino(ino, &n);
+
+	if (r == 0)
+		r = node_stat(&n, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+}
+
+/* chmod/chown to what the file already is, touch and truncate succeed; anything
+ * else would be a lie about the file, so it is refused. */
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct node n;
+	struct stat st;
+	int r = node_from_ino(ino, &n);
+
+	if (r == 0 && n.kind == N_TMP)
+		r = tmp_setattr(ino, attr, to_set);
+	else if (r == 0)
+		r = node_stat(&n, &st);
+	if (r == 0 && n.kind != N_TMP) {
+		if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (st.st_mode & 07777))
+			r = -EPERM;
+		if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != st.st_uid)
+			r = -EPERM;
+		if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != st.st_gid)
+			r = -EPERM;
+		if ((to_set & FUSE_SET_ATTR_SIZE) && node_is_dir(&n))
+			r = -EISDIR;
+		if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE) && fi && fi->fh)
+			handle_truncate((struct handle *)(uintptr_t)fi->fh, attr->st_size);
+	}
+	if (r == 0)
+		r = node_stat(&n, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node n;
+	char target[64];
+	int r = node_from_ino(ino, &n);
+
+	if (r == 0 && n.kind != N_NSLINK)
+		r = -EINVAL;
+	if (r == 0)
+		r = engine_ns_link(n.cname, n.arg, target, sizeof(target));
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_readlink(req, target);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct cfs_err err = { 0 };
+	struct node p, n;
+	int r = node_from_ino(parent, &p);
+
+	if (r == 0 && p.kind != N_ROOT)
+		r = -EPERM;
+	if (r == 0)
+		r = engine_create(name, &err);
+	if (r == 0) {
+		r = node_lookup(&p, name, &n);
+		if (r == 0)
+			r = reply_entry_for(req, &n);
+	}
+	if (r < 0) {
+		if (err.msg[0])
+			log_debug("%s", err.msg);
+		fuse_reply_err(req, -r);
+	}
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct cfs_err err = { 0 };
+	struct node p, n;
+	int r = node_from_ino(parent, &p);
+
+	if (r == 0)
+		r = node_lookup(&p, name, &n);
+	if (r == 0 && n.kind != N_CDIR)
+		r = node_is_dir(&n) ? -EPERM : -ENOTDIR;
+	if (r == 0) {
+		r = engine_destroy(name, &err);
+		if (r == 0)
+			tmp_drop_container(n.cid);
+	}
+	fuse_reply_err(req, r < 0 ? -r : 0);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct node p, n;
+	int r = node_from_ino(parent, &p);
+
+	if (r == 0)
+		r = node_lookup(&p, name, &n);
+	if (r == 0)
+		r = n.kind == N_TMP ? tmp_unlink(parent, name) : -EPERM;
+	if (r == -EPERM)
+		engine_set_last_error(p.cname, "unlink: settings and runtime files cannot be removed");
+	fuse_reply_err(req, r < 0 ? -r : 0);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct cfs_err err = { 0 };
+	struct node p, np, src, dst;
+	bool dst_exists;
+	int r = node_from_ino(parent, &p);
+
+	if (r == 0)
+		r = node_from_ino(newparent, &np);
+	if (r == 0)
+		r = node_lookup(&p, name, &src);
+	if (r < 0)
+		goto out;
+	if (src.kind != N_TMP || p.cid != np.cid || node_dir_section(&np) < 0) {
+		r = -EPERM;	/* only a client's own temp files move, within their container */
+		goto out;
+	}
+	if (flags & RENAME_EXCHANGE) {
+		r = -EINVAL;
+		goto out;
+	}
+	dst_exists = node_lookup(&np, newname, &dst) == 0;
+	if (dst_exists && (flags & RENAME_NOREPLACE)) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (!dst_exists || dst.kind == N_TMP) {
+		r = tmp_rename(parent, name, newparent, newname);
+		goto out;
+	}
+	/* the temp file's content is one write of the setting it replaces */
+	char *buf = NULL;
+	size_t len = 0;
+
+	r = tmp_content(src.ino, &buf, &len);
+	if (r == 0) {
+		r = node_write_whole(&dst, buf, len, &err);
+		free(buf);
+	}
+	if (r == 0)
+		tmp_unlink(parent, name);
+	else if (r != -EBUSY && r != -EOPNOTSUPP && r != -ENOENT && r != -ENOMEM)
+		r = -EINVAL;
+out:
+	if (r < 0 && err.msg[0])
+		engine_set_last_error(np.cname, err.msg);
+	fuse_reply_err(req, r < 0 ? -r : 0);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	struct node p, n;
+	struct handle *h = NULL;
+	fuse_ino_t ino;
+	int r = node_from_ino(parent, &p);
+
+	if (r == 0 && node_dir_section(&p) < 0)
+		r = -EPERM;	/* nothing but containers at the top, nothing in ns/ */
+	if (r == 0)
+		r = tmp_create(&p, name, mode, &ino);
+	if (r == 0)
+		r = node_from_ino(ino, &n);
+	if (r == 0)
+		r = handle_open(&n, fi->flags, &h);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	node_stat(&n, &e.attr);
+	e.ino = ino;
+	e.generation = 1;
+	fh_track(&h->link, handle_free_link);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fuse_reply_create(req, &e, fi);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node n;
+	struct handle *h = NULL;
+	int r = node_from_ino(ino, &n);
+
+	if (r == 0 && node_is_dir(&n))
+		r = -EISDIR;
+	if (r == 0 && (n.kind == N_EVENTS_ALL || (n.kind == N_RT && n.arg == RT_EVENTS))) {
+		if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+			r = -EACCES;
+		} else {
+			h = calloc(1, sizeof(*h));
+			if (h) {
+				h->node = n;
+				h->ev = events_open(n.kind == N_EVENTS_ALL ? NULL : n.cname,
+						    fi->flags & O_NONBLOCK);
+			}
+			if (!h || !h->ev) {
+				free(h);
+				r = -ENOMEM;
+			}
+			fi->nonseekable = 1;
+		}
+	} else if (r == 0) {
+		r = handle_open(&n, fi->flags, &h);
+	}
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fh_track(&h->link, handle_free_link);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	const char *buf;
+	size_t got;
+	int r;
+
+	if (h->ev) {
+		events_read(req, h->ev, size);
+		return;
+	}
+	if (h->node.kind == N_TMP) {
+		char *tmp = malloc(size ? size : 1);
+
+		r = tmp ? tmp_read(ino, tmp, size, off, &got) : -ENOMEM;
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_buf(req, tmp, got);
+		free(tmp);
+		return;
+	}
+	r = handle_read(h, size, off, &buf, &got);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, buf, got);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct cfs_err err = { 0 };
+	ssize_t r;
+
+	if (h->node.kind == N_TMP) {
+		r = tmp_write(ino, buf, size, off, h->flags & O_APPEND);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
+	r = handle_write(h, buf, size, off, &err);
+	if (r < 0)
+		reply_error(req, &h->node, r, &err);
+	else
+		fuse_reply_write(req, r);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct cfs_err err = { 0 };
+	int r = h->ev ? 0 : handle_commit(h, &err);
+
+	if (r < 0)
+		reply_error(req, &h->node, r, &err);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct cfs_err err = { 0 };
+
+	fh_untrack(&h->link);
+	if (!h->ev && handle_commit(h, &err) < 0 && err.msg[0])
+		engine_set_last_error(h->node.cname, err.msg);
+	handle_free(h);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);	/* accepted settings are on disk before the write returns */
+}
+
+struct dir_handle {
+	struct fh_link link;
+	struct dirent_lite *ents;
+	size_t count;
+};
+
+static void dir_free(struct fh_link *l)
+{
+	struct dir_handle *d = (struct dir_handle *)l;
+
+	free(d->ents);
+	free(d);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node n;
+	struct dir_handle *d;
+	int r = node_from_ino(ino, &n);
+
+	if (r == 0 && !node_is_dir(&n))
+		r = -ENOTDIR;
+	d = r == 0 ? calloc(1, sizeof(*d)) : NULL;
+	if (r == 0 && !d)
+		r = -ENOMEM;
+	if (r == 0)
+		r = node_list(&n, &d->ents, &d->count);
+	if (r < 0) {
+		free(d);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fh_track(&d->link, dir_free);
+	fi->fh = (uintptr_t)d;
+	fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off; i < d->count; i++) {
+		struct stat st = { .st_ino = d->ents[i].ino, .st_mode = d->ents[i].type };
+		size_t n = fuse_add_direntry(req, buf + used, size - used, d->ents[i].name, &st,
+					     i + 1);
+
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+
+	fh_untrack(&d->link);
+	dir_free(&d->link);
+	fuse_reply_err(req, 0);
+}
+
+static void op_xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			 size_t size, int flags)
+{
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void op_xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void op_xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
+static void op_xattr_remove(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	fuse_reply_err(req, 0);
+}
+
+static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		     size_t in_bufsz, size_t out_bufsz)
+{
+	fuse_reply_err(req, ENOTTY);
+}
+
+static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	if (h && h->ev) {
+		events_poll(req, h->ev, ph);
+		return;
+	}
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* O_TRUNC arrives with open; no writeback cache: each write(2) is one request */
+	conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.setxattr = op_xattr_set,
+	.getxattr = op_xattr_get,
+	.listxattr = op_xattr_list,
+	.removexattr = op_xattr_remove,
+	.access = op_access,
+	.create = op_create,
+	.ioctl = op_ioctl,
+	.poll = op_poll,
+};

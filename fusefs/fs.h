@@ -1,0 +1,152 @@
+/* fs.h - the FUSE layer's internal interfaces: inode numbering, nodes, open
+ * handles, client temp files and events. The layer turns file operations into
+ * engine calls and nothing else; it includes only include/ and libfuse. */
+#ifndef CFS_FS_H
+#define CFS_FS_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "engine.h"
+#include "keys.h"
+
+/* Inode numbers. Top-level files are small constants; everything inside a
+ * container is (container id << 16) | sub; client temp files have bit 62 set. */
+#define INO_ROOT 1
+#define INO_VERSION 2
+#define INO_CHECKCONFIG 3
+#define INO_EVENTS_ALL 4
+#define INO_TMP_BIT (1ULL << 62)
+
+enum node_kind {
+	N_NONE,
+	N_ROOT,
+	N_VERSION,
+	N_CHECKCONFIG,
+	N_EVENTS_ALL,
+	N_CDIR,		/* container directory */
+	N_NETDIR,
+	N_CGDIR,
+	N_NSDIR,
+	N_CONFIG,
+	N_KEY,		/* a setting: arg = key id */
+	N_RT,		/* runtime file: arg = enum rt_file, or RT_EVENTS */
+	N_STAT,		/* statistic: arg = stat id */
+	N_NSLINK,	/* ns/ link: arg = ns index */
+	N_TMP,		/* client temp file */
+};
+#define RT_EVENTS 100
+
+#define SUB_CDIR 0x0001
+#define SUB_NETDIR 0x0002
+#define SUB_CGDIR 0x0003
+#define SUB_NSDIR 0x0004
+#define SUB_CONFIG 0x0010
+#define SUB_KEY 0x0100
+#define SUB_RT 0x0200
+#define SUB_EVENTS 0x02ff
+#define SUB_STAT 0x0300
+#define SUB_NSLINK 0x0400
+
+struct node {
+	enum node_kind kind;
+	int arg;
+	uint64_t cid;		/* container id (0 for top level) */
+	char cname[65];		/* container name */
+	fuse_ino_t ino;
+};
+
+/* nodes.c */
+int node_from_ino(fuse_ino_t ino, struct node *n);
+fuse_ino_t node_ino(uint64_t cid, unsigned sub);
+/* Resolve name in directory parent; 0 or -ENOENT. */
+int node_lookup(const struct node *parent, const char *name, struct node *out);
+/* Fill st for n; 0 or -errno. */
+int node_stat(const struct node *n, struct stat *st);
+bool node_is_dir(const struct node *n);
+/* The directory a node of kind dir stands for, for temp files: SEC_* or -1. */
+int node_dir_section(const struct node *dir);
+/* The entries of directory n as a NULL-terminated array of (name, ino, mode). */
+struct dirent_lite {
+	char name[256];
+	fuse_ino_t ino;
+	mode_t type;
+};
+int node_list(const struct node *n, struct dirent_lite **out, size_t *count);
+extern time_t fs_start_time;
+
+/* tmpfile.c: files clients create in container directories (sed -i, Ansible). */
+struct tmpfile;
+int tmp_create(const struct node *dir, const char *name, mode_t mode, fuse_ino_t *ino);
+int tmp_lookup(fuse_ino_t dir, const char *name, fuse_ino_t *ino);
+int tmp_stat(fuse_ino_t ino, struct stat *st);
+int tmp_unlink(fuse_ino_t dir, const char *name);
+int tmp_rename(fuse_ino_t dir, const char *name, fuse_ino_t newdir, const char *newname);
+/* Take the content of a temp file (malloc'd) and its directory; the file stays. */
+int tmp_content(fuse_ino_t ino, char **buf, size_t *len);
+int tmp_read(fuse_ino_t ino, char *buf, size_t size, off_t off, size_t *got);
+int tmp_write(fuse_ino_t ino, const char *buf, size_t size, off_t off, bool append);
+int tmp_setattr(fuse_ino_t ino, const struct stat *attr, int to_set);
+/* Remove every temp file in the directories of container cid. */
+void tmp_drop_container(uint64_t cid);
+/* List temp files of directory dir (appended to the listing). */
+int tmp_list(fuse_ino_t dir, struct dirent_lite **out, size_t *count, size_t *cap);
+/* The temp file's directory inode, or 0. */
+fuse_ino_t tmp_parent(fuse_ino_t ino);
+void tmp_forget(fuse_ino_t ino, uint64_t nlookup);
+
+/* events.c */
+void events_init(struct fuse_session *se);
+void events_fini(void);
+void events_on_change(const char *name, enum cfs_state st, void *data);
+struct ev_handle;
+struct ev_handle *events_open(const char *cname /* NULL for .events */, bool nonblock);
+void events_release(struct ev_handle *h);
+void events_read(fuse_req_t req, struct ev_handle *h, size_t size);
+void events_poll(fuse_req_t req, struct ev_handle *h, struct fuse_pollhandle *ph);
+
+/* Every open file or directory is linked here, so that what the kernel never
+ * released (a session cut short by an unmount) is freed at exit. */
+struct fh_link {
+	struct fh_link *next, *prev;
+	void (*free_fn)(struct fh_link *l);
+};
+void fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l));
+void fh_untrack(struct fh_link *l);
+void fh_free_all(void);
+
+/* handle.c: per-open state of settings, runtime files and config. */
+struct handle {
+	struct fh_link link;	/* first: the handle is its own link */
+	struct node node;
+	int flags;		/* open flags */
+	char *snap;		/* read snapshot */
+	size_t snap_len;
+	bool snap_done;
+	char *pend;		/* pending write (lists, config) */
+	size_t pend_len, pend_cap;
+	bool dirty;
+	struct ev_handle *ev;
+};
+int handle_open(const struct node *n, int flags, struct handle **out);
+void handle_free(struct handle *h);
+void handle_free_link(struct fh_link *l);
+int handle_read(struct handle *h, size_t size, off_t off, const char **buf, size_t *got);
+/* A write; returns bytes taken or -errno (err filled). */
+ssize_t handle_write(struct handle *h, const char *buf, size_t size, off_t off,
+		     struct cfs_err *err);
+/* Apply what is pending (FLUSH/RELEASE); 0 or -errno. */
+int handle_commit(struct handle *h, struct cfs_err *err);
+void handle_truncate(struct handle *h, off_t size);
+/* A rename of a temp file over node n = one whole write of n. */
+int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err);
+bool node_is_list(const struct node *n);
+
+/* fs.c */
+extern const struct fuse_lowlevel_ops fs_ops;
+
+#endif

@@ -1,0 +1,280 @@
+/* handle.c - one open file of the tree: a read snapshot taken at open (so
+ * offsets, lseek and partial reads see one consistent text), and the write rules
+ * of the contract: one-line settings and state act on each write(2); lists and
+ * config collect lines, check each complete line as it arrives and apply at close. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+#include "parse.h"
+
+bool node_is_list(const struct node *n)
+{
+	return n->kind == N_CONFIG || (n->kind == N_KEY && (key_table[n->arg].flags & KF_LIST));
+}
+
+static int node_text(const struct node *n, char **out, size_t *len)
+{
+	struct cfs_err err = { 0 };
+	int r;
+
+	*out = NULL;
+	switch (n->kind) {
+	case N_VERSION:
+		*out = strdup(CFS_VERSION "\n");
+		break;
+	case N_CHECKCONFIG:
+		*out = engine_checkconfig();
+		break;
+	case N_KEY:
+		r = engine_setting_read(n->cname, n->arg, out, &err);
+		if (r < 0)
+			return r;
+		break;
+	case N_CONFIG:
+		r = engine_config_read(n->cname, out, &err);
+		if (r < 0)
+			return r;
+		break;
+	case N_RT:
+		return engine_runtime_read(n->cname, n->arg, out, len, &err);
+	case N_STAT:
+		r = engine_stat_read(n->cname, n->arg, out, &err);
+		if (r < 0)
+			return r;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!*out)
+		return -ENOMEM;
+	*len = strlen(*out);
+	return 0;
+}
+
+int handle_open(const struct node *n, int flags, struct handle **out)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	int acc = flags & O_ACCMODE;
+
+	if (!h)
+		return -ENOMEM;
+	h->node = *n;
+	h->flags = flags;
+	if (acc != O_WRONLY && n->kind != N_TMP) {
+		int r = node_text(n, &h->snap, &h->snap_len);
+
+		if (r < 0) {
+			free(h);
+			return r;
+		}
+		h->snap_done = true;
+	}
+	if (acc != O_RDONLY && node_is_list(n) && (flags & O_APPEND)) {
+		/* `echo LINE >> list` adds a line to what is there */
+		char *cur = NULL;
+		size_t len = 0;
+		int r = node_text(n, &cur, &len);
+
+		if (r < 0) {
+			handle_free(h);
+			return r;
+		}
+		h->pend = cur;
+		h->pend_len = h->pend_cap = len;
+		if (len == 1 && cur[0] == '\n')
+			h->pend_len = 0;	/* an empty list reads as one empty line */
+	}
+	*out = h;
+	return 0;
+}
+
+static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fh_link fh_head = { &fh_head, &fh_head, NULL };
+
+void fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l))
+{
+	l->free_fn = free_fn;
+	pthread_mutex_lock(&fh_lock);
+	l->next = fh_head.next;
+	l->prev = &fh_head;
+	fh_head.next->prev = l;
+	fh_head.next = l;
+	pthread_mutex_unlock(&fh_lock);
+}
+
+void fh_untrack(struct fh_link *l)
+{
+	pthread_mutex_lock(&fh_lock);
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	l->next = l->prev = l;
+	pthread_mutex_unlock(&fh_lock);
+}
+
+void fh_free_all(void)
+{
+	pthread_mutex_lock(&fh_lock);
+	while (fh_head.next != &fh_head) {
+		struct fh_link *l = fh_head.next;
+
+		l->prev->next = l->next;
+		l->next->prev = l->prev;
+		l->free_fn(l);
+	}
+	pthread_mutex_unlock(&fh_lock);
+}
+
+void handle_free_link(struct fh_link *l)
+{
+	handle_free((struct handle *)l);
+}
+
+void handle_free(struct handle *h)
+{
+	if (!h)
+		return;
+	if (h->ev)
+		events_release(h->ev);
+	free(h->snap);
+	free(h->pend);
+	free(h);
+}
+
+int handle_read(struct handle *h, size_t size, off_t off, const char **buf, size_t *got)
+{
+	if (!h->snap_done) {
+		int r = node_text(&h->node, &h->snap, &h->snap_len);
+
+		if (r < 0)
+			return r;
+		h->snap_done = true;
+	}
+	if ((size_t)off >= h->snap_len) {
+		*got = 0;
+		*buf = h->snap;
+		return 0;
+	}
+	*buf = h->snap + off;
+	*got = h->snap_len - off < size ? h->snap_len - off : size;
+	return 0;
+}
+
+static int pend_put(struct handle *h, const char *buf, size_t size, size_t at)
+{
+	size_t end = at + size;
+
+	if (end > CFS_MAX_LIST + 1)
+		return -EFBIG;
+	if (end > h->pend_cap) {
+		size_t cap = end * 2 > CFS_MAX_LIST + 1 ? CFS_MAX_LIST + 1 : end * 2;
+		char *p = realloc(h->pend, cap);
+
+		if (!p)
+			return -ENOMEM;
+		h->pend = p;
+		h->pend_cap = cap;
+	}
+	memcpy(h->pend + at, buf, size);
+	if (end > h->pend_len)
+		h->pend_len = end;
+	return 0;
+}
+
+/* One write(2) of a whole value to a node (settings, state, tasks, config). */
+int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
+{
+	switch (n->kind) {
+	case N_KEY:
+		return engine_setting_write(n->cname, n->arg, buf, len, err);
+	case N_CONFIG:
+		return engine_config_write(n->cname, buf, len, err);
+	case N_RT:
+		if (n->arg == RT_STATE)
+			return engine_state_write(n->cname, buf, len, err);
+		if (n->arg == RT_TASKS)
+			return engine_tasks_write(n->cname, buf, len, err);
+		/* fall through */
+	default:
+		return cfs_err_set(err, EACCES, "this file is read-only");
+	}
+}
+
+static ssize_t list_write(struct handle *h, const char *buf, size_t size, off_t off,
+			  struct cfs_err *err)
+{
+	size_t old_len = h->pend_len;
+	size_t at = (h->flags & O_APPEND) ? h->pend_len : (size_t)off;
+	int r;
+
+	if (at > h->pend_len)
+		return cfs_err_set(err, EINVAL, "write beyond the end of the pending value");
+	if (h->pend && (h->flags & O_APPEND) && at && h->pend[at - 1] != '\n') {
+		r = pend_put(h, "\n", 1, at);	/* the current text may lack its newline */
+		if (r < 0)
+			return cfs_err_set(err, -r, "value too long");
+		at++;
+	}
+	char *saved = h->pend_len ? malloc(h->pend_len) : NULL;
+
+	if (saved)
+		memcpy(saved, h->pend, h->pend_len);
+	r = pend_put(h, buf, size, at);
+	if (r < 0) {
+		free(saved);
+		return cfs_err_set(err, EINVAL, "value too long (at most %d bytes)", CFS_MAX_LIST);
+	}
+	if (memchr(buf, '\0', size))
+		r = cfs_err_set(err, EINVAL, "NUL byte in value");
+	else if (h->node.kind == N_CONFIG)
+		r = engine_config_check_lines(h->pend, h->pend_len, err);
+	else
+		r = engine_setting_check_lines(h->node.arg, h->pend, h->pend_len, err);
+	if (r < 0) {		/* a bad line fails its write and is not kept */
+		if (saved)
+			memcpy(h->pend, saved, old_len);
+		h->pend_len = old_len;
+		free(saved);
+		return r;
+	}
+	free(saved);
+	h->dirty = true;
+	return size;
+}
+
+ssize_t handle_write(struct handle *h, const char *buf, size_t size, off_t off,
+		     struct cfs_err *err)
+{
+	int r;
+
+	if (node_is_list(&h->node))
+		return list_write(h, buf, size, off, err);
+	if (size > CFS_MAX_VALUE)
+		return cfs_err_set(err, EINVAL, "value too long (%zu bytes, at most %d)", size,
+				   CFS_MAX_VALUE - 1);
+	r = node_write_whole(&h->node, buf, size, err);
+	return r < 0 ? r : (ssize_t)size;
+}
+
+int handle_commit(struct handle *h, struct cfs_err *err)
+{
+	int r;
+
+	if (!h->dirty)
+		return 0;
+	h->dirty = false;
+	/* the pending text stays: a later write on this handle extends it and the
+	 * next close applies the whole again */
+	r = node_write_whole(&h->node, h->pend ? h->pend : "", h->pend_len, err);
+	return r;
+}
+
+void handle_truncate(struct handle *h, off_t size)
+{
+	if ((size_t)size < h->pend_len)
+		h->pend_len = size;
+	if (size == 0)
+		h->dirty = false;	/* truncate -s0: nothing is applied until written */
+}

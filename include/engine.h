@@ -1,0 +1,92 @@
+/* engine.h - the only API the FUSE layer calls. Containers are addressed by name;
+ * every call is thread-safe. Texts handed out are malloc'd and end with a newline
+ * when not empty (the caller frees). Errors: -errno with err filled; the engine
+ * also records the sentence as the container's last_error where the contract says so. */
+#ifndef CFS_ENGINE_H
+#define CFS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "keys.h"
+
+#define CFS_VERSION "0.1.0"
+
+enum cfs_state { ST_STOPPED, ST_STARTING, ST_RUNNING, ST_FREEZING, ST_FROZEN, ST_STOPPING };
+const char *cfs_state_name(enum cfs_state s);
+
+struct engine_opts {
+	const char *state_dir;		/* persistent configuration */
+	const char *run_dir;		/* runtime records */
+	const char *cgroup_parent;	/* relative: beneath our own cgroup; absolute: from roots */
+	const char *libexec_dir;	/* where containerfs-supervisor lives */
+	bool debug;
+};
+
+/* Load the state dir and adopt running containers (records in the run dir). A corrupt
+ * container is logged and skipped. Fails only when the dirs cannot be used. */
+int engine_init(const struct engine_opts *o, struct cfs_err *err);
+/* Start containers with autostart=1 (call once the tree is usable). */
+void engine_autostart(void);
+/* Stop background threads; running containers keep running. */
+void engine_fini(void);
+
+/* Registry. create: EINVAL (bad name), EEXIST. destroy: ENOENT, EBUSY (not STOPPED). */
+int engine_create(const char *name, struct cfs_err *err);
+int engine_destroy(const char *name, struct cfs_err *err);
+/* true if it exists; *id is a number unique to this container for the daemon's life. */
+bool engine_exists(const char *name, uint64_t *id);
+/* The name of the container with this id (0) or -ENOENT. */
+int engine_name_of(uint64_t id, char *buf, size_t n);
+/* NULL-terminated sorted malloc'd vector of names (free with strv_free). */
+char **engine_list(void);
+
+/* Settings (all keys, aliases included). read gives the value and a newline. write
+ * takes a whole value (one-line values may end with one newline; lists are all their
+ * lines) and applies it: validated, persisted atomically, and for live cgroup keys
+ * applied to the running cgroup. Same value: success without change. */
+int engine_setting_read(const char *name, enum key_id k, char **out, struct cfs_err *err);
+int engine_setting_write(const char *name, enum key_id k, const char *buf, size_t len,
+			 struct cfs_err *err);
+/* Check the complete lines of a pending list value (for per-write checks). */
+int engine_setting_check_lines(enum key_id k, const char *buf, size_t len,
+			       struct cfs_err *err);
+
+/* The whole configuration as INI; write replaces it all or nothing (INI or LXC). */
+int engine_config_read(const char *name, char **out, struct cfs_err *err);
+int engine_config_write(const char *name, const char *buf, size_t len, struct cfs_err *err);
+/* Check the complete lines of a pending config document. */
+int engine_config_check_lines(const char *buf, size_t len, struct cfs_err *err);
+
+/* Runtime files. */
+enum rt_file { RT_STATE, RT_PID, RT_EXIT_STATUS, RT_TASKS, RT_PS, RT_LOG, RT_LAST_ERROR };
+int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *len,
+			struct cfs_err *err);
+/* A verb or target state; synchronous. */
+int engine_state_write(const char *name, const char *buf, size_t len, struct cfs_err *err);
+/* One host pid: move it into the container's cgroups. */
+int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs_err *err);
+/* A live statistic (empty text while stopped). */
+int engine_stat_read(const char *name, enum stat_id s, char **out, struct cfs_err *err);
+enum cfs_state engine_state(const char *name);
+
+/* ns/ links: the names, and the link target "/proc/PID/ns/NAME" while running. */
+#define NS_COUNT 8
+extern const char *const engine_ns_names[NS_COUNT];
+int engine_ns_link(const char *name, int ns, char *target, size_t n);
+
+/* Record why a write was rejected (the FUSE layer calls this for its own refusals). */
+void engine_set_last_error(const char *name, const char *msg);
+
+/* .checkconfig text. */
+char *engine_checkconfig(void);
+
+/* State changes. The callback runs on an engine thread or inside the call that caused
+ * the change, without engine locks held; it must not block. */
+typedef void (*engine_event_fn)(const char *name, enum cfs_state st, void *data);
+void engine_set_event_cb(engine_event_fn fn, void *data);
+
+#endif
