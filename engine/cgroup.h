@@ -21,6 +21,9 @@ enum cg_layout { CG_LAYOUT_V1, CG_LAYOUT_HYBRID, CG_LAYOUT_V2 };
  * parent in each hierarchy and create it (mkdir -p; on v2 enable the available
  * controllers down the path through cgroup.subtree_control). Call once. */
 int cgroup_init(const char *parent, struct cfs_err *err);
+/* At daemon exit: remove the parent directories cgroup_init created, where empty
+ * (running containers keep theirs, and so the parent, alive). */
+void cgroup_fini(void);
 enum cg_layout cgroup_layout(void);
 /* Lines "cgroup layout: hybrid", "cgroup controller memory: v1", ... for .checkconfig. */
 char *cgroup_checkconfig(void);
@@ -66,8 +69,11 @@ struct cg_write {
 	char file[48];		/* "memory.limit_in_bytes", "cpu.max", ... */
 	char value[256];
 };
-/* The writes that apply key k of c on backend b (up to max, count in *n).
- * Device keys on v2 produce no writes (see cgroup_dev_bpf). */
+/* The writes that apply key k of c on backend b (up to max, count in *n), in the
+ * order to make them; a write the kernel refuses with EINVAL (memsw below the old
+ * limit) is retried after the others. An empty cpuset value on v1 means the
+ * parent's (the writer substitutes it). Device keys on v2 produce no writes (see
+ * cgroup_dev_bpf); net_cls.classid != 0 on v2 is EOPNOTSUPP. */
 int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		    struct cg_write *w, size_t max, size_t *n, struct cfs_err *err);
 /* Upper bound of the writes cgroup_plan_key can return for k (to size w). */

@@ -27,6 +27,8 @@ struct container {
 	int sup_pidfd;			/* pidfd of the supervisor while running, else -1 */
 	char last_error[256];
 	char run_dir[PATH_MAX];
+	pthread_cond_t cond;		/* signalled when a run ends (with lock) */
+	bool monitored;			/* sup_pidfd is in the monitor's epoll set */
 	int refs;
 	bool removed;
 };
@@ -35,6 +37,7 @@ struct engine_globals {
 	char state_dir[PATH_MAX];
 	char run_dir[PATH_MAX];
 	char supervisor_path[PATH_MAX];
+	char cgroup_parent[PATH_MAX];
 	bool debug;
 };
 extern struct engine_globals eng;
@@ -75,5 +78,17 @@ int lifecycle_apply_live(struct container *c, const struct config *newcfg, enum 
 int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err *err);
 void lifecycle_destroy(struct container *c);
 char *lifecycle_checkconfig(void);
+
+/* monitor.c: the thread that notices a supervisor's end and finishes the run. */
+int monitor_init(void);
+void monitor_start(void);
+void monitor_fini(void);
+/* Watch c's supervisor (c->sup_pidfd set); takes a reference. */
+void monitor_watch(struct container *c);
+/* The run of c has ended (supervisor gone): record the exit status, remove the
+ * cgroups, state STOPPED. Idempotent; callable from any thread. */
+void run_finish(struct container *c);
+/* Wait until c is STOPPED or timeout_ms passed; true if stopped. */
+bool run_wait_stopped(struct container *c, int timeout_ms);
 
 #endif

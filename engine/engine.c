@@ -71,6 +71,7 @@ void container_put(struct container *c)
 	config_free(&c->cfg);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->op_lock);
+	pthread_cond_destroy(&c->cond);
 	free(c);
 }
 
@@ -83,6 +84,7 @@ static struct container *container_new(const char *name, struct config *cfg)
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->op_lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
 	c->cfg = *cfg;		/* takes ownership */
 	c->state = ST_STOPPED;
 	c->exit_status = -1;
@@ -231,10 +233,10 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 		return cfs_err_set(err, r < 0 ? -r : errno, "cannot use the run dir %s: %s",
 				   o->run_dir, strerror(r < 0 ? -r : errno));
 	find_supervisor(o->libexec_dir);
+	snprintf(eng.cgroup_parent, sizeof(eng.cgroup_parent), "%s", o->cgroup_parent);
 	r = lifecycle_init(err);
 	if (r < 0)
 		return r;
-	(void)o->cgroup_parent;
 	return store_load_all(load_one, err);
 }
 

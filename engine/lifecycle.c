@@ -1,98 +1,308 @@
-/* lifecycle.c - the runtime half of a container (placeholder until the lifecycle
- * engine lands): everything reads as STOPPED and verbs that would start are refused. */
+/* lifecycle.c - the verbs of `state`: start, stop, kill, freeze, thaw, restart
+ * and the target states. Each runs with the container's op_lock held and returns
+ * once the state is reached; a failed start leaves nothing behind (cgroups,
+ * processes, records), acquiring each resource into a rollback. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "cgroup.h"
 #include "container.h"
+#include "log.h"
+#include "parse.h"
+
+#define START_TIMEOUT_MS 20000
+#define FREEZE_TIMEOUT_MS 10000
+#define KILL_WAIT_MS 10000
+
+static enum cfs_state get_state(struct container *c)
+{
+	enum cfs_state st;
+
+	pthread_mutex_lock(&c->lock);
+	st = c->state;
+	pthread_mutex_unlock(&c->lock);
+	return st;
+}
 
 int lifecycle_init(struct cfs_err *err)
 {
-	return 0;
+	int r = cgroup_init(eng.cgroup_parent, err);
+
+	if (r < 0)
+		return r;
+	return monitor_init();
 }
 
 void lifecycle_start_threads(void)
 {
+	monitor_start();
 }
 
 void lifecycle_fini(void)
 {
+	monitor_fini();
+	cgroup_fini();
 }
 
-void lifecycle_adopt(struct container *c)
+/* What a start needs that the settings alone cannot promise. */
+static int start_check(const struct config *cfg, struct cfs_err *err)
 {
+	if (!strcmp(cfg->val[K_NET_TYPE], "veth"))
+		return cfs_err_set(err, EOPNOTSUPP,
+				   "start: net/type veth is not supported yet (use empty or none)");
+	for (int k = 0; k < K_COUNT; k++) {
+		int r;
+
+		if (key_table[k].section != SEC_CGROUP || (key_table[k].flags & KF_ALIAS))
+			continue;
+		r = cgroup_check_key(cfg, k, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int do_start(struct container *c, struct cfs_err *err)
+{
+	struct spawn_ctx sc = { 0 };
+	struct config cfg;
+	struct runrec rec = { 0 };
+	bool cg_made = false;
+	int pidfd = -1, r;
+
+	pthread_mutex_lock(&c->lock);
+	r = config_copy(&cfg, &c->cfg);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return cfs_err_set(err, ENOMEM, "start: out of memory");
+	r = start_check(&cfg, err);
+	if (r < 0)
+		goto out_cfg;
+	container_set_state(c, ST_STARTING);
+	runrec_clear(c->run_dir);
+	pthread_mutex_lock(&c->lock);
+	c->exit_status = -1;
+	pthread_mutex_unlock(&c->lock);
+
+	r = cgroup_create(c->name, err);
+	if (r < 0)
+		goto fail;
+	cg_made = true;
+	r = cgroup_apply_all(c->name, &cfg, err);
+	if (r < 0)
+		goto fail;
+	sc.name = c->name;
+	sc.cfg = &cfg;
+	sc.run_dir = c->run_dir;
+	sc.supervisor_path = eng.supervisor_path;
+	r = spawn_begin(&sc, err);
+	if (r < 0)
+		goto fail;
+	r = cgroup_attach(c->name, sc.init_pid, err);
+	if (r < 0)
+		goto fail_spawn;
+	pidfd = syscall(SYS_pidfd_open, sc.supervisor_pid, 0);
+	if (pidfd < 0) {
+		r = cfs_err_set(err, errno, "start: pidfd_open: %m");
+		goto fail_spawn;
+	}
+	rec.supervisor_pid = sc.supervisor_pid;
+	rec.supervisor_start = proc_starttime(sc.supervisor_pid);
+	rec.init_pid = sc.init_pid;
+	rec.init_start = proc_starttime(sc.init_pid);
+	r = runrec_write(c->run_dir, &rec);
+	if (r < 0) {
+		r = cfs_err_set(err, -r, "start: cannot write the run record in %s: %s",
+				c->run_dir, strerror(-r));
+		goto fail_spawn;
+	}
+	r = spawn_finish(&sc, START_TIMEOUT_MS, err);
+	if (r < 0)
+		goto fail_spawn;
+	pthread_mutex_lock(&c->lock);
+	c->rec = rec;
+	c->has_rec = true;
+	c->sup_pidfd = pidfd;
+	pthread_mutex_unlock(&c->lock);
+	container_set_state(c, ST_RUNNING);
+	monitor_watch(c);	/* a command that already ended is noticed at once */
+	config_free(&cfg);
+	return 0;
+
+fail_spawn:
+	spawn_abort(&sc);
+fail:
+	if (pidfd >= 0)
+		close(pidfd);
+	if (cg_made) {
+		struct cfs_err e2 = { 0 };
+
+		if (cgroup_destroy(c->name, &e2) < 0)
+			log_err("%s: cleanup after a failed start: %s", c->name, e2.msg);
+	}
+	runrec_clear(c->run_dir);
+	container_set_state(c, ST_STOPPED);
+out_cfg:
+	config_free(&cfg);
+	if (strncmp(err->msg, "start", 5))
+		cfs_err_prefix(err, "start");
+	return r;
+}
+
+static int send_init_signal(struct container *c, int sig)
+{
+	struct runrec rec;
+	int fd, r = 0;
+
+	pthread_mutex_lock(&c->lock);
+	rec = c->rec;
+	pthread_mutex_unlock(&c->lock);
+	fd = syscall(SYS_pidfd_open, rec.init_pid, 0);
+	if (fd < 0)
+		return -errno;
+	/* the pidfd pins the process: check it is still our init before signalling */
+	if (!runrec_alive(rec.init_pid, rec.init_start))
+		r = -ESRCH;
+	else if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int do_kill(struct container *c, struct cfs_err *err)
+{
+	container_set_state(c, ST_STOPPING);
+	send_init_signal(c, SIGKILL);
+	cgroup_kill_all(c->name, KILL_WAIT_MS);
+	if (!run_wait_stopped(c, KILL_WAIT_MS))
+		return cfs_err_set(err, ETIMEDOUT, "kill: the container did not end");
+	return 0;
+}
+
+static int do_stop(struct container *c, struct cfs_err *err)
+{
+	int sig = SIGTERM, timeout = 10;
+	uint64_t t;
+
+	pthread_mutex_lock(&c->lock);
+	parse_signal(c->cfg.val[K_STOP_SIGNAL], &sig, NULL);
+	if (parse_uint(c->cfg.val[K_STOP_TIMEOUT], 0, 86400, &t, NULL) == 0)
+		timeout = (int)t;
+	pthread_mutex_unlock(&c->lock);
+	if (get_state(c) == ST_FROZEN) {
+		/* a frozen init cannot act on its signal: thaw it first */
+		struct cfs_err e2 = { 0 };
+
+		if (cgroup_freeze(c->name, false, FREEZE_TIMEOUT_MS, &e2) < 0)
+			return do_kill(c, err);
+	}
+	container_set_state(c, ST_STOPPING);
+	if (send_init_signal(c, sig) == 0 && run_wait_stopped(c, timeout * 1000))
+		return 0;
+	return do_kill(c, err);
+}
+
+static int do_freeze(struct container *c, struct cfs_err *err)
+{
+	int r;
+
+	container_set_state(c, ST_FREEZING);
+	r = cgroup_freeze(c->name, true, FREEZE_TIMEOUT_MS, err);
+	if (r < 0) {
+		container_set_state(c, ST_RUNNING);
+		return r;
+	}
+	container_set_state(c, ST_FROZEN);
+	return 0;
+}
+
+static int do_thaw(struct container *c, struct cfs_err *err)
+{
+	int r = cgroup_freeze(c->name, false, FREEZE_TIMEOUT_MS, err);
+
+	if (r < 0)
+		return r;
+	container_set_state(c, ST_RUNNING);
+	return 0;
+}
+
+static int busy(struct container *c, const char *verb, struct cfs_err *err)
+{
+	return cfs_err_set(err, EBUSY, "state: cannot %s a %s container", verb,
+			   cfs_state_name(get_state(c)));
 }
 
 int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err *err)
 {
-	if (!strcmp(verb, "stop") || !strcmp(verb, "kill") || !strcmp(verb, "STOPPED"))
-		return 0;
-	if (!strcmp(verb, "start") || !strcmp(verb, "restart") || !strcmp(verb, "RUNNING") ||
-	    !strcmp(verb, "freeze") || !strcmp(verb, "thaw") || !strcmp(verb, "FROZEN"))
-		return cfs_err_set(err, EOPNOTSUPP, "state: %s is not supported yet", verb);
+	enum cfs_state st = get_state(c);
+	bool running = st == ST_RUNNING || st == ST_FROZEN || st == ST_FREEZING;
+
+	if (!strcmp(verb, "start") || (!strcmp(verb, "RUNNING") && st == ST_STOPPED)) {
+		if (st == ST_RUNNING)
+			return 0;
+		if (st != ST_STOPPED)
+			return busy(c, "start", err);
+		return do_start(c, err);
+	}
+	if (!strcmp(verb, "stop") || !strcmp(verb, "STOPPED"))
+		return st == ST_STOPPED ? 0 : do_stop(c, err);
+	if (!strcmp(verb, "kill"))
+		return st == ST_STOPPED ? 0 : do_kill(c, err);
+	if (!strcmp(verb, "freeze") || !strcmp(verb, "FROZEN")) {
+		if (st == ST_FROZEN)
+			return 0;
+		return st == ST_RUNNING ? do_freeze(c, err) : busy(c, "freeze", err);
+	}
+	if (!strcmp(verb, "thaw") || !strcmp(verb, "RUNNING")) {
+		if (st == ST_RUNNING)
+			return 0;
+		return st == ST_FROZEN ? do_thaw(c, err) : busy(c, "thaw", err);
+	}
+	if (!strcmp(verb, "restart")) {
+		int r = running ? do_stop(c, err) : 0;
+
+		return r < 0 ? r : do_start(c, err);
+	}
 	return cfs_err_set(err, EINVAL, "state: '%s' is not a verb (start, stop, kill, freeze, "
 			   "thaw, restart) or a state (RUNNING, STOPPED, FROZEN)", verb);
 }
 
 int lifecycle_autostart(struct container *c, struct cfs_err *err)
 {
-	return cfs_err_set(err, EOPNOTSUPP, "starting is not supported yet");
-}
+	int r = 0;
 
-int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len)
-{
-	char buf[300] = "";
-
-	pthread_mutex_lock(&c->lock);
-	switch (f) {
-	case RT_STATE:
-		snprintf(buf, sizeof(buf), "%s\n", cfs_state_name(c->state));
-		break;
-	case RT_LAST_ERROR:
-		if (c->last_error[0])
-			snprintf(buf, sizeof(buf), "%s\n", c->last_error);
-		break;
-	default:
-		break;
-	}
-	pthread_mutex_unlock(&c->lock);
-	*out = strdup(buf);
-	*len = strlen(buf);
-	return *out ? 0 : -ENOMEM;
-}
-
-int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
-{
-	return cfs_err_set(err, EBUSY, "tasks: the container is not running");
-}
-
-int lifecycle_stat_read(struct container *c, enum stat_id s, char **out)
-{
-	*out = strdup("");
-	return *out ? 0 : -ENOMEM;
-}
-
-int lifecycle_ns_link(struct container *c, int ns, char *target, size_t n)
-{
-	return -ENOENT;
+	pthread_mutex_lock(&c->op_lock);
+	if (get_state(c) == ST_STOPPED)
+		r = do_start(c, err);
+	if (r < 0)
+		container_set_error(c, err->msg);
+	pthread_mutex_unlock(&c->op_lock);
+	return r;
 }
 
 int lifecycle_apply_live(struct container *c, const struct config *newcfg, enum key_id k,
 			 struct cfs_err *err)
 {
-	return 0;
+	if (key_table[k].section != SEC_CGROUP)
+		return 0;
+	return cgroup_apply_key(c->name, newcfg, k, err);
 }
 
 int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err *err)
 {
-	return 0;
+	if (key_table[k].section != SEC_CGROUP)
+		return 0;
+	return cgroup_check_key(cfg, k, err);
 }
 
 void lifecycle_destroy(struct container *c)
 {
-}
-
-char *lifecycle_checkconfig(void)
-{
-	return strdup("cgroup layout: unknown\n");
+	runrec_clear(c->run_dir);
+	rmdir(c->run_dir);
 }

@@ -1166,7 +1166,7 @@ uint64_t conv_shares_to_weight(uint64_t shares)
 }
 
 /* The inverse of the fit: solve t^2 + 125 t - 612 (log10 y + 7/34) = 0 for t = log2 x,
- * then take the smallest x that maps back to at least y (so the round trip holds). */
+ * then take the largest x that maps to no more than y (so 100 -> 1024, the default). */
 uint64_t conv_weight_to_shares(uint64_t weight)
 {
 	double t;
@@ -1177,10 +1177,10 @@ uint64_t conv_weight_to_shares(uint64_t weight)
 		return 2;
 	t = (-125.0 + sqrt(125.0 * 125.0 + 4.0 * 612.0 * (log10((double)weight) + 7.0 / 34.0))) / 2.0;
 	x = clamp_u64((uint64_t)llround(pow(2.0, t)), 2, 262144);
-	while (x > 2 && conv_shares_to_weight(x - 1) >= weight)
-		x--;
-	while (x < 262144 && conv_shares_to_weight(x) < weight)
+	while (x < 262144 && conv_shares_to_weight(x + 1) <= weight)
 		x++;
+	while (x > 2 && conv_shares_to_weight(x) > weight)
+		x--;
 	return x;
 }
 

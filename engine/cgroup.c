@@ -1,0 +1,533 @@
+/* cgroup.c - a container's cgroups in every hierarchy: creating, populating,
+ * listing, freezing, killing and removing them, and dispatching settings and
+ * statistics to the v1 or v2 backend (the layout comes from cgroup_detect.c).
+ * Also the small file helpers every cgroup*.c file uses. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup_internal.h"
+#include "cleanup.h"
+#include "log.h"
+#include "parse.h"
+
+/* ---- small file helpers */
+
+int cg_path(char *buf, size_t n, int h, const char *name, const char *file)
+{
+	int l = snprintf(buf, n, "%s%s%s%s%s", cg.h[h].base, name ? "/" : "", name ? name : "",
+			 file ? "/" : "", file ? file : "");
+
+	return l < 0 || (size_t)l >= n ? -ENAMETOOLONG : 0;
+}
+
+int cg_read(const char *path, char *buf, size_t n)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (got + 1 < n) {
+		ssize_t r = read(fd, buf + got, n - 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += r;
+	}
+	buf[got] = '\0';
+	return (int)got;
+}
+
+int cg_write(const char *path, const char *s)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(s);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	/* cgroup files take a value per write(2); an empty value still needs one */
+	do
+		r = write(fd, len ? s : "\n", len ? len : 1);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int cg_read_all(const char *path, char **out)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 4096;
+	char *buf = NULL;
+
+	*out = NULL;
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		char *nb = len + 1 >= cap || !buf ? realloc(buf, cap *= 2) : buf;
+		ssize_t r;
+
+		if (!nb) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		len += r;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return (int)len;
+}
+
+bool cg_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+long long cg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+bool cg_wait_step(long long deadline)
+{
+	if (cg_now_ms() >= deadline)
+		return false;
+	usleep(5000);
+	return true;
+}
+
+static bool valid_name(const char *name)
+{
+	return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..") &&
+	       strlen(name) < 256;
+}
+
+/* ---- a container's cgroups in every hierarchy */
+
+int cgroup_create(const char *name, struct cfs_err *err)
+{
+	char p[PATH_MAX];
+
+	if (!valid_name(name))
+		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
+	for (int i = 0; i < cg.nh; i++) {
+		if (cg_path(p, sizeof(p), i, name, NULL) < 0)
+			return cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long for %s", name);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
+		if (cg.h[i].mask & (1u << CTRL_CPUSET)) {
+			int r = cg1_cpuset_inherit(p);
+
+			if (r < 0)
+				return cfs_err_set(err, -r, "cgroup: cannot copy the parent's cpuset into %s: %s",
+						   p, strerror(-r));
+		}
+	}
+	return 0;
+}
+
+bool cgroup_exists(const char *name)
+{
+	char p[PATH_MAX];
+
+	for (int i = 0; valid_name(name) && i < cg.nh; i++)
+		if (cg_path(p, sizeof(p), i, name, NULL) == 0 && cg_exists(p))
+			return true;
+	return false;
+}
+
+char **cgroup_procs_files(const char *name)
+{
+	char **v = calloc(cg.nh + 1, sizeof(*v));
+	char p[PATH_MAX];
+	int n = 0;
+
+	if (!v || !valid_name(name))
+		goto fail;
+	for (int i = 0; i < cg.nh; i++) {
+		if (cg_path(p, sizeof(p), i, name, "cgroup.procs") < 0 || !(v[n] = strdup(p)))
+			goto fail;
+		n++;
+	}
+	return v;
+fail:
+	strv_free(v);
+	return NULL;
+}
+
+int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
+{
+	char p[PATH_MAX], num[24];
+
+	if (!valid_name(name))
+		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return cfs_err_set(err, ESRCH, "tasks: there is no process %d", (int)pid);
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	for (int i = 0; i < cg.nh; i++) {
+		int r = cg_path(p, sizeof(p), i, name, "cgroup.procs");
+
+		if (r == 0)
+			r = cg_write(p, num);
+		if (r < 0)
+			return cfs_err_set(err, -r, "tasks: cannot move %d into %s: %s", (int)pid, p,
+					   strerror(-r));
+	}
+	return 0;
+}
+
+struct pidvec {
+	pid_t *v;
+	size_t n, cap;
+};
+
+/* Every pid in dir's cgroup.procs and those of its descendants. */
+static int collect_pids(const char *dir, struct pidvec *pv, int depth)
+{
+	char p[PATH_MAX];
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	long pid;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (pv->n == pv->cap) {
+			size_t cap = pv->cap ? pv->cap * 2 : 32;
+			pid_t *nv = realloc(pv->v, cap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			pv->v = nv;
+			pv->cap = cap;
+		}
+		pv->v[pv->n++] = (pid_t)pid;
+	}
+	d = depth < 32 ? opendir(dir) : NULL;
+	while (d && (de = readdir(d)))
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) < (int)sizeof(p))
+				collect_pids(p, pv, depth + 1);
+		}
+	return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int cgroup_pids(const char *name, pid_t **pids, size_t *n)
+{
+	struct pidvec pv = { 0 };
+	char p[PATH_MAX];
+	bool found = false;
+
+	*pids = NULL;
+	*n = 0;
+	if (!valid_name(name))
+		return -EINVAL;
+	/* the union over hierarchies: a pid moved in one only is still the container's */
+	for (int i = 0; i < cg.nh; i++) {
+		int r = cg_path(p, sizeof(p), i, name, NULL);
+
+		if (r == 0)
+			r = collect_pids(p, &pv, 0);
+		if (r == -ENOMEM) {
+			free(pv.v);
+			return r;
+		}
+		found |= r == 0;
+	}
+	if (!found)
+		return -ENOENT;
+	if (pv.n)
+		qsort(pv.v, pv.n, sizeof(*pv.v), cmp_pid);
+	size_t u = 0;
+
+	for (size_t i = 0; i < pv.n; i++)
+		if (!u || pv.v[u - 1] != pv.v[i])
+			pv.v[u++] = pv.v[i];
+	*pids = pv.v;
+	*n = u;
+	return 0;
+}
+
+/* The directory of the container's cgroup that carries the freezer, if any:
+ * v1's freezer hierarchy, else the cgroup2 one (cgroup.freeze). */
+static int freezer_dir(const char *name, char *p, size_t n, bool *v2)
+{
+	*v2 = cg.by_ctrl[CTRL_FREEZER] < 0;
+	if (!*v2)
+		return cg_path(p, n, cg.by_ctrl[CTRL_FREEZER], name, NULL);
+	if (cg.unified < 0 || cg_path(p, n, cg.unified, name, "cgroup.freeze") < 0 || !cg_exists(p))
+		return -EOPNOTSUPP;
+	return cg_path(p, n, cg.unified, name, NULL);
+}
+
+int cgroup_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *err)
+{
+	char p[PATH_MAX];
+	bool v2;
+	int r = valid_name(name) ? freezer_dir(name, p, sizeof(p), &v2) : -EINVAL;
+
+	if (r == -EOPNOTSUPP)
+		return cfs_err_set(err, EOPNOTSUPP, "state: this host has no cgroup freezer");
+	if (r < 0)
+		return cfs_err_set(err, -r, "state: no cgroup for '%s'", name);
+	return v2 ? cg2_freeze(p, frozen, timeout_ms, err) : cg1_freeze(name, frozen, timeout_ms, err);
+}
+
+int cgroup_is_frozen(const char *name)
+{
+	char p[PATH_MAX];
+	bool v2;
+	int r = valid_name(name) ? freezer_dir(name, p, sizeof(p), &v2) : -EINVAL;
+
+	if (r < 0)
+		return r == -EOPNOTSUPP ? 0 : r;
+	return v2 ? cg2_is_frozen(p) : cg1_is_frozen(name);
+}
+
+int cgroup_kill_all(const char *name, int timeout_ms)
+{
+	long long deadline = cg_now_ms() + timeout_ms;
+	char p[PATH_MAX], k[PATH_MAX];
+	bool v2, has_kill, use_freezer;
+
+	if (!valid_name(name))
+		return -EINVAL;
+	has_kill = cg.unified >= 0 && cg_path(p, sizeof(p), cg.unified, name, NULL) == 0 &&
+		   snprintf(k, sizeof(k), "%s/cgroup.kill", p) > 0 && cg_exists(k);
+	/* v1-frozen tasks die only once thawed, so with a v1 freezer always go
+	 * freeze, kill, thaw; cgroup.kill alone also takes forks in flight */
+	use_freezer = freezer_dir(name, k, sizeof(k), &v2) == 0 && (!v2 || !has_kill);
+	for (;;) {
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+
+		if (cgroup_pids(name, &pids, &n) < 0 || n == 0)
+			return 0;
+		if (use_freezer)
+			cgroup_freeze(name, true, 200, NULL);
+		if (has_kill)
+			cg2_kill(p);
+		for (size_t i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		if (use_freezer)
+			cgroup_freeze(name, false, 200, NULL);
+		if (!cg_wait_step(deadline))
+			return -ETIMEDOUT;
+	}
+}
+
+/* rmdir dir after its descendants (a container may have made sub-cgroups). */
+static int rmdir_tree(const char *dir, int depth)
+{
+	_cleanup_closedir_ DIR *d = depth < 32 ? opendir(dir) : NULL;
+	struct dirent *de;
+	char p[PATH_MAX];
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) < (int)sizeof(p))
+				rmdir_tree(p, depth + 1);
+		}
+	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int cgroup_destroy(const char *name, struct cfs_err *err)
+{
+	long long deadline;
+	char p[PATH_MAX];
+	int r = 0;
+
+	if (!valid_name(name))
+		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
+	if (!cgroup_exists(name))
+		return 0;
+	cgroup_kill_all(name, 5000);
+	cgroup_freeze(name, false, 1000, NULL);	/* a frozen v1 cgroup keeps its dead */
+	deadline = cg_now_ms() + 2000;
+	for (int i = 0; i < cg.nh; i++) {
+		if (cg_path(p, sizeof(p), i, name, NULL) < 0)
+			continue;
+		/* the last tasks may take a moment to leave after SIGKILL */
+		while ((r = rmdir_tree(p, 0)) == -EBUSY && cg_wait_step(deadline))
+			;
+		if (r < 0)
+			return cfs_err_set(err, -r, "cgroup: cannot remove %s: %s", p, strerror(-r));
+	}
+	return 0;
+}
+
+/* ---- settings */
+
+static enum cg_backend backend(void)
+{
+	return cg.layout == CG_LAYOUT_V2 ? CG_BACKEND_V2 : CG_BACKEND_V1;
+}
+
+static int resolve(const char *name, struct cg_write *w, bool dry, char *p, size_t n)
+{
+	return backend() == CG_BACKEND_V2 ? cg2_resolve(name, w, dry, p, n)
+					  : cg1_resolve(name, w, dry, p, n);
+}
+
+/* One write of a plan: find its file (or what replaces it), then write. *defer set:
+ * the kernel refused an intermediate state (memsw below the old limit, ...) and
+ * the write is retried once the others are done. */
+static int write_one(const char *name, const struct config *c, enum key_id k,
+		     struct cg_write *w, bool dry, bool *defer, struct cfs_err *err)
+{
+	char p[PATH_MAX], kp[64];
+	struct cg_write alt;
+	int r = resolve(name, w, dry, p, sizeof(p));
+
+	for (int tries = 0; r == -ENOENT && tries < 2; tries++) {
+		r = cgroup_plan_fallback(backend(), c, k, w, &alt, err);
+		if (r <= 0)
+			return r;	/* skipped, or EOPNOTSUPP saying why */
+		*w = alt;
+		r = resolve(name, w, dry, p, sizeof(p));
+	}
+	key_path(k, kp, sizeof(kp));
+	if (r < 0)
+		return cfs_err_set(err, -r, "%s: cannot apply %s to %s: %s", kp, w->value, w->file,
+				   strerror(-r));
+	if (dry)
+		return 0;
+	r = cg_write(p, w->value);
+	if (r == -EINVAL && defer && (!strcmp(w->controller, "memory") || !strcmp(w->controller, "cpu"))) {
+		*defer = true;
+		return 0;
+	}
+	if (r < 0)
+		return cfs_err_set(err, -r, "%s: the kernel refused %s for %s: %s", kp,
+				   *w->value ? w->value : "''", w->file, strerror(-r));
+	return 0;
+}
+
+static int apply_plan(const char *name, const struct config *c, enum key_id k, bool dry,
+		      struct cfs_err *err)
+{
+	size_t max = cgroup_plan_max(c, k), n = 0;
+	_cleanup_free_ struct cg_write *w = calloc(max, sizeof(*w));
+	_cleanup_free_ bool *defer = calloc(max, sizeof(*defer));
+	int r;
+
+	if (!w || !defer)
+		return cfs_err_set(err, ENOMEM, "out of memory");
+	r = cgroup_plan_key(backend(), c, k, w, max, &n, err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = write_one(name, c, k, &w[i], dry, &defer[i], err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (defer[i])
+			r = write_one(name, c, k, &w[i], dry, NULL, err);
+	return r;
+}
+
+static bool is_device_key(enum key_id k)
+{
+	return k == K_DEVICES_DENY || k == K_DEVICES_ALLOW;
+}
+
+static int apply_key(const char *name, const struct config *c, enum key_id k, bool dry,
+		     struct cfs_err *err)
+{
+	char p[PATH_MAX];
+
+	if (!cg.ready)
+		return cfs_err_set(err, ENODEV, "cgroup: not initialised");
+	if (key_table[k].section != SEC_CGROUP)
+		return cfs_err_set(err, EINVAL, "%s is not a cgroup setting", key_table[k].name);
+	if (!dry && !cgroup_exists(name))
+		return cfs_err_set(err, ENOENT, "cgroup/%s: the cgroup of '%s' is gone", key_table[k].name,
+				   name);
+	if (is_device_key(k) && backend() == CG_BACKEND_V2) {
+		if (cg_path(p, sizeof(p), cg.unified, dry ? NULL : name, NULL) < 0)
+			return cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long");
+		return cg2_devices_apply(p, c, dry, err);
+	}
+	return apply_plan(name, c, k, dry, err);
+}
+
+int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
+		     struct cfs_err *err)
+{
+	if (!valid_name(name))
+		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
+	return apply_key(name, c, k, false, err);
+}
+
+int cgroup_check_key(const struct config *c, enum key_id k, struct cfs_err *err)
+{
+	return apply_key(NULL, c, k, true, err);
+}
+
+int cgroup_apply_all(const char *name, const struct config *c, struct cfs_err *err)
+{
+	for (int k = 0; k < K_COUNT; k++) {
+		int r;
+
+		/* aliases are applied through their setting; one pass rebuilds the devices */
+		if (key_table[k].section != SEC_CGROUP || (key_table[k].flags & KF_ALIAS) ||
+		    k == K_DEVICES_ALLOW)
+			continue;
+		r = cgroup_apply_key(name, c, k, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- statistics and .checkconfig */
+
+int cgroup_stat_read(const char *name, enum stat_id s, char **out)
+{
+	int r = -ENOENT;
+
+	*out = NULL;
+	if (valid_name(name) && cgroup_exists(name)) {
+		if (cg.layout != CG_LAYOUT_V2)
+			r = cg1_stat(name, s, out);
+		if (r == -ENOENT && cg.unified >= 0)
+			r = cg2_stat(name, s, out);
+	}
+	if (r == -ENOENT || r == -ENODEV) {
+		*out = strdup("");	/* stopped, or nothing on this host to say it */
+		r = *out ? 0 : -ENOMEM;
+	}
+	return r;
+}
+

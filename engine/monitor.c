@@ -1,0 +1,207 @@
+/* monitor.c - noticing that a run has ended. One thread waits on the pidfds of
+ * every running container's supervisor (epoll); when one ends, the run is
+ * finished: exit status from the supervisor's record, cgroups removed, STOPPED.
+ * Also the adoption of running containers by a daemon that starts again. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "log.h"
+
+static int epfd = -1, stopfd = -1;
+static pthread_t thread;
+static bool thread_running;
+
+int monitor_init(void)
+{
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (epfd < 0 || stopfd < 0)
+		return -errno;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, stopfd, &ev) < 0 ? -errno : 0;
+}
+
+void monitor_watch(struct container *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	bool add = false;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->sup_pidfd >= 0 && !c->monitored) {
+		c->monitored = true;
+		c->refs++;	/* the monitor's reference, dropped in run_finish */
+		add = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (add && epoll_ctl(epfd, EPOLL_CTL_ADD, c->sup_pidfd, &ev) < 0)
+		log_err("%s: cannot watch the supervisor: %m", c->name);
+}
+
+static void finish(struct container *c, bool drop_ref)
+{
+	struct cfs_err err = { 0 };
+	int status;
+
+	/* the pid namespace died with init; processes moved in from outside may not */
+	cgroup_kill_all(c->name, 5000);
+	if (cgroup_destroy(c->name, &err) < 0)
+		log_err("%s: %s", c->name, err.msg);
+	status = runrec_exit_status(c->run_dir);
+	char rec[PATH_MAX];
+
+	snprintf(rec, sizeof(rec), "%s/record", c->run_dir);
+	unlink(rec);
+	pthread_mutex_lock(&c->lock);
+	c->exit_status = status >= 0 ? status : 255;
+	c->has_rec = false;
+	pthread_mutex_unlock(&c->lock);
+	container_set_state(c, ST_STOPPED);
+	pthread_mutex_lock(&c->lock);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (drop_ref)
+		container_put(c);
+}
+
+void run_finish(struct container *c)
+{
+	bool drop_ref;
+	int fd;
+
+	pthread_mutex_lock(&c->lock);
+	fd = c->sup_pidfd;
+	drop_ref = c->monitored;
+	c->sup_pidfd = -1;
+	c->monitored = false;
+	pthread_mutex_unlock(&c->lock);
+	if (fd < 0)
+		return;		/* someone else finished it */
+	if (drop_ref)
+		epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+	finish(c, drop_ref);
+}
+
+bool run_wait_stopped(struct container *c, int timeout_ms)
+{
+	struct timespec ts;
+	bool stopped;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (c->state != ST_STOPPED) {
+		if (!thread_running && c->sup_pidfd >= 0) {
+			/* no monitor thread (start-up): poll the supervisor ourselves */
+			struct pollfd p = { .fd = c->sup_pidfd, .events = POLLIN };
+
+			pthread_mutex_unlock(&c->lock);
+			if (poll(&p, 1, 100) > 0)
+				run_finish(c);
+			pthread_mutex_lock(&c->lock);
+			struct timespec now;
+
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (now.tv_sec > ts.tv_sec || (now.tv_sec == ts.tv_sec && now.tv_nsec >= ts.tv_nsec))
+				break;
+			continue;
+		}
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	stopped = c->state == ST_STOPPED;
+	pthread_mutex_unlock(&c->lock);
+	return stopped;
+}
+
+static void *monitor_main(void *arg)
+{
+	struct epoll_event evs[32];
+
+	for (;;) {
+		int n = epoll_wait(epfd, evs, 32, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err("monitor: epoll_wait: %m");
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			if (!evs[i].data.ptr)
+				return NULL;	/* stopfd */
+			run_finish(evs[i].data.ptr);
+		}
+	}
+}
+
+static void watch_one(struct container *c, void *data)
+{
+	monitor_watch(c);
+}
+
+void monitor_start(void)
+{
+	if (pthread_create(&thread, NULL, monitor_main, NULL) == 0)
+		thread_running = true;
+	else
+		log_err("cannot start the monitor thread");
+	container_foreach(watch_one, NULL);
+}
+
+void monitor_fini(void)
+{
+	uint64_t one = 1;
+
+	if (thread_running) {
+		if (write(stopfd, &one, sizeof(one)) < 0)
+			log_err("monitor: %m");
+		pthread_join(thread, NULL);
+		thread_running = false;
+	}
+}
+
+/* A daemon that starts again finds what its run dir says: a live supervisor is a
+ * running (or frozen) container; a dead one left an exit status and cgroups. */
+void lifecycle_adopt(struct container *c)
+{
+	struct runrec rec;
+	int st;
+
+	if (runrec_read(c->run_dir, &rec) < 0) {
+		st = runrec_exit_status(c->run_dir);
+		c->exit_status = st >= 0 ? st : -1;
+		if (cgroup_exists(c->name))
+			cgroup_destroy(c->name, NULL);
+		return;
+	}
+	if (runrec_alive(rec.supervisor_pid, rec.supervisor_start)) {
+		int fd = syscall(SYS_pidfd_open, rec.supervisor_pid, 0);
+
+		if (fd >= 0) {
+			c->rec = rec;
+			c->has_rec = true;
+			c->sup_pidfd = fd;
+			c->state = cgroup_is_frozen(c->name) == 1 ? ST_FROZEN : ST_RUNNING;
+			log_info("%s: adopted, init pid %d", c->name, rec.init_pid);
+			return;
+		}
+	}
+	finish(c, false);
+}

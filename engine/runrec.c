@@ -1,0 +1,250 @@
+/* runrec.c - a container's run dir (RUN/NAME): the record of its supervisor and
+ * init (pid and start time, so a restarted daemon tells a live process from a reused
+ * pid), the exit record the supervisor leaves behind, and the console log files the
+ * supervisor writes (log.1 older, log.0 newer). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "spawn.h"
+
+#define LOG_MAX (1024 * 1024)	/* what the log file shows: the last 1 MiB */
+
+static int path_in(char *buf, size_t n, const char *dir, const char *file)
+{
+	int len = snprintf(buf, n, "%s/%s", dir, file);
+
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *s = buf + 1; ; s++) {
+		if (*s == '/' || !*s) {
+			char was = *s;
+
+			*s = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST)
+				return -errno;
+			*s = was;
+			if (!was)
+				return 0;
+		}
+	}
+}
+
+/* Read a small file whole into buf (NUL-terminated). Bytes read or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t n)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (got + 1 < n) {
+		ssize_t r = read(fd, buf + got, n - 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+int runrec_write(const char *run_dir, const struct runrec *r)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], text[128];
+	int len, fd, e = 0;
+
+	if (path_in(tmp, sizeof(tmp), run_dir, "record.tmp") < 0 ||
+	    path_in(path, sizeof(path), run_dir, "record") < 0)
+		return -ENAMETOOLONG;
+	e = mkdir_p(run_dir, 0700);
+	if (e < 0)
+		return e;
+	len = snprintf(text, sizeof(text), "%d %llu %d %llu\n", (int)r->supervisor_pid,
+		       r->supervisor_start, (int)r->init_pid, r->init_start);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, (size_t)len) != len || fsync(fd) < 0)
+		e = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !e)
+		e = -errno;
+	if (!e && rename(tmp, path) < 0)
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
+}
+
+int runrec_read(const char *run_dir, struct runrec *r)
+{
+	char path[PATH_MAX], text[128];
+	int sp, ip;
+	ssize_t n;
+
+	if (path_in(path, sizeof(path), run_dir, "record") < 0)
+		return -ENAMETOOLONG;
+	n = read_small(path, text, sizeof(text));
+	if (n < 0)
+		return (int)n;
+	if (sscanf(text, "%d %llu %d %llu", &sp, &r->supervisor_start, &ip, &r->init_start) != 4 ||
+	    sp <= 0 || ip <= 0)
+		return -EINVAL;
+	r->supervisor_pid = sp;
+	r->init_pid = ip;
+	return 0;
+}
+
+/* State letter and start time (field 22) of /proc/PID/stat. comm (field 2) may
+ * hold spaces and parentheses, so the fields are counted after its last ')'. */
+static int proc_stat(pid_t pid, char *state, unsigned long long *start)
+{
+	char path[64], buf[1024];
+	char *s;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	s = strrchr(buf, ')');
+	if (!s || s[1] != ' ')
+		return -EINVAL;
+	s += 2;		/* field 3, the state */
+	*state = *s;
+	for (int field = 3; field < 22; field++) {
+		s = strchr(s, ' ');
+		if (!s)
+			return -EINVAL;
+		s++;
+	}
+	*start = strtoull(s, NULL, 10);
+	return 0;
+}
+
+unsigned long long proc_starttime(pid_t pid)
+{
+	unsigned long long start;
+	char state;
+
+	if (pid <= 0 || proc_stat(pid, &state, &start) < 0)
+		return 0;
+	return start;
+}
+
+bool runrec_alive(pid_t pid, unsigned long long start)
+{
+	unsigned long long now;
+	char state;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return false;
+	if (proc_stat(pid, &state, &now) < 0)
+		return false;
+	/* a zombie has finished: only its parent's wait is missing */
+	return now == start && state != 'Z' && state != 'X';
+}
+
+int runrec_exit_status(const char *run_dir)
+{
+	char path[PATH_MAX], text[32], *end;
+	long v;
+	ssize_t n;
+
+	if (path_in(path, sizeof(path), run_dir, "exit") < 0)
+		return -ENAMETOOLONG;
+	n = read_small(path, text, sizeof(text));
+	if (n < 0)
+		return (int)n;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (end == text || (*end && *end != '\n') || errno || v < 0 || v > 255)
+		return -EINVAL;
+	return (int)v;
+}
+
+void runrec_clear(const char *run_dir)
+{
+	static const char *const files[] = { "record", "record.tmp", "exit", "exit.tmp",
+					     "log.0", "log.1" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (path_in(path, sizeof(path), run_dir, files[i]) == 0)
+			unlink(path);
+}
+
+/* Append up to want bytes from the end of fd (of size) to buf at *len. */
+static void tail_into(int fd, off_t size, size_t want, char *buf, size_t *len)
+{
+	off_t off = size > (off_t)want ? size - (off_t)want : 0;
+
+	while (off < size) {
+		ssize_t r = pread(fd, buf + *len, (size_t)(size - off), off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;	/* truncated meanwhile: show what there is */
+		*len += (size_t)r;
+		off += r;
+	}
+}
+
+int runrec_log_read(const char *run_dir, char **out, size_t *len)
+{
+	char p0[PATH_MAX], p1[PATH_MAX];
+	_cleanup_close_ int fd0 = -1;
+	_cleanup_close_ int fd1 = -1;
+	struct stat st0 = { 0 }, st1 = { 0 };
+	size_t want0, want1;
+	char *buf;
+
+	*out = NULL;
+	*len = 0;
+	if (path_in(p0, sizeof(p0), run_dir, "log.0") < 0 ||
+	    path_in(p1, sizeof(p1), run_dir, "log.1") < 0)
+		return -ENAMETOOLONG;
+	/* log.0 first: a rotation in between then shows the same file twice (which
+	 * the inode check drops) rather than losing the rotated part */
+	fd0 = open(p0, O_RDONLY | O_CLOEXEC);
+	fd1 = open(p1, O_RDONLY | O_CLOEXEC);
+	if (fd0 >= 0 && fstat(fd0, &st0) < 0)
+		return -errno;
+	if (fd1 >= 0 && fstat(fd1, &st1) < 0)
+		return -errno;
+	if (fd0 >= 0 && fd1 >= 0 && st0.st_ino == st1.st_ino && st0.st_dev == st1.st_dev)
+		st1.st_size = 0;
+	want0 = st0.st_size < LOG_MAX ? (size_t)st0.st_size : LOG_MAX;
+	want1 = (size_t)st1.st_size < LOG_MAX - want0 ? (size_t)st1.st_size : LOG_MAX - want0;
+	buf = malloc(want0 + want1 + 1);
+	if (!buf)
+		return -ENOMEM;
+	if (fd1 >= 0)
+		tail_into(fd1, st1.st_size, want1, buf, len);
+	if (fd0 >= 0)
+		tail_into(fd0, st0.st_size, want0, buf, len);
+	buf[*len] = '\0';
+	*out = buf;
+	return 0;
+}

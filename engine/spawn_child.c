@@ -1,0 +1,335 @@
+/* spawn_child.c - the code that runs after the daemon forks to start a container:
+ * the helper that leaves the daemon's family, the supervisor-to-be that clones init
+ * in its namespaces, and init's own set-up (mounts, hostname, lo, caps, user, cwd)
+ * up to the exec. The daemon is threaded, so only system calls here: no malloc, no stdio. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawn_child.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* ---- small async-signal-safe helpers used after fork ---- */
+
+static size_t put_str(char *buf, size_t n, size_t at, const char *s)
+{
+	while (*s && at + 1 < n)
+		buf[at++] = *s++;
+	buf[at] = '\0';
+	return at;
+}
+
+static size_t put_int(char *buf, size_t n, size_t at, long v)
+{
+	char tmp[24];
+	int i = 0;
+
+	if (v < 0) {
+		at = put_str(buf, n, at, "-");
+		v = -v;
+	}
+	do {
+		tmp[i++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (i && at + 1 < n)
+		buf[at++] = tmp[--i];
+	buf[at] = '\0';
+	return at;
+}
+
+/* Close every fd except those in keep (at most 8). */
+static void close_all_but(const int *keep, int n)
+{
+	int sorted[8], i, j, lo = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = i; j > 0 && sorted[j - 1] > keep[i]; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = keep[i];
+	}
+	for (i = 0; i <= n; i++) {
+		unsigned int hi = i < n ? (unsigned int)sorted[i] : ~0U;
+
+		if (hi > (unsigned int)lo &&
+		    syscall(SYS_close_range, lo, hi - 1, 0) < 0) {
+			/* before Linux 5.9: close one by one, within reason */
+			for (int fd = lo; fd < (int)(hi < 65536 ? hi : 65536); fd++)
+				close(fd);
+		}
+		if (i < n)
+			lo = sorted[i] + 1;
+	}
+}
+
+/* fork-like clone into new namespaces, sharing nothing: no stack to prepare, so
+ * the child just returns 0 here. clone3 first, clone where it is missing. */
+static pid_t raw_clone(unsigned long flags)
+{
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+		uint64_t stack, stack_size, tls;
+	} args = { .flags = flags, .exit_signal = SIGCHLD };
+	long r = syscall(SYS_clone3, &args, sizeof(args));
+
+	if (r < 0 && (errno == ENOSYS || errno == EPERM))
+		r = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	return (pid_t)r;
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	/* A daemon's ignored signals (SIGPIPE) would survive exec into the container. */
+	for (int s = 1; s < _NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static __attribute__((noreturn)) void info_fail(int fd, const char *step, int e,
+						pid_t init)
+{
+	struct info_rec rec = { .kind = INFO_ERR, .err = e, .init = init };
+
+	put_str(rec.step, sizeof(rec.step), 0, step);
+	if (write(fd, &rec, sizeof(rec)) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+/* init's failure report, "ERRNO\tSTEP ARG: reason", then exit. */
+static __attribute__((noreturn)) void init_fail(int fd, int e, const char *step,
+						const char *arg)
+{
+	char buf[512];
+	size_t n = put_int(buf, sizeof(buf), 0, e);
+
+	n = put_str(buf, sizeof(buf), n, "\t");
+	n = put_str(buf, sizeof(buf), n, step);
+	if (arg) {
+		n = put_str(buf, sizeof(buf), n, " ");
+		n = put_str(buf, sizeof(buf), n, arg);
+	}
+	n = put_str(buf, sizeof(buf), n, ": ");
+	n = put_str(buf, sizeof(buf), n, strerrordesc_np(e) ? strerrordesc_np(e) : "error");
+	if (write(fd, buf, n) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+/* ---- init: runs in the new namespaces, set-up in the documented order ---- */
+
+/* The point where a system container's root is built: its mounts, then
+ * pivot_root into rootfs. Application containers keep the host's root (spawn_begin
+ * refuses a rootfs until this is written). 0 or -errno with *step set. */
+static int rootfs_setup(const struct spawn_plan *p, const char **step)
+{
+	if (!p->rootfs[0])
+		return 0;
+	*step = "pivot_root";
+	return -EOPNOTSUPP;
+}
+
+/* lo up, as `ip link set lo up` would: no netlink needed for one flag. 0 or -errno. */
+static int loopback_up(void)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = 0;
+
+	if (s < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		r = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!r && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		r = -errno;
+	close(s);
+	return r;
+}
+
+/* Bounding set first (needs CAP_SETPCAP), then the user switch (a non-root uid
+ * loses permitted/effective there), then what is left is cut to caps_keep. */
+static void drop_caps_and_user(const struct spawn_plan *p)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	int fd = p->report[1];
+
+	for (int cap = 0; cap <= p->last_cap; cap++)
+		if (!(p->caps_keep & (1ULL << cap)) &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			init_fail(fd, errno, "drop capabilities", NULL);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	/* raw calls: glibc's setuid would try to signal threads this copy lacks */
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
+		init_fail(fd, errno, "setgroups", NULL);
+	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+		init_fail(fd, errno, "setgid", NULL);
+	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+		init_fail(fd, errno, "setuid", NULL);
+	if (syscall(SYS_capget, &hdr, d) < 0)
+		init_fail(fd, errno, "capget", NULL);
+	for (int i = 0; i < 2; i++) {
+		uint32_t keep = (uint32_t)(p->caps_keep >> (32 * i));
+
+		d[i].effective &= keep;
+		d[i].permitted &= keep;
+		d[i].inheritable &= keep;
+	}
+	if (syscall(SYS_capset, &hdr, d) < 0)
+		init_fail(fd, errno, "capset", NULL);
+}
+
+static void wait_for_go(int fd)
+{
+	char buf[2];
+	size_t got = 0;
+
+	while (got < sizeof(buf)) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);	/* the daemon gave up on us (or died) */
+		got += (size_t)n;
+	}
+	if (memcmp(buf, "go", 2))
+		_exit(1);
+	close(fd);
+}
+
+static void init_setup(const struct spawn_plan *p)
+{
+	int fd = p->report[1];
+	const char *step = NULL;
+	int r;
+
+	/* now, not at clone: the daemon has moved us into our cgroups since */
+	if (p->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+		init_fail(fd, errno, "unshare cgroup namespace", NULL);
+	if ((p->clone_flags & CLONE_NEWNS) &&
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		init_fail(fd, errno, "make / private", NULL);
+	r = rootfs_setup(p, &step);
+	if (r < 0)
+		init_fail(fd, -r, step, NULL);
+	if ((p->clone_flags & (CLONE_NEWNS | CLONE_NEWPID)) == (CLONE_NEWNS | CLONE_NEWPID) &&
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		init_fail(fd, errno, "mount", "/proc");
+	if ((p->clone_flags & CLONE_NEWUTS) && sethostname(p->hostname, strlen(p->hostname)) < 0)
+		init_fail(fd, errno, "sethostname", NULL);
+	if ((p->clone_flags & CLONE_NEWNET) && (r = loopback_up()) < 0)
+		init_fail(fd, -r, "bring up lo", NULL);
+	drop_caps_and_user(p);
+	if (chdir(p->cwd) < 0)
+		init_fail(fd, errno, "chdir", p->cwd);
+}
+
+static __attribute__((noreturn)) void init_main(const struct spawn_plan *p)
+{
+	int keep[] = { p->go[1], p->report[1], p->console[1], p->sup_fd, p->devnull };
+	int fd = p->report[1];
+
+	/* Drop the info write end and the console read end at once: the daemon waits
+	 * for EOF on info, and the supervisor for EOF on the console. */
+	close_all_but(keep, 5);
+	wait_for_go(p->go[1]);
+	setsid();	/* our own session and group, apart from the supervisor's */
+	init_setup(p);
+
+	/* fds: 0 /dev/null, 1+2 the console, 3 the report pipe (reaper mode only) */
+	if (dup2(p->devnull, 0) < 0 || dup2(p->console[1], 1) < 0 || dup2(p->console[1], 2) < 0)
+		init_fail(fd, errno, "dup2", NULL);
+	if (!p->rootfs[0]) {
+		if (dup2(p->report[1], EXEC_FD) < 0)
+			init_fail(fd, errno, "dup2", NULL);
+		syscall(SYS_execveat, p->sup_fd, "", p->exec_argv, p->envp, AT_EMPTY_PATH);
+		init_fail(fd, errno, "exec", SUPERVISOR_ARGV0 " reaper");
+	}
+	execve(p->cmd[0], p->cmd, p->envp);
+	init_fail(fd, errno, "exec", p->cmd[0]);
+}
+
+/* ---- the helper: leaves the daemon's family, clones init, becomes the supervisor */
+
+static __attribute__((noreturn)) void keeper_main(const struct spawn_plan *p)
+{
+	struct info_rec rec = { .kind = INFO_PIDS };
+	char pidbuf[24];
+	char *argv[] = { SUPERVISOR_ARGV0, "supervise", (char *)p->run_dir, pidbuf, "3", NULL };
+	char *envp[] = { NULL };
+	pid_t init;
+
+	if (p->new_timens && unshare(CLONE_NEWTIME) < 0)
+		info_fail(p->info[1], "unshare time namespace", errno, 0);
+	init = raw_clone(p->clone_flags);
+	if (init < 0)
+		info_fail(p->info[1], "clone", errno, 0);
+	if (init == 0)
+		init_main(p);
+	close(p->go[1]);
+	close(p->report[1]);
+	close(p->console[1]);
+	put_int(pidbuf, sizeof(pidbuf), 0, init);
+	rec.sup = getpid();
+	rec.init = init;
+	if (write(p->info[1], &rec, sizeof(rec)) != sizeof(rec))
+		goto fail;
+	if (dup2(p->devnull, 0) < 0 || dup2(p->devnull, 1) < 0 || dup2(p->devnull, 2) < 0 ||
+	    dup2(p->console[0], EXEC_FD) < 0)
+		goto fail;
+	syscall(SYS_execveat, p->sup_fd, "", argv, envp, AT_EMPTY_PATH);
+fail:
+	rec.err = errno;
+	kill(init, SIGKILL);
+	waitpid(init, NULL, __WALL);
+	info_fail(p->info[1], "exec supervisor", rec.err, init);
+}
+
+void spawn_helper_main(const struct spawn_plan *p)
+{
+	int keep[] = { p->go[1], p->report[1], p->info[1], p->console[0], p->console[1],
+		       p->sup_fd, p->devnull };
+	pid_t x;
+
+	/* Other threads' fds (and other spawns' pipes) must not linger in our
+	 * children, or their EOFs would never come. */
+	close_all_but(keep, 7);
+	reset_signals();	/* the daemon's handlers, mask and ignores are not ours */
+	if (setsid() < 0)
+		info_fail(p->info[1], "setsid", errno, 0);
+	x = raw_clone(0);
+	if (x < 0)
+		info_fail(p->info[1], "fork", errno, 0);
+	if (x == 0)
+		keeper_main(p);
+	_exit(0);	/* the daemon reaps us: the supervisor is nobody's child of ours */
+}
