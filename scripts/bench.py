@@ -134,7 +134,8 @@ def crun_bundle(tmp, args):
 
 
 def run(cmd, **kw):
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, **kw)
 
 
 def main():
@@ -162,7 +163,8 @@ def main():
     results["crun_startstop"] = timed(crun_startstop, cycles)
     lxc_conf = os.path.join(tmp, "lxc.conf")
     with open(lxc_conf, "w") as f:
-        f.write("lxc.uts.name = bench\nlxc.net.0.type = empty\n")
+        f.write("lxc.uts.name = bench\nlxc.net.0.type = empty\nlxc.console.path = none\n"
+                "lxc.tty.max = 0\nlxc.apparmor.profile = unconfined\n")
     try:
         results["lxc_true"] = timed(lambda: run(["lxc-execute", "-P", tmp, "-n", "bench", "-f", lxc_conf,
                                                   "--", "/bin/true"]), cycles)
