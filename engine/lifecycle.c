@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "log.h"
+#include "net.h"
 #include "parse.h"
 
 #define START_TIMEOUT_MS 20000
@@ -53,9 +54,6 @@ void lifecycle_fini(void)
 /* What a start needs that the settings alone cannot promise. */
 static int start_check(const struct config *cfg, struct cfs_err *err)
 {
-	if (!strcmp(cfg->val[K_NET_TYPE], "veth"))
-		return cfs_err_set(err, EOPNOTSUPP,
-				   "start: net/type veth is not supported yet (use empty or none)");
 	for (int k = 0; k < K_COUNT; k++) {
 		int r;
 
@@ -82,6 +80,8 @@ static int do_start(struct container *c, struct cfs_err *err)
 	if (r < 0)
 		return cfs_err_set(err, ENOMEM, "start: out of memory");
 	r = start_check(&cfg, err);
+	if (r == 0)
+		r = net_check(c->name, c->run_dir, &cfg, err);	/* net: veth before spawning */
 	if (r < 0)
 		goto out_cfg;
 	container_set_state(c, ST_STARTING);
@@ -105,6 +105,9 @@ static int do_start(struct container *c, struct cfs_err *err)
 	if (r < 0)
 		goto fail;
 	r = cgroup_attach(c->name, sc.init_pid, err);
+	if (r < 0)
+		goto fail_spawn;
+	r = net_setup(c->name, c->run_dir, &cfg, sc.init_pid, err);	/* net: the veth */
 	if (r < 0)
 		goto fail_spawn;
 	pidfd = syscall(SYS_pidfd_open, sc.supervisor_pid, 0);
@@ -146,6 +149,7 @@ fail:
 		if (cgroup_destroy(c->name, &e2) < 0)
 			log_err("%s: cleanup after a failed start: %s", c->name, e2.msg);
 	}
+	net_cleanup(c->run_dir);	/* net: a veth made before the failure */
 	runrec_clear(c->run_dir);
 	container_set_state(c, ST_STOPPED);
 out_cfg:
@@ -303,6 +307,7 @@ int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err 
 
 void lifecycle_destroy(struct container *c)
 {
+	net_cleanup(c->run_dir);	/* net: its record lives in the run dir */
 	runrec_clear(c->run_dir);
 	rmdir(c->run_dir);
 }

@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "log.h"
+#include "net.h"
 
 static int epfd = -1, stopfd = -1;
 static pthread_t thread;
@@ -57,6 +58,9 @@ static void finish(struct container *c, bool drop_ref)
 	cgroup_kill_all(c->name, 5000);
 	if (cgroup_destroy(c->name, &err) < 0)
 		log_err("%s: %s", c->name, err.msg);
+	/* net: the kernel removes a veth with its namespace, but not at once (and not
+	 * while something else holds the namespace): remove it before STOPPED */
+	net_cleanup(c->run_dir);
 	status = runrec_exit_status(c->run_dir);
 	char rec[PATH_MAX];
 

@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "container.h"
+#include "net.h"
 #include "parse.h"
 
 static bool is_live(struct container *c)
@@ -235,6 +236,7 @@ char *lifecycle_checkconfig(void)
 {
 	static const char *const ns[] = { "mnt", "pid", "uts", "ipc", "net", "user", "cgroup", "time" };
 	_cleanup_free_ char *cg = cgroup_checkconfig();
+	_cleanup_free_ char *net = net_checkconfig();
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -249,8 +251,7 @@ char *lifecycle_checkconfig(void)
 	}
 	fputs(cg ? cg : "cgroup layout: unknown\n", f);
 	fprintf(f, "overlayfs: %s\n", fs_supported("overlay") ? "yes" : module_status("overlay"));
-	fprintf(f, "veth: %s\n", module_status("veth"));
-	fprintf(f, "bridge: %s\n", module_status("bridge"));
+	fputs(net ? net : "veth: unknown\nbridge: unknown\n", f);	/* net: probed */
 	fprintf(f, "pivot_root: yes\n");
 	fclose(f);
 	return out;

@@ -104,8 +104,16 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			r = -EPERM;
 		if ((to_set & FUSE_SET_ATTR_SIZE) && node_is_dir(&n))
 			r = -EISDIR;
-		if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE) && fi && fi->fh)
-			handle_truncate((struct handle *)(uintptr_t)fi->fh, attr->st_size);
+		if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE) && fi && fi->fh) {
+			struct handle *h = (struct handle *)fh_get(fi->fh);
+
+			if (h) {
+				pthread_mutex_lock(&h->lock);
+				handle_truncate(h, attr->st_size);
+				pthread_mutex_unlock(&h->lock);
+				fh_put(&h->link);
+			}
+		}
 	}
 	if (r == 0)
 		r = node_stat(&n, &st);
@@ -260,8 +268,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	node_stat(&n, &e.attr);
 	e.ino = ino;
 	e.generation = 1;
-	fh_track(&h->link, handle_free_link);
-	fi->fh = (uintptr_t)h;
+	fi->fh = fh_track(&h->link, handle_free_link);
 	fi->direct_io = 1;
 	fuse_reply_create(req, &e, fi);
 }
@@ -280,6 +287,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		} else {
 			h = calloc(1, sizeof(*h));
 			if (h) {
+				pthread_mutex_init(&h->lock, NULL);
 				h->node = n;
 				h->ev = events_open(n.kind == N_EVENTS_ALL ? NULL : n.cname,
 						    fi->flags & O_NONBLOCK);
@@ -297,8 +305,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fh_track(&h->link, handle_free_link);
-	fi->fh = (uintptr_t)h;
+	fi->fh = fh_track(&h->link, handle_free_link);
 	fi->direct_io = 1;
 	fuse_reply_open(req, fi);
 }
@@ -306,16 +313,18 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct handle *h = (struct handle *)fh_get(fi->fh);
 	const char *buf;
 	size_t got;
 	int r;
 
-	if (h->ev) {
-		events_read(req, h->ev, size);
+	if (!h) {
+		fuse_reply_err(req, EBADF);
 		return;
 	}
-	if (h->node.kind == N_TMP) {
+	if (h->ev) {
+		events_read(req, h->ev, size);
+	} else if (h->node.kind == N_TMP) {
 		char *tmp = malloc(size ? size : 1);
 
 		r = tmp ? tmp_read(ino, tmp, size, off, &got) : -ENOMEM;
@@ -324,58 +333,81 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		else
 			fuse_reply_buf(req, tmp, got);
 		free(tmp);
-		return;
+	} else {
+		pthread_mutex_lock(&h->lock);
+		r = handle_read(h, size, off, &buf, &got);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_buf(req, buf, got);
+		pthread_mutex_unlock(&h->lock);
 	}
-	r = handle_read(h, size, off, &buf, &got);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_buf(req, buf, got);
+	fh_put(&h->link);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct handle *h = (struct handle *)fh_get(fi->fh);
 	struct cfs_err err = { 0 };
 	ssize_t r;
 
-	if (h->node.kind == N_TMP) {
-		r = tmp_write(ino, buf, size, off, h->flags & O_APPEND);
-		if (r < 0)
-			fuse_reply_err(req, -r);
-		else
-			fuse_reply_write(req, size);
+	if (!h) {
+		fuse_reply_err(req, EBADF);
 		return;
 	}
-	r = handle_write(h, buf, size, off, &err);
+	pthread_mutex_lock(&h->lock);
+	if (h->node.kind == N_TMP)
+		r = tmp_write(ino, buf, size, off, h->flags & O_APPEND);
+	else
+		r = handle_write(h, buf, size, off, &err);
+	pthread_mutex_unlock(&h->lock);
 	if (r < 0)
 		reply_error(req, &h->node, r, &err);
 	else
-		fuse_reply_write(req, r);
+		fuse_reply_write(req, h->node.kind == N_TMP ? size : (size_t)r);
+	fh_put(&h->link);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct handle *h = (struct handle *)fh_get(fi->fh);
 	struct cfs_err err = { 0 };
-	int r = h->ev ? 0 : handle_commit(h, &err);
+	int r = 0;
 
+	if (!h) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	if (!h->ev) {
+		pthread_mutex_lock(&h->lock);
+		r = handle_commit(h, &err);
+		pthread_mutex_unlock(&h->lock);
+	}
 	if (r < 0)
 		reply_error(req, &h->node, r, &err);
 	else
 		fuse_reply_err(req, 0);
+	fh_put(&h->link);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct handle *h = (struct handle *)fh_get(fi->fh);
 	struct cfs_err err = { 0 };
 
-	fh_untrack(&h->link);
-	if (!h->ev && handle_commit(h, &err) < 0 && err.msg[0])
-		engine_set_last_error(h->node.cname, err.msg);
-	handle_free(h);
+	if (!h) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	if (!h->ev) {
+		pthread_mutex_lock(&h->lock);
+		if (handle_commit(h, &err) < 0 && err.msg[0])
+			engine_set_last_error(h->node.cname, err.msg);
+		pthread_mutex_unlock(&h->lock);
+	}
+	fh_release(&h->link);
+	fh_put(&h->link);
 	fuse_reply_err(req, 0);
 }
 
@@ -416,20 +448,22 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fh_track(&d->link, dir_free);
-	fi->fh = (uintptr_t)d;
+	fi->fh = fh_track(&d->link, dir_free);
 	fuse_reply_open(req, fi);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct dir_handle *d = (struct dir_handle *)fh_get(fi->fh);
 	char *buf = malloc(size);
 	size_t used = 0;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (!buf || !d) {
+		free(buf);
+		if (d)
+			fh_put(&d->link);
+		fuse_reply_err(req, d ? ENOMEM : EBADF);
 		return;
 	}
 	for (size_t i = off; i < d->count; i++) {
@@ -443,14 +477,17 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	fuse_reply_buf(req, buf, used);
 	free(buf);
+	fh_put(&d->link);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct fh_link *d = fh_get(fi->fh);
 
-	fh_untrack(&d->link);
-	dir_free(&d->link);
+	if (d) {
+		fh_release(d);
+		fh_put(d);
+	}
 	fuse_reply_err(req, 0);
 }
 
@@ -493,15 +530,17 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg
 static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct handle *h = (struct handle *)fh_get(fi->fh);
 
 	if (h && h->ev) {
 		events_poll(req, h->ev, ph);
-		return;
+	} else {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
 	}
-	if (ph)
-		fuse_pollhandle_destroy(ph);
-	fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+	if (h)
+		fh_put(&h->link);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,

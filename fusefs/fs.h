@@ -114,14 +114,25 @@ void events_poll(fuse_req_t req, struct ev_handle *h, struct fuse_pollhandle *ph
 struct fh_link {
 	struct fh_link *next, *prev;
 	void (*free_fn)(struct fh_link *l);
+	uint64_t id;		/* what fi->fh holds: never a pointer */
+	int refs;
+	bool released;
 };
-void fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l));
-void fh_untrack(struct fh_link *l);
+/* Register an open object (one reference: the open's) and return its fh id. A killed
+ * reader's READ may still be running when its RELEASE arrives, so every operation
+ * takes a reference by id (fh_get) and drops it (fh_put); the object is freed when the
+ * last one goes. */
+uint64_t fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l));
+struct fh_link *fh_get(uint64_t id);
+void fh_put(struct fh_link *l);
+/* RELEASE: no new fh_get succeeds; drops the open's reference. */
+void fh_release(struct fh_link *l);
 void fh_free_all(void);
 
 /* handle.c: per-open state of settings, runtime files and config. */
 struct handle {
 	struct fh_link link;	/* first: the handle is its own link */
+	pthread_mutex_t lock;	/* one operation at a time on the buffers */
 	struct node node;
 	int flags;		/* open flags */
 	char *snap;		/* read snapshot */

@@ -61,6 +61,7 @@ int handle_open(const struct node *n, int flags, struct handle **out)
 
 	if (!h)
 		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
 	h->node = *n;
 	h->flags = flags;
 	if (acc != O_WRONLY && n->kind != N_TMP) {
@@ -91,39 +92,87 @@ int handle_open(const struct node *n, int flags, struct handle **out)
 	return 0;
 }
 
-static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fh_link fh_head = { &fh_head, &fh_head, NULL };
+#define FH_BUCKETS 1024
 
-void fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l))
+static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fh_link *fh_table[FH_BUCKETS];
+static uint64_t fh_next = 1;
+
+uint64_t fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l))
 {
-	l->free_fn = free_fn;
 	pthread_mutex_lock(&fh_lock);
-	l->next = fh_head.next;
-	l->prev = &fh_head;
-	fh_head.next->prev = l;
-	fh_head.next = l;
+	l->free_fn = free_fn;
+	l->id = fh_next++;
+	l->refs = 1;
+	l->released = false;
+	l->prev = NULL;
+	l->next = fh_table[l->id % FH_BUCKETS];
+	if (l->next)
+		l->next->prev = l;
+	fh_table[l->id % FH_BUCKETS] = l;
 	pthread_mutex_unlock(&fh_lock);
+	return l->id;
 }
 
-void fh_untrack(struct fh_link *l)
+static void unlink_locked(struct fh_link *l)
+{
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		fh_table[l->id % FH_BUCKETS] = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	l->next = l->prev = NULL;
+}
+
+struct fh_link *fh_get(uint64_t id)
+{
+	struct fh_link *l;
+
+	pthread_mutex_lock(&fh_lock);
+	for (l = fh_table[id % FH_BUCKETS]; l; l = l->next)
+		if (l->id == id && !l->released) {
+			l->refs++;
+			break;
+		}
+	pthread_mutex_unlock(&fh_lock);
+	return l;
+}
+
+void fh_put(struct fh_link *l)
+{
+	bool last;
+
+	pthread_mutex_lock(&fh_lock);
+	last = --l->refs == 0;
+	if (last && !l->released)
+		unlink_locked(l);
+	pthread_mutex_unlock(&fh_lock);
+	if (last)
+		l->free_fn(l);
+}
+
+void fh_release(struct fh_link *l)
 {
 	pthread_mutex_lock(&fh_lock);
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->next = l->prev = l;
+	if (!l->released) {
+		l->released = true;
+		unlink_locked(l);
+	}
 	pthread_mutex_unlock(&fh_lock);
+	fh_put(l);
 }
 
 void fh_free_all(void)
 {
 	pthread_mutex_lock(&fh_lock);
-	while (fh_head.next != &fh_head) {
-		struct fh_link *l = fh_head.next;
+	for (int b = 0; b < FH_BUCKETS; b++)
+		while (fh_table[b]) {
+			struct fh_link *l = fh_table[b];
 
-		l->prev->next = l->next;
-		l->next->prev = l->prev;
-		l->free_fn(l);
-	}
+			unlink_locked(l);
+			l->free_fn(l);
+		}
 	pthread_mutex_unlock(&fh_lock);
 }
 
@@ -138,6 +187,7 @@ void handle_free(struct handle *h)
 		return;
 	if (h->ev)
 		events_release(h->ev);
+	pthread_mutex_destroy(&h->lock);
 	free(h->snap);
 	free(h->pend);
 	free(h);

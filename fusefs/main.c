@@ -125,7 +125,10 @@ int main(int argc, char **argv)
 	lc = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(lc, 16);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
-	ret = fuse_session_loop_mt(se, lc) != 0;
+	ret = fuse_session_loop_mt(se, lc);
+	/* libfuse reports the signal that ended the loop; SIGTERM is a clean end */
+	ret = ret != 0 && ret != SIGTERM && ret != SIGINT && ret != SIGHUP &&
+	      ret != -SIGTERM && ret != -SIGINT && ret != -SIGHUP;
 	fuse_loop_cfg_destroy(lc);
 	events_fini();
 	fh_free_all();
