@@ -26,6 +26,7 @@ struct ev_handle {
 	char cname[65];			/* "" = every container */
 	bool nonblock;
 	bool first_done;
+	bool gone;			/* its container was removed: EOF from now on */
 	uint64_t cursor;		/* last seq delivered */
 	char *out;			/* formatted, not yet read */
 	size_t out_len;
@@ -132,7 +133,7 @@ static void *notifier_main(void *arg)
 			pthread_cond_wait(&ev_cond, &ev_lock);
 		wake_pending = false;
 		for (struct ev_handle *h = handles; h; h = h->next) {
-			if (h->parked) {
+			if (h->parked && !h->gone) {
 				collect(h);
 				if (h->out_len) {
 					deliver(h->parked, h, h->parked_size);
@@ -221,9 +222,31 @@ static void ev_interrupt(fuse_req_t req, void *data)
 	pthread_mutex_unlock(&ev_lock);
 }
 
+/* rmdir NAME: readers of NAME/events get what is left, then end of file, so
+ * `grep -m1 ... web/events` ends instead of waiting for a container that is gone. */
+void events_removed(const char *name)
+{
+	pthread_mutex_lock(&ev_lock);
+	for (struct ev_handle *h = handles; h; h = h->next) {
+		if (!h->cname[0] || strcmp(h->cname, name) || h->gone)
+			continue;
+		h->gone = true;
+		if (h->parked) {
+			deliver(h->parked, h, h->parked_size);
+			h->parked = NULL;
+		}
+	}
+	pthread_mutex_unlock(&ev_lock);
+}
+
 void events_read(fuse_req_t req, struct ev_handle *h, size_t size)
 {
 	pthread_mutex_lock(&ev_lock);
+	if (h->gone) {
+		deliver(req, h, size);	/* what was left, else 0 bytes: EOF */
+		pthread_mutex_unlock(&ev_lock);
+		return;
+	}
 	collect(h);
 	if (h->out_len) {
 		deliver(req, h, size);
@@ -260,7 +283,10 @@ void events_poll(fuse_req_t req, struct ev_handle *h, struct fuse_pollhandle *ph
 	unsigned revents = 0;
 
 	pthread_mutex_lock(&ev_lock);
-	collect(h);
+	if (h->gone)
+		revents |= POLLIN | POLLRDNORM | POLLHUP;
+	else
+		collect(h);
 	if (h->out_len)
 		revents |= POLLIN | POLLRDNORM;
 	if (ph) {

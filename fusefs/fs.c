@@ -173,8 +173,10 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = node_is_dir(&n) ? -EPERM : -ENOTDIR;
 	if (r == 0) {
 		r = engine_destroy(name, &err);
-		if (r == 0)
+		if (r == 0) {
 			tmp_drop_container(n.cid);
+			events_removed(name);
+		}
 	}
 	fuse_reply_err(req, r < 0 ? -r : 0);
 }
