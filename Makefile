@@ -2,6 +2,7 @@
 #   make                 build/containerfs, build/containerfs-supervisor
 #   make SAN=1           the same with ASan+UBSan into build-san/
 #   make check           C unit tests + the end-to-end suite (against the SAN build)
+#                        + check-v2: the engine on a cgroup-v2-only kernel under qemu
 #   make install         PREFIX (/usr/local) and DESTDIR honoured
 
 CC ?= gcc
@@ -80,9 +81,16 @@ layering:
 check:
 	$(MAKE) SAN=1 all unit
 	$(MAKE) layering
+	$(MAKE) SAN=1 e2e
+	$(MAKE) SAN=1 check-v2
+
+# The engine on a real cgroup-v2-only kernel: Debian's kernel under qemu (scripts/qemu-v2),
+# with the build of this make (SAN=1: the sanitized one).
+check-v2: all
+	scripts/qemu-v2 $(CURDIR)/$(B)
 
 e2e: all
-	CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -x -q tests $(PYTEST_ARGS)
+	CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -q tests $(PYTEST_ARGS)
 
 install: $(B)/containerfs $(B)/containerfs-supervisor
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/containerfs
@@ -92,6 +100,6 @@ install: $(B)/containerfs $(B)/containerfs-supervisor
 clean:
 	rm -rf build build-san
 
-.PHONY: all unit check e2e install clean layering
+.PHONY: all unit check check-v2 e2e install clean layering
 
 -include $(wildcard $(B)/*/*.d)

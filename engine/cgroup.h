@@ -3,7 +3,9 @@
  * (controllers delegated through cgroup.subtree_control). The layout is detected once.
  * A container's cgroup is <parent>/<name> in every hierarchy; parent comes from
  * --cgroup-parent (relative: beneath the daemon's own cgroup in that hierarchy;
- * absolute: from the hierarchy's root). */
+ * absolute: from the hierarchy's root). On pure v2 with a relative parent the daemon
+ * first moves itself into the leaf containerfs.daemon of the cgroup it was started in,
+ * which can then delegate controllers to <parent> (v2 keeps processes in leaves). */
 #ifndef CFS_CGROUP_H
 #define CFS_CGROUP_H
 

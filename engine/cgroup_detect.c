@@ -275,6 +275,66 @@ static void remove_created(void)
 	}
 }
 
+/* Does a cgroup.procs text name no process but ours? */
+static bool only_us(const char *procs)
+{
+	char *end;
+
+	for (const char *s = procs; *s; s = end) {
+		long pid = strtol(s, &end, 10);
+
+		if (end == s || pid != (long)getpid())
+			return false;
+		end += strspn(end, "\n");
+	}
+	return true;
+}
+
+/* Pure v2 and a relative parent. cgroup v2 lets a cgroup other than the root either
+ * hold processes or give controllers to its children, not both, so the cgroup we were
+ * started in cannot keep us and also delegate to <it>/<parent>. As systemd-nspawn
+ * does (its supervisor and payload sub-cgroups), we leave it for its leaf child
+ * DAEMON_LEAF (where the supervisors we fork live too); the parent is still taken
+ * beneath the cgroup we were started in. A daemon started inside that leaf (a restart,
+ * or systemd's DelegateSubgroup=) takes it beneath the leaf's parent, so it finds the
+ * running containers again. Only when we are alone there: others we would not move. */
+static void v2_settle(struct cg_hier *u)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 32], procs[256], num[24];
+	size_t rl = strcmp(u->root, "/") ? strlen(u->root) : 0;
+	char *last = strrchr(u->own, '/');
+	int r;
+
+	if (last && !strcmp(last + 1, DAEMON_LEAF)) {
+		*last = '\0';
+		if (!u->own[0])
+			snprintf(u->own, sizeof(u->own), "/");
+		return;
+	}
+	if (!u->own[0] || (rl && (strncmp(u->own, u->root, rl) || (u->own[rl] && u->own[rl] != '/'))))
+		return;	/* resolve_base says what is wrong */
+	snprintf(dir, sizeof(dir), "%s%s", u->mnt, u->own + rl);
+	snprintf(p, sizeof(p), "%s/cgroup.type", dir);
+	if (!cg_exists(p))
+		return;	/* the root cgroup may hold processes and delegate */
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	if (cg_read(p, procs, sizeof(procs)) < 0 || !only_us(procs))
+		return;	/* not alone: the delegation below says what to do */
+	snprintf(p, sizeof(p), "%s/%s", dir, DAEMON_LEAF);
+	if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+		log_warn("cgroup: cannot create %s: %m", p);
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/%s/cgroup.procs", dir, DAEMON_LEAF);
+	r = cg_write(p, num);
+	if (r < 0)
+		log_warn("cgroup: cannot move into %s: %s", p, strerror(-r));
+	else
+		log_info("cgroup: moved into %s/%s, so that %s can delegate controllers",
+			 dir, DAEMON_LEAF, dir);
+}
+
 static int detect(struct cfs_err *err)
 {
 	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
@@ -334,19 +394,21 @@ int cgroup_init(const char *parent, struct cfs_err *err)
 	}
 	if (!v1 && !v2)
 		return cfs_err_set(err, ENOENT, "cgroup: no cgroup hierarchy is mounted");
+	for (int i = 0; !v1 && parent[0] != '/' && i < cg.nh; i++)
+		if (cg.h[i].v2)
+			v2_settle(&cg.h[i]);
 	r = place_parent(parent, v1, err);
 	cg.layout = !v1 ? CG_LAYOUT_V2 : cg.unified >= 0 ? CG_LAYOUT_HYBRID : CG_LAYOUT_V1;
 	if (r == 0 && cg.layout == CG_LAYOUT_V2) {
 		struct cg_hier *u = &cg.h[cg.unified];
 		char from[PATH_MAX];
-		bool is_root = parent[0] == '/' || !strcmp(u->own, "/") || !u->own[0];
 
-		/* delegation starts where we stand (relative) or at the root (absolute) */
+		/* delegation starts where we stand (relative) or at the mount (absolute) */
 		snprintf(from, sizeof(from), "%s", u->mnt);
-		if (!is_root)
+		if (parent[0] != '/' && strcmp(u->own, "/"))
 			snprintf(from, sizeof(from), "%s%s", u->mnt,
 				 u->own + (strcmp(u->root, "/") ? strlen(u->root) : 0));
-		r = cg2_delegate(from, u->base, is_root, err);
+		r = cg2_delegate(from, u->base, err);
 	}
 	if (r < 0) {
 		remove_created();

@@ -91,6 +91,9 @@ int cg2_kill(const char *dir);
 int cg2_stat(const char *name, enum stat_id s, char **out);
 /* Enable the wanted controllers in cgroup.subtree_control from dir `from` down to
  * `to` (inclusive); sets cg.v2_mask from what `to` ends up delegating. */
-int cg2_delegate(const char *from, const char *to, bool from_is_root, struct cfs_err *err);
+int cg2_delegate(const char *from, const char *to, struct cfs_err *err);
+/* On pure v2 the daemon leaves the cgroup it was started in for this leaf child
+ * (cgroup_detect.c says why). */
+#define DAEMON_LEAF "containerfs.daemon"
 
 #endif

@@ -16,13 +16,16 @@
 #include "cleanup.h"
 #include "log.h"
 
-/* Controllers delegated to containers, by their v2 names. */
+/* Controllers delegated to containers, by their v2 names. The domain ones first:
+ * the kernel lets the threaded ones (cpu, cpuset, pids) be enabled in a cgroup that
+ * holds processes, which turns it into a thread root where memory and io are then
+ * refused with EOPNOTSUPP. */
 static const struct {
 	const char *name;
 	enum cg_ctrl ctrl;
 } wanted[] = {
-	{ "cpu", CTRL_CPU }, { "cpuset", CTRL_CPUSET }, { "io", CTRL_BLKIO },
-	{ "memory", CTRL_MEMORY }, { "pids", CTRL_PIDS },
+	{ "memory", CTRL_MEMORY }, { "io", CTRL_BLKIO }, { "cpu", CTRL_CPU },
+	{ "cpuset", CTRL_CPUSET }, { "pids", CTRL_PIDS },
 };
 
 static bool has_word(const char *list, const char *w)
@@ -35,10 +38,13 @@ static bool has_word(const char *list, const char *w)
 	return false;
 }
 
-/* Enable what dir's parent offers in dir's subtree_control. */
-static int delegate_one(const char *dir, bool is_root, struct cfs_err *err)
+/* Enable what dir's parent offers in dir's subtree_control. Only the root cgroup
+ * (the one without cgroup.type) may hold processes and delegate at once: anywhere
+ * else processes in dir are refused before anything is enabled, with the remedy. */
+static int delegate_one(const char *dir, struct cfs_err *err)
 {
-	char p[PATH_MAX], avail[512], on[512], req[16];
+	char p[PATH_MAX], avail[512], on[512], procs[64], req[16];
+	const char *missing = NULL;
 	int r;
 
 	snprintf(p, sizeof(p), "%s/cgroup.controllers", dir);
@@ -47,22 +53,32 @@ static int delegate_one(const char *dir, bool is_root, struct cfs_err *err)
 	snprintf(p, sizeof(p), "%s/cgroup.subtree_control", dir);
 	if ((r = cg_read(p, on, sizeof(on))) < 0)
 		return cfs_err_set(err, -r, "cgroup: cannot read %s: %s", p, strerror(-r));
+	for (size_t i = 0; !missing && i < sizeof(wanted) / sizeof(*wanted); i++)
+		if (has_word(avail, wanted[i].name) && !has_word(on, wanted[i].name))
+			missing = wanted[i].name;
+	if (!missing)
+		return 0;
+	snprintf(p, sizeof(p), "%s/cgroup.type", dir);
+	if (cg_exists(p)) {
+		snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+		if (cg_read(p, procs, sizeof(procs)) > 0)
+			return cfs_err_set(err, EBUSY,
+					   "cgroup: cannot enable the %s controller below %s: that cgroup has processes of its own, and cgroup v2 puts processes only in leaves; start containerfs alone in a cgroup of its own (it moves itself into a leaf " DAEMON_LEAF " there; e.g. systemd-run --scope -p Delegate=yes) or give an absolute --cgroup-parent",
+					   missing, dir);
+	}
+	snprintf(p, sizeof(p), "%s/cgroup.subtree_control", dir);
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(*wanted); i++) {
 		if (!has_word(avail, wanted[i].name) || has_word(on, wanted[i].name))
 			continue;
 		snprintf(req, sizeof(req), "+%s", wanted[i].name);
 		r = cg_write(p, req);
-		if (r == -EBUSY && !is_root)
-			return cfs_err_set(err, EBUSY,
-					   "cgroup: cannot enable the %s controller below %s: that cgroup has processes of its own, and cgroup v2 puts processes only in leaves; run containerfs in a cgroup of its own (e.g. systemd-run --scope -p Delegate=yes) or give an absolute --cgroup-parent",
-					   wanted[i].name, dir);
 		if (r < 0)	/* e.g. cpu while realtime tasks run: do without it */
 			log_warn("cgroup: cannot enable %s in %s: %s", wanted[i].name, p, strerror(-r));
 	}
 	return 0;
 }
 
-int cg2_delegate(const char *from, const char *to, bool from_is_root, struct cfs_err *err)
+int cg2_delegate(const char *from, const char *to, struct cfs_err *err)
 {
 	char dir[PATH_MAX], on[512];
 	size_t fl = strlen(from);
@@ -72,7 +88,7 @@ int cg2_delegate(const char *from, const char *to, bool from_is_root, struct cfs
 	if (strncmp(to, from, fl) || (to[fl] && to[fl] != '/'))
 		return cfs_err_set(err, EINVAL, "cgroup: %s is not below %s", to, from);
 	snprintf(dir, sizeof(dir), "%s", from);
-	r = delegate_one(dir, from_is_root, err);
+	r = delegate_one(dir, err);
 	while (r == 0 && *s) {
 		size_t l;
 
@@ -82,7 +98,7 @@ int cg2_delegate(const char *from, const char *to, bool from_is_root, struct cfs
 			break;
 		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%.*s", (int)l, s);
 		s += l;
-		r = delegate_one(dir, false, err);
+		r = delegate_one(dir, err);
 	}
 	if (r < 0)
 		return r;

@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "parse.h"
 #include "spawn.h"
+#include "hide.h"
 #include "spawn_child.h"
 
 #ifndef CLONE_NEWTIME
@@ -57,6 +58,7 @@ static void plan_free(struct spawn_plan *p)
 	plan_close_fds(p);
 	strv_free(p->cmd);
 	strv_free(p->envp);
+	strv_free(p->hide_mounts);
 	free(p->exec_argv);
 	free(p);
 }
@@ -206,6 +208,8 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		ns &= ~(unsigned long)CLONE_NEWNET;
 	p->new_cgroupns = ns & CLONE_NEWCGROUP;
 	p->new_timens = ns & CLONE_NEWTIME;
+	if (ns & CLONE_NEWNS)
+		p->hide_mounts = own_fuse_mounts();
 	p->clone_flags = ns & ~(unsigned long)(CLONE_NEWCGROUP | CLONE_NEWTIME);
 	r = parse_uid_gid(c->val[K_USER] ? c->val[K_USER] : "0:0", &p->uid, &p->gid, err);
 	if (r < 0) {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hide.h"
 #include "spawn_child.h"
 
 #ifndef CLONE_NEWTIME
@@ -238,6 +239,8 @@ static void init_setup(const struct spawn_plan *p)
 	if ((p->clone_flags & CLONE_NEWNS) &&
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		init_fail(fd, errno, "make / private", NULL);
+	if (p->clone_flags & CLONE_NEWNS)
+		detach_mounts(p->hide_mounts);	/* the tree stays the host's */
 	r = rootfs_setup(p, &step);
 	if (r < 0)
 		init_fail(fd, -r, step, NULL);

@@ -25,6 +25,7 @@ struct spawn_plan {
 	unsigned long clone_flags;	/* CLONE_NEW* given to clone */
 	bool new_cgroupns;	/* unshared by init once it is in its cgroups */
 	bool new_timens;	/* unshared by the helper: applies to its children */
+	char **hide_mounts;	/* containerfs trees to detach in a new mount ns */
 	uint64_t caps_keep;
 	int last_cap;
 	uid_t uid;

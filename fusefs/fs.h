@@ -142,6 +142,7 @@ struct handle {
 	char *pend;		/* pending write (lists, config) */
 	size_t pend_len, pend_cap;
 	bool dirty;
+	int failed;		/* errno of a refused write: nothing is applied */
 	struct ev_handle *ev;
 };
 int handle_open(const struct node *n, int flags, struct handle **out);

@@ -233,6 +233,31 @@ static int pend_put(struct handle *h, const char *buf, size_t size, size_t at)
 	return 0;
 }
 
+/* The node's name inside its container, for messages: "cgroup/memory.max", "state". */
+static const char *node_path(const struct node *n, char *buf, size_t size)
+{
+	static const char *const rt[] = { "state", "pid", "exit_status", "tasks", "ps", "log",
+					  "last_error" };
+
+	if (n->kind == N_KEY)
+		return key_path(n->arg, buf, size);
+	if (n->kind == N_CONFIG)
+		return "config";
+	if (n->kind == N_RT && n->arg >= 0 && n->arg < (int)(sizeof(rt) / sizeof(rt[0])))
+		return rt[n->arg];
+	if (n->kind == N_RT)
+		return "events";
+	return "file";
+}
+
+/* Our own refusals name the file, as the engine's do. */
+static int refuse(const struct node *n, struct cfs_err *err, int code, const char *what)
+{
+	char path[64];
+
+	return cfs_err_set(err, code, "%s: %s", node_path(n, path, sizeof(path)), what);
+}
+
 /* One write(2) of a whole value to a node (settings, state, tasks, config). */
 int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
 {
@@ -248,7 +273,7 @@ int node_write_whole(const struct node *n, const char *buf, size_t len, struct c
 			return engine_tasks_write(n->cname, buf, len, err);
 		/* fall through */
 	default:
-		return cfs_err_set(err, EACCES, "this file is read-only");
+		return refuse(n, err, EACCES, "this file is read-only");
 	}
 }
 
@@ -260,11 +285,11 @@ static ssize_t list_write(struct handle *h, const char *buf, size_t size, off_t 
 	int r;
 
 	if (at > h->pend_len)
-		return cfs_err_set(err, EINVAL, "write beyond the end of the pending value");
+		return refuse(&h->node, err, EINVAL, "write beyond the end of the pending value");
 	if (h->pend && (h->flags & O_APPEND) && at && h->pend[at - 1] != '\n') {
 		r = pend_put(h, "\n", 1, at);	/* the current text may lack its newline */
 		if (r < 0)
-			return cfs_err_set(err, -r, "value too long");
+			return refuse(&h->node, err, -r, "value too long");
 		at++;
 	}
 	char *saved = h->pend_len ? malloc(h->pend_len) : NULL;
@@ -274,18 +299,22 @@ static ssize_t list_write(struct handle *h, const char *buf, size_t size, off_t 
 	r = pend_put(h, buf, size, at);
 	if (r < 0) {
 		free(saved);
-		return cfs_err_set(err, EINVAL, "value too long (at most %d bytes)", CFS_MAX_LIST);
+		return refuse(&h->node, err, EINVAL, "value too long (at most 65536 bytes)");
 	}
 	if (memchr(buf, '\0', size))
-		r = cfs_err_set(err, EINVAL, "NUL byte in value");
+		r = refuse(&h->node, err, EINVAL, "NUL byte in value");
 	else if (h->node.kind == N_CONFIG)
 		r = engine_config_check_lines(h->pend, h->pend_len, err);
 	else
 		r = engine_setting_check_lines(h->node.arg, h->pend, h->pend_len, err);
-	if (r < 0) {		/* a bad line fails its write and is not kept */
+	if (r < 0) {
+		/* a bad line fails its write, and the value it belonged to is never
+		 * applied: a list is all or nothing, like config */
 		if (saved)
 			memcpy(h->pend, saved, old_len);
 		h->pend_len = old_len;
+		h->failed = -r;
+		h->dirty = false;
 		free(saved);
 		return r;
 	}
@@ -302,8 +331,7 @@ ssize_t handle_write(struct handle *h, const char *buf, size_t size, off_t off,
 	if (node_is_list(&h->node))
 		return list_write(h, buf, size, off, err);
 	if (size > CFS_MAX_VALUE)
-		return cfs_err_set(err, EINVAL, "value too long (%zu bytes, at most %d)", size,
-				   CFS_MAX_VALUE - 1);
+		return refuse(&h->node, err, EINVAL, "value too long (at most 4095 bytes)");
 	r = node_write_whole(&h->node, buf, size, err);
 	return r < 0 ? r : (ssize_t)size;
 }
@@ -312,6 +340,8 @@ int handle_commit(struct handle *h, struct cfs_err *err)
 {
 	int r;
 
+	if (h->failed)
+		return -h->failed;	/* last_error already says why */
 	if (!h->dirty)
 		return 0;
 	h->dirty = false;
@@ -323,6 +353,8 @@ int handle_commit(struct handle *h, struct cfs_err *err)
 
 void handle_truncate(struct handle *h, off_t size)
 {
+	if (size == 0)
+		h->failed = 0;	/* a fresh start: what was refused is gone */
 	if ((size_t)size < h->pend_len)
 		h->pend_len = size;
 	if (size == 0)
