@@ -307,7 +307,11 @@ int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err 
 
 void lifecycle_destroy(struct container *c)
 {
+	char sock[PATH_MAX];	/* system containers: left by a supervisor killed from outside */
+
 	net_cleanup(c->run_dir);	/* net: its record lives in the run dir */
 	runrec_clear(c->run_dir);
+	if (snprintf(sock, sizeof(sock), "%s/" CONSOLE_SOCKET, c->run_dir) < (int)sizeof(sock))
+		unlink(sock);
 	rmdir(c->run_dir);
 }

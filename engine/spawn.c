@@ -1,7 +1,8 @@
 /* spawn.c - starting a container's processes, the daemon's side: plan everything
- * that needs memory (command, environment, namespaces, ids, caps), open the pipes,
- * fork the helper (spawn_child.c), learn the pids of the supervisor and init, write
- * a user namespace's id maps, release init and read its report; or kill it all. */
+ * that needs memory (command, environment, namespaces, ids, caps, a system
+ * container's root: rootfs.c), open the pipes, fork the helper (spawn_child.c), learn
+ * the pids of the supervisor and init, write a user namespace's id maps, release init
+ * and read its report; or kill it all. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,7 +22,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "container.h"
 #include "parse.h"
+#include "rootfs.h"
 #include "spawn.h"
 #include "hide.h"
 #include "spawn_child.h"
@@ -56,6 +59,7 @@ static void plan_free(struct spawn_plan *p)
 	if (!p)
 		return;
 	plan_close_fds(p);
+	rootfs_plan_free(p->sys);
 	strv_free(p->cmd);
 	strv_free(p->envp);
 	strv_free(p->hide_mounts);
@@ -161,28 +165,6 @@ static int plan_command(struct spawn_plan *p, const struct config *c, struct cfs
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; ; s++) {
-		if (*s == '/' || !*s) {
-			char was = *s;
-
-			*s = '\0';
-			if (mkdir(buf, mode) < 0 && errno != EEXIST)
-				return -errno;
-			*s = was;
-			if (!was)
-				return 0;
-		}
-	}
-}
-
 static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct cfs_err *err)
 {
 	const struct config *c = sc->cfg;
@@ -191,9 +173,6 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	int r;
 
 	p->rootfs = c->val[K_ROOTFS] ? c->val[K_ROOTFS] : "";
-	if (p->rootfs[0])
-		return cfs_err_set(err, EOPNOTSUPP,
-				   "start: system containers (rootfs) are not supported yet");
 	p->hostname = c->val[K_HOSTNAME] && *c->val[K_HOSTNAME] ? c->val[K_HOSTNAME] : sc->name;
 	p->cwd = c->val[K_CWD] && *c->val[K_CWD] ? c->val[K_CWD] : "/";
 	r = plan_command(p, c, err);
@@ -219,6 +198,11 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	r = plan_caps(p, c, err);
 	if (r < 0)
 		return r;
+	if (p->rootfs[0]) {
+		r = rootfs_plan(p, sc->name, c, err);
+		if (r < 0)
+			return r;
+	}
 	if (plan_env(p, c->val[K_ENV] ? c->val[K_ENV] : "") < 0)
 		return cfs_err_set(err, ENOMEM, "start: out of memory");
 	r = mkdir_p(sc->run_dir, 0700);
@@ -249,10 +233,11 @@ static int plan_open_fds(struct spawn_plan *p, const char *sup_path, struct cfs_
 	if (p->sup_fd < 0)
 		return cfs_err_set(err, errno, "start: supervisor %s: %s", sup_path, strerror(errno));
 	p->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	/* a system container's console is a pty, opened with its plan */
 	if (p->devnull < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->go) < 0 ||
 	    pipe2(p->report, O_CLOEXEC) < 0 || pipe2(p->info, O_CLOEXEC) < 0 ||
-	    pipe2(p->console, O_CLOEXEC) < 0)
+	    (!p->sys && pipe2(p->console, O_CLOEXEC) < 0))
 		return cfs_err_set(err, errno, "start: pipes: %s", strerror(errno));
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if ((*fds[i] = fd_raise(*fds[i])) < 0)
@@ -503,10 +488,15 @@ void spawn_abort(struct spawn_ctx *sc)
 	/* The supervisor first, so it does not record this non-run's exit. */
 	pid_t pids[2] = { sc->supervisor_pid, sc->init_pid };
 
+	char sock[PATH_MAX];
+
 	if (sc->go_fd >= 0)
 		close(sc->go_fd);	/* init waiting for "go" sees EOF and exits */
 	if (sc->report_fd >= 0)
 		close(sc->report_fd);
 	sc->go_fd = sc->report_fd = -1;
 	kill_and_wait(pids, 2);
+	/* a killed supervisor cannot remove its console socket itself */
+	if (snprintf(sock, sizeof(sock), "%s/" CONSOLE_SOCKET, sc->run_dir) < (int)sizeof(sock))
+		unlink(sock);
 }

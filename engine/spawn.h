@@ -27,6 +27,10 @@ struct spawn_ctx {
 	int report_fd;			/* read end: set-up/exec errors, EOF = exec'd */
 };
 
+/* A system container's supervisor serves its console and ttys on RUN/NAME/console.sock
+ * (engine/supervisor.c has the protocol; scripts/cfs-console is the client). */
+#define CONSOLE_SOCKET "console.sock"
+
 /* Fork the supervisor-to-be, clone init in its namespaces (init then waits), and
  * return with supervisor_pid and init_pid set. On error nothing is left running. */
 int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err);

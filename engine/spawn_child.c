@@ -1,7 +1,8 @@
 /* spawn_child.c - the code that runs after the daemon forks to start a container:
  * the helper that leaves the daemon's family, the supervisor-to-be that clones init
- * in its namespaces, and init's own set-up (mounts, hostname, lo, caps, user, cwd)
- * up to the exec. The daemon is threaded, so only system calls here: no malloc, no stdio. */
+ * in its namespaces, and init's own set-up (its root: rootfs.c, hostname, lo, caps,
+ * user, cwd) up to the exec. The daemon is threaded, so only system calls here: no
+ * malloc, no stdio. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rootfs.h"
 #include "hide.h"
 #include "spawn_child.h"
 
@@ -32,7 +34,7 @@
 
 /* ---- small async-signal-safe helpers used after fork ---- */
 
-static size_t put_str(char *buf, size_t n, size_t at, const char *s)
+size_t child_put_str(char *buf, size_t n, size_t at, const char *s)
 {
 	while (*s && at + 1 < n)
 		buf[at++] = *s++;
@@ -40,13 +42,13 @@ static size_t put_str(char *buf, size_t n, size_t at, const char *s)
 	return at;
 }
 
-static size_t put_int(char *buf, size_t n, size_t at, long v)
+size_t child_put_int(char *buf, size_t n, size_t at, long v)
 {
 	char tmp[24];
 	int i = 0;
 
 	if (v < 0) {
-		at = put_str(buf, n, at, "-");
+		at = child_put_str(buf, n, at, "-");
 		v = -v;
 	}
 	do {
@@ -59,18 +61,42 @@ static size_t put_int(char *buf, size_t n, size_t at, long v)
 	return at;
 }
 
-/* Close every fd except those in keep (at most 8). */
+int child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
+		  const char *why)
+{
+	size_t n = child_put_str(ce->text, sizeof(ce->text), 0, what);
+
+	if (arg) {
+		/* "create /dev/" + "tty1" reads as one path */
+		if (n && ce->text[n - 1] != '/')
+			n = child_put_str(ce->text, sizeof(ce->text), n, " ");
+		n = child_put_str(ce->text, sizeof(ce->text), n, arg);
+	}
+	if (!why)
+		why = strerrordesc_np(e) ? strerrordesc_np(e) : "error";
+	n = child_put_str(ce->text, sizeof(ce->text), n, ": ");
+	child_put_str(ce->text, sizeof(ce->text), n, why);
+	ce->err = e;
+	return -e;
+}
+
+#define MAX_KEEP (8 + 2 * MAX_TTY)
+
+/* Close every fd except those in keep (negative ones ignored, at most MAX_KEEP). */
 static void close_all_but(const int *keep, int n)
 {
-	int sorted[8], i, j, lo = 0;
+	int sorted[MAX_KEEP], m = 0, i, j, lo = 0;
 
-	for (i = 0; i < n; i++) {
-		for (j = i; j > 0 && sorted[j - 1] > keep[i]; j--)
+	for (i = 0; i < n && m < MAX_KEEP; i++) {
+		if (keep[i] < 0)
+			continue;
+		for (j = m; j > 0 && sorted[j - 1] > keep[i]; j--)
 			sorted[j] = sorted[j - 1];
 		sorted[j] = keep[i];
+		m++;
 	}
-	for (i = 0; i <= n; i++) {
-		unsigned int hi = i < n ? (unsigned int)sorted[i] : ~0U;
+	for (i = 0; i <= m; i++) {
+		unsigned int hi = i < m ? (unsigned int)sorted[i] : ~0U;
 
 		if (hi > (unsigned int)lo &&
 		    syscall(SYS_close_range, lo, hi - 1, 0) < 0) {
@@ -78,7 +104,7 @@ static void close_all_but(const int *keep, int n)
 			for (int fd = lo; fd < (int)(hi < 65536 ? hi : 65536); fd++)
 				close(fd);
 		}
-		if (i < n)
+		if (i < m)
 			lo = sorted[i] + 1;
 	}
 }
@@ -116,44 +142,36 @@ static __attribute__((noreturn)) void info_fail(int fd, const char *step, int e,
 {
 	struct info_rec rec = { .kind = INFO_ERR, .err = e, .init = init };
 
-	put_str(rec.step, sizeof(rec.step), 0, step);
+	child_put_str(rec.step, sizeof(rec.step), 0, step);
 	if (write(fd, &rec, sizeof(rec)) < 0)
 		_exit(2);
 	_exit(1);
 }
 
-/* init's failure report, "ERRNO\tSTEP ARG: reason", then exit. */
-static __attribute__((noreturn)) void init_fail(int fd, int e, const char *step,
-						const char *arg)
+/* init's failure report, "ERRNO\tTEXT", then exit. */
+static __attribute__((noreturn)) void init_fail_err(int fd, const struct child_err *ce)
 {
 	char buf[512];
-	size_t n = put_int(buf, sizeof(buf), 0, e);
+	size_t n = child_put_int(buf, sizeof(buf), 0, ce->err);
 
-	n = put_str(buf, sizeof(buf), n, "\t");
-	n = put_str(buf, sizeof(buf), n, step);
-	if (arg) {
-		n = put_str(buf, sizeof(buf), n, " ");
-		n = put_str(buf, sizeof(buf), n, arg);
-	}
-	n = put_str(buf, sizeof(buf), n, ": ");
-	n = put_str(buf, sizeof(buf), n, strerrordesc_np(e) ? strerrordesc_np(e) : "error");
+	n = child_put_str(buf, sizeof(buf), n, "\t");
+	n = child_put_str(buf, sizeof(buf), n, ce->text);
 	if (write(fd, buf, n) < 0)
 		_exit(2);
 	_exit(1);
 }
 
-/* ---- init: runs in the new namespaces, set-up in the documented order ---- */
-
-/* The point where a system container's root is built: its mounts, then
- * pivot_root into rootfs. Application containers keep the host's root (spawn_begin
- * refuses a rootfs until this is written). 0 or -errno with *step set. */
-static int rootfs_setup(const struct spawn_plan *p, const char **step)
+/* The same for "STEP ARG: reason". */
+static __attribute__((noreturn)) void init_fail(int fd, int e, const char *step,
+						const char *arg)
 {
-	if (!p->rootfs[0])
-		return 0;
-	*step = "pivot_root";
-	return -EOPNOTSUPP;
+	struct child_err ce;
+
+	child_err_set(&ce, e, step, arg, NULL);
+	init_fail_err(fd, &ce);
 }
+
+/* ---- init: runs in the new namespaces, set-up in the documented order ---- */
 
 /* lo up, as `ip link set lo up` would: no netlink needed for one flag. 0 or -errno. */
 static int loopback_up(void)
@@ -230,7 +248,7 @@ static void wait_for_go(int fd)
 static void init_setup(const struct spawn_plan *p)
 {
 	int fd = p->report[1];
-	const char *step = NULL;
+	struct child_err ce;
 	int r;
 
 	/* now, not at clone: the daemon has moved us into our cgroups since */
@@ -239,12 +257,12 @@ static void init_setup(const struct spawn_plan *p)
 	if ((p->clone_flags & CLONE_NEWNS) &&
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		init_fail(fd, errno, "make / private", NULL);
-	if (p->clone_flags & CLONE_NEWNS)
+	if (!p->sys && (p->clone_flags & CLONE_NEWNS))
 		detach_mounts(p->hide_mounts);	/* the tree stays the host's */
-	r = rootfs_setup(p, &step);
-	if (r < 0)
-		init_fail(fd, -r, step, NULL);
-	if ((p->clone_flags & (CLONE_NEWNS | CLONE_NEWPID)) == (CLONE_NEWNS | CLONE_NEWPID) &&
+	if (p->sys && rootfs_setup(p, &ce) < 0)
+		init_fail_err(fd, &ce);
+	if (!p->sys &&
+	    (p->clone_flags & (CLONE_NEWNS | CLONE_NEWPID)) == (CLONE_NEWNS | CLONE_NEWPID) &&
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		init_fail(fd, errno, "mount", "/proc");
 	if ((p->clone_flags & CLONE_NEWUTS) && sethostname(p->hostname, strlen(p->hostname)) < 0)
@@ -256,38 +274,101 @@ static void init_setup(const struct spawn_plan *p)
 		init_fail(fd, errno, "chdir", p->cwd);
 }
 
+/* execve, searching PATH (the container's, else the default) when cmd[0] has no '/',
+ * as execvp would; execvp itself is not async-signal-safe. Returns the errno. */
+static int exec_search(char **cmd, char **envp)
+{
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	size_t clen = strlen(cmd[0]);
+	char buf[PATH_MAX];
+	int e = ENOENT;
+
+	if (strchr(cmd[0], '/')) {
+		execve(cmd[0], cmd, envp);
+		return errno;
+	}
+	for (char **v = envp; *v; v++)
+		if (!strncmp(*v, "PATH=", 5))
+			path = *v + 5;
+	for (const char *d = path;; d++) {
+		size_t len = strcspn(d, ":");
+
+		if (len + clen + 3 < sizeof(buf)) {
+			size_t n = len ? len : 1;
+
+			memcpy(buf, len ? d : ".", n);
+			buf[n] = '/';
+			memcpy(buf + n + 1, cmd[0], clen + 1);
+			execve(buf, cmd, envp);
+			if (errno != ENOENT && errno != ENOTDIR)
+				e = errno;	/* EACCES and the like outrank "not found" */
+		}
+		d += len;
+		if (!*d)
+			return e;
+	}
+}
+
 static __attribute__((noreturn)) void init_main(const struct spawn_plan *p)
 {
-	int keep[] = { p->go[1], p->report[1], p->console[1], p->sup_fd, p->devnull };
-	int fd = p->report[1];
+	int keep[MAX_KEEP], n = 0, fd = p->report[1], e;
 
+	keep[n++] = p->go[1];
+	keep[n++] = p->report[1];
+	keep[n++] = p->console[1];
+	keep[n++] = p->sup_fd;
+	keep[n++] = p->devnull;
+	for (int i = 0; p->sys && i < p->sys->ntty; i++)
+		keep[n++] = p->sys->tty_slave[i];
 	/* Drop the info write end and the console read end at once: the daemon waits
-	 * for EOF on info, and the supervisor for EOF on the console. */
-	close_all_but(keep, 5);
+	 * for EOF on info, and the supervisor for EOF on the console pipe. The tty
+	 * masters are the supervisor's alone. */
+	close_all_but(keep, n);
 	wait_for_go(p->go[1]);
 	setsid();	/* our own session and group, apart from the supervisor's */
 	init_setup(p);
 
-	/* fds: 0 /dev/null, 1+2 the console, 3 the report pipe (reaper mode only) */
-	if (dup2(p->devnull, 0) < 0 || dup2(p->console[1], 1) < 0 || dup2(p->console[1], 2) < 0)
+	/* fds: 0 /dev/null (a system container: the console), 1+2 the console,
+	 * 3 the report pipe (reaper mode only) */
+	if (dup2(p->sys ? p->console[1] : p->devnull, 0) < 0 ||
+	    dup2(p->console[1], 1) < 0 || dup2(p->console[1], 2) < 0)
 		init_fail(fd, errno, "dup2", NULL);
-	if (!p->rootfs[0]) {
+	if (!p->sys) {
 		if (dup2(p->report[1], EXEC_FD) < 0)
 			init_fail(fd, errno, "dup2", NULL);
 		syscall(SYS_execveat, p->sup_fd, "", p->exec_argv, p->envp, AT_EMPTY_PATH);
 		init_fail(fd, errno, "exec", SUPERVISOR_ARGV0 " reaper");
 	}
-	execve(p->cmd[0], p->cmd, p->envp);
-	init_fail(fd, errno, "exec", p->cmd[0]);
+	/* a system container's processes gain nothing through exec (setuid, file caps) */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		init_fail(fd, errno, "set no_new_privs", NULL);
+	e = exec_search(p->cmd, p->envp);
+	init_fail(fd, e, "exec", p->cmd[0]);
 }
 
 /* ---- the helper: leaves the daemon's family, clones init, becomes the supervisor */
 
+/* The supervisor's pty layout: 3 the console master, 4 its slave, then the tty
+ * masters, then their slaves. Ours are all above FD_FLOOR: nothing is overwritten. */
+static int supervisor_ptys(const struct spawn_plan *p)
+{
+	const struct rootfs_plan *s = p->sys;
+
+	if (dup2(p->console[1], EXEC_FD + 1) < 0)
+		return -1;
+	for (int i = 0; i < s->ntty; i++)
+		if (dup2(s->tty_master[i], EXEC_FD + 2 + i) < 0 ||
+		    dup2(s->tty_slave[i], EXEC_FD + 2 + s->ntty + i) < 0)
+			return -1;
+	return 0;
+}
+
 static __attribute__((noreturn)) void keeper_main(const struct spawn_plan *p)
 {
 	struct info_rec rec = { .kind = INFO_PIDS };
-	char pidbuf[24];
-	char *argv[] = { SUPERVISOR_ARGV0, "supervise", (char *)p->run_dir, pidbuf, "3", NULL };
+	char pidbuf[24], nttybuf[8];
+	char *argv[] = { SUPERVISOR_ARGV0, "supervise", (char *)p->run_dir, pidbuf, "3",
+			 p->sys ? nttybuf : NULL, NULL };
 	char *envp[] = { NULL };
 	pid_t init;
 
@@ -300,14 +381,17 @@ static __attribute__((noreturn)) void keeper_main(const struct spawn_plan *p)
 		init_main(p);
 	close(p->go[1]);
 	close(p->report[1]);
-	close(p->console[1]);
-	put_int(pidbuf, sizeof(pidbuf), 0, init);
+	if (!p->sys)
+		close(p->console[1]);	/* the pipe's EOF: every writer is gone */
+	child_put_int(pidbuf, sizeof(pidbuf), 0, init);
+	if (p->sys)
+		child_put_int(nttybuf, sizeof(nttybuf), 0, p->sys->ntty);
 	rec.sup = getpid();
 	rec.init = init;
 	if (write(p->info[1], &rec, sizeof(rec)) != sizeof(rec))
 		goto fail;
 	if (dup2(p->devnull, 0) < 0 || dup2(p->devnull, 1) < 0 || dup2(p->devnull, 2) < 0 ||
-	    dup2(p->console[0], EXEC_FD) < 0)
+	    dup2(p->console[0], EXEC_FD) < 0 || (p->sys && supervisor_ptys(p) < 0))
 		goto fail;
 	syscall(SYS_execveat, p->sup_fd, "", argv, envp, AT_EMPTY_PATH);
 fail:
@@ -319,13 +403,23 @@ fail:
 
 void spawn_helper_main(const struct spawn_plan *p)
 {
-	int keep[] = { p->go[1], p->report[1], p->info[1], p->console[0], p->console[1],
-		       p->sup_fd, p->devnull };
+	int keep[MAX_KEEP], n = 0;
 	pid_t x;
 
+	keep[n++] = p->go[1];
+	keep[n++] = p->report[1];
+	keep[n++] = p->info[1];
+	keep[n++] = p->console[0];
+	keep[n++] = p->console[1];
+	keep[n++] = p->sup_fd;
+	keep[n++] = p->devnull;
+	for (int i = 0; p->sys && i < p->sys->ntty; i++) {
+		keep[n++] = p->sys->tty_master[i];
+		keep[n++] = p->sys->tty_slave[i];
+	}
 	/* Other threads' fds (and other spawns' pipes) must not linger in our
 	 * children, or their EOFs would never come. */
-	close_all_but(keep, 7);
+	close_all_but(keep, n);
 	reset_signals();	/* the daemon's handlers, mask and ignores are not ours */
 	if (setsid() < 0)
 		info_fail(p->info[1], "setsid", errno, 0);

@@ -1,24 +1,30 @@
-/* spawn_child.h - private to spawn.c and spawn_child.c: the plan the daemon
- * computes before fork (everything that needs memory) and what the forked helper
- * reports back on the info pipe. */
+/* spawn_child.h - private to spawn.c, spawn_child.c and the system-container files
+ * (rootfs.c, mounts.c, console.c): the plan the daemon computes before fork
+ * (everything that needs memory) and what the forked helper reports back. */
 #ifndef CFS_SPAWN_CHILD_H
 #define CFS_SPAWN_CHILD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <limits.h>
 #include <sys/types.h>
 
-#define FD_FLOOR 10		/* our fds sit above the 0-3 layout set up before exec */
+#define MAX_TTY 64		/* the tty setting's range (keys.c) */
+/* Our fds sit above what the children lay out before exec: 0-2, the supervisor's
+ * console pair at 3-4 and its tty masters and slaves after them. */
+#define FD_FLOOR (8 + 2 * MAX_TTY + 32)
 #define EXEC_FD 3		/* where the reaper / supervisor find their pipe */
 #define SUPERVISOR_ARGV0 "containerfs-supervisor"
+
+struct rootfs_plan;
 
 /* Everything the children need, computed before fork. */
 struct spawn_plan {
 	char **cmd;		/* the command, split like a shell splits it */
 	char **envp;		/* the container's environment */
 	char **exec_argv;	/* reaper ... -- cmd (pointers into cmd) */
-	char run_dir[PATH_MAX];	/* absolute: the supervisor runs in "/" */
+	char run_dir[PATH_MAX];	/* absolute: the supervisor runs there */
 	const char *hostname;
 	const char *cwd;
 	const char *rootfs;
@@ -34,7 +40,9 @@ struct spawn_plan {
 	int go[2];		/* socketpair: [0] daemon writes "go", [1] init reads */
 	int report[2];		/* [0] daemon reads, [1] init/reaper/command write */
 	int info[2];		/* [0] daemon reads, [1] the helper writes info_rec */
-	int console[2];		/* [0] supervisor reads, [1] init's stdout+stderr */
+	int console[2];		/* [0] supervisor reads, [1] init's stdout+stderr; a pty
+				 * (master, slave) for a system container, else a pipe */
+	struct rootfs_plan *sys;	/* system container (rootfs set), else NULL */
 };
 
 /* What the helper tells the daemon: the pids, or which step failed. */
@@ -45,6 +53,19 @@ struct info_rec {
 	int32_t sup, init;
 	char step[32];
 };
+
+/* A failure in init's set-up, told to the daemon as "ERRNO\tTEXT". */
+struct child_err {
+	int err;
+	char text[400];
+};
+
+/* Async-signal-safe text building for the children (no stdio after fork). */
+size_t child_put_str(char *buf, size_t n, size_t at, const char *s);
+size_t child_put_int(char *buf, size_t n, size_t at, long v);
+/* ce = "WHAT[ 'ARG']: WHY" (WHY NULL: the text of e); returns -e. */
+int child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
+		  const char *why);
 
 /* The child of the daemon's fork: leaves the daemon's family (setsid, fork, exit),
  * its child clones init and then execs the supervisor; init waits for "go", sets

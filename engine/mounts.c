@@ -1,0 +1,191 @@
+/* mounts.c - init's side of the mounts setting: each fstab line mounted beneath the
+ * new root before pivot_root. Targets are opened with openat2(RESOLVE_BENEATH), so a
+ * symlink or ".." that leads outside the root is refused, never followed onto the
+ * host, and the mount goes onto exactly what was opened (/proc/self/fd/N).
+ * Runs after fork in a threaded daemon's child: system calls only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "rootfs.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+/* What a bind mount takes only through a second, remounting call. */
+#define BIND_REMOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | \
+			    MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
+
+const char *fd_path(char buf[32], int fd)
+{
+	size_t n = child_put_str(buf, 32, 0, "/proc/self/fd/");
+
+	child_put_int(buf, 32, n, fd);
+	return buf;
+}
+
+static int beneath(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Create the last component of path in its parent (itself opened beneath rootfd):
+ * a directory, or an empty file. EEXIST is fine: a racing creator, or a dangling
+ * symlink, which the lookup that follows judges. */
+static int make_one(int rootfd, char *path, bool file)
+{
+	char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	int dfd, fd, r = 0;
+
+	if (slash)
+		*slash = '\0';
+	dfd = beneath(rootfd, slash ? path : "");
+	if (slash)
+		*slash = '/';
+	if (dfd < 0)
+		return dfd;
+	if (file) {
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EEXIST)
+			r = -errno;
+	} else if (mkdirat(dfd, name, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+	}
+	close(dfd);
+	return r;
+}
+
+int in_root_open(int rootfd, const char *path, int create)
+{
+	char buf[PATH_MAX];
+	size_t n;
+	int fd;
+
+	while (*path == '/')
+		path++;
+	fd = beneath(rootfd, path);
+	if (fd != -ENOENT || !create)
+		return fd;
+	n = strlen(path);
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	while (n > 0 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	/* each prefix in turn, every lookup beneath the root again */
+	for (size_t i = 1; i <= n; i++) {
+		char c = buf[i];
+
+		if ((c != '/' && c != '\0') || buf[i - 1] == '/')
+			continue;
+		buf[i] = '\0';
+		fd = beneath(rootfd, buf);
+		if (fd == -ENOENT) {
+			int r = make_one(rootfd, buf, create == 'f' && c == '\0');
+
+			fd = r < 0 ? r : beneath(rootfd, buf);
+		}
+		buf[i] = c;
+		if (fd < 0 || c == '\0')
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+static int target_fail(struct child_err *ce, int e, const struct fstab_entry *fe)
+{
+	if (e == EXDEV)
+		return child_err_set(ce, EINVAL, "mounts: target", fe->target,
+				     "resolves outside the container's root (through a symlink "
+				     "or ..); refused");
+	if (e == ENOENT && !fe->create)
+		return child_err_set(ce, ENOENT, "mounts: target", fe->target,
+				     "does not exist (create=dir or create=file makes it)");
+	return child_err_set(ce, e, "mounts: target", fe->target, NULL);
+}
+
+/* A second call on what is mounted at target now (a remount, a propagation
+ * change): looked up again, so it finds the new mount, not the one beneath. */
+static int mount_again(int rootfd, const char *target, unsigned long flags)
+{
+	char fp[32];
+	int fd = in_root_open(rootfd, target, 0), r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (mount(NULL, fd_path(fp, fd), NULL, flags, NULL) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int mount_one(const struct fstab_entry *fe, int rootfd)
+{
+	unsigned long flags = fe->flags;
+	char fp[32];
+	int fd = in_root_open(rootfd, fe->target, fe->create), r = 0;
+
+	if (fd < 0)
+		return fd;
+	fd_path(fp, fd);
+	if (flags & MS_REMOUNT)
+		r = mount(NULL, fp, NULL, flags, fe->data[0] ? fe->data : NULL);
+	else if (flags & MS_BIND)
+		r = mount(fe->source, fp, NULL, MS_BIND | (flags & MS_REC), NULL);
+	else
+		r = mount(fe->source, fp, fe->fstype, flags, fe->data[0] ? fe->data : NULL);
+	r = r < 0 ? -errno : 0;
+	close(fd);
+	if (!r && (flags & MS_BIND) && !(flags & MS_REMOUNT) && (flags & BIND_REMOUNT_FLAGS))
+		r = mount_again(rootfd, fe->target,
+				MS_REMOUNT | MS_BIND | (flags & BIND_REMOUNT_FLAGS));
+	if (!r && fe->propagation)
+		r = mount_again(rootfd, fe->target, (unsigned long)fe->propagation);
+	return r;
+}
+
+int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
+{
+	for (int i = 0; i < s->nmounts; i++) {
+		const struct fstab_entry *fe = &s->mounts[i];
+		int fd, r;
+
+		/* the target alone first: an escape is refused even when optional */
+		fd = in_root_open(rootfd, fe->target, fe->create);
+		if (fd < 0 && (fd == -EXDEV || !fe->optional))
+			return target_fail(ce, -fd, fe);
+		if (fd < 0)
+			continue;
+		close(fd);
+		r = mount_one(fe, rootfd);
+		if (r == -EXDEV)
+			return target_fail(ce, EXDEV, fe);
+		if (r < 0 && !fe->optional) {
+			char what[128];
+
+			child_put_str(what, sizeof(what),
+				      child_put_str(what, sizeof(what), 0, "mounts: mounting "),
+				      fe->fstype);
+			child_put_str(what, sizeof(what), strlen(what), " on");
+			return child_err_set(ce, -r, what, fe->target, NULL);
+		}
+	}
+	return 0;
+}

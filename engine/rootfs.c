@@ -1,0 +1,433 @@
+/* rootfs.c - a system container's root. The daemon plans it before fork (the rootfs
+ * checked, the overlay layer's directories in STATE/NAME/overlay, the mounts parsed,
+ * the device nodes the device rules allow, the ptys); init builds it after, in its
+ * own mount namespace: overlay or bind, /proc, /sys read-only, a fresh /dev, the
+ * mounts setting, then pivot_root with the old root detached. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "rootfs.h"
+
+/* The standard nodes of /dev, each made when the device rules allow it. */
+static const struct std_node {
+	const char *name;
+	unsigned major, minor;
+} std_nodes[] = {
+	{ "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 }, { "random", 1, 8 },
+	{ "urandom", 1, 9 }, { "tty", 5, 0 },     { "ptmx", 5, 2 },
+};
+#define N_STD_NODES (sizeof(std_nodes) / sizeof(std_nodes[0]))
+#define NODE_PTMX 6	/* a link to pts/ptmx, the container's own devpts */
+
+/* ---- the daemon's side ---- */
+
+void rootfs_plan_free(struct rootfs_plan *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < MAX_TTY; i++) {
+		if (s->tty_master[i] >= 0)
+			close(s->tty_master[i]);
+		if (s->tty_slave[i] >= 0)
+			close(s->tty_slave[i]);
+	}
+	free(s->overlay);
+	free(s->mounts);
+	free(s);
+}
+
+/* Overlay options are split at ',' and lower layers at ':'; '\' escapes. */
+static bool overlay_safe(const char *path)
+{
+	return !strpbrk(path, ",:\\");
+}
+
+/* STATE/NAME/overlay/{upper,work,root}: the container's own layer and where the
+ * overlay is mounted (in the container's mount namespace only). */
+static int plan_overlay(struct rootfs_plan *s, const char *lower, const struct stat *st,
+			const char *name, struct cfs_err *err)
+{
+	static const char *const dirs[] = { "upper", "work", "root" };
+	char base[PATH_MAX], d[3][PATH_MAX];
+	int r;
+
+	if (snprintf(base, sizeof(base), "%s/%s/overlay", eng.state_dir, name) >= (int)sizeof(base))
+		return cfs_err_set(err, ENAMETOOLONG, "start: rootfs.overlay: state dir path too long");
+	if (!overlay_safe(lower) || !overlay_safe(base))
+		return cfs_err_set(err, EINVAL, "start: rootfs.overlay: the paths '%s' and '%s' "
+				   "must not contain ',', ':' or '\\' (overlay options)", lower, base);
+	for (int i = 0; i < 3; i++) {
+		snprintf(d[i], sizeof(d[i]), "%s/%s", base, dirs[i]);
+		r = mkdir_p(d[i], 0755);
+		if (r < 0)
+			return cfs_err_set(err, -r, "start: rootfs.overlay: cannot make %s: %s",
+					   d[i], strerror(-r));
+	}
+	/* the merged root takes the upper layer's mode: give it the image's */
+	if (chmod(d[0], st->st_mode & 07777) < 0)
+		return cfs_err_set(err, errno, "start: rootfs.overlay: chmod %s: %m", d[0]);
+	if (asprintf(&s->overlay, "lowerdir=%s,upperdir=%s,workdir=%s", lower, d[0], d[1]) < 0) {
+		s->overlay = NULL;
+		return cfs_err_set(err, ENOMEM, "start: out of memory");
+	}
+	snprintf(s->root, sizeof(s->root), "%s", d[2]);
+	return 0;
+}
+
+static int plan_root(struct rootfs_plan *s, const char *rootfs, const char *name,
+		     const struct config *cfg, struct cfs_err *err)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (!realpath(rootfs, real) || stat(real, &st) < 0)
+		return cfs_err_set(err, errno, "start: rootfs '%s': %m", rootfs);
+	if (!S_ISDIR(st.st_mode))
+		return cfs_err_set(err, ENOTDIR, "start: rootfs '%s' is not a directory", rootfs);
+	if (cfg->val[K_ROOTFS_OVERLAY] && !strcmp(cfg->val[K_ROOTFS_OVERLAY], "1"))
+		return plan_overlay(s, real, &st, name, err);
+	snprintf(s->root, sizeof(s->root), "%s", real);
+	return 0;
+}
+
+/* Does the entry mount a fresh fstype at dir ("proc" and "/proc/" alike)? */
+static bool mounts_fs_at(const struct fstab_entry *fe, const char *fstype, const char *dir)
+{
+	const char *t = fe->target + strspn(fe->target, "/");
+	size_t n = strlen(dir);
+
+	return !(fe->flags & (MS_BIND | MS_REMOUNT)) && !strcmp(fe->fstype, fstype) &&
+	       !strncmp(t, dir, n) && t[n + strspn(t + n, "/")] == '\0';
+}
+
+static int plan_mounts(struct rootfs_plan *s, const char *text, struct cfs_err *err)
+{
+	size_t n = 1;
+
+	for (const char *t = text; *t; t++)
+		n += *t == '\n';
+	s->mounts = calloc(n, sizeof(*s->mounts));
+	if (!s->mounts)
+		return cfs_err_set(err, ENOMEM, "start: out of memory");
+	for (const char *t = text; *t;) {
+		size_t len = strcspn(t, "\n");
+		struct fstab_entry *fe = &s->mounts[s->nmounts];
+		char line[CFS_MAX_VALUE];
+
+		if (len && len < sizeof(line)) {
+			memcpy(line, t, len);
+			line[len] = '\0';
+			s->nmounts++;
+			if (parse_fstab_line(line, fe, err) < 0) {
+				cfs_err_prefix(err, "start: mounts");
+				return -EINVAL;
+			}
+			/* as in LXC's configurations before lxc.mount.auto: the entries
+			 * mount them (sysfs on sysfs of the same net namespace is EBUSY) */
+			s->own_proc |= mounts_fs_at(fe, "proc", "proc");
+			s->own_sys |= mounts_fs_at(fe, "sysfs", "sys");
+		}
+		t += len + (t[len] == '\n');
+	}
+	return 0;
+}
+
+/* A node is made when its device may be read or written. */
+static unsigned plan_nodes(const struct config *cfg)
+{
+	unsigned nodes = 0;
+
+	for (unsigned i = 0; i < N_STD_NODES; i++) {
+		const struct std_node *d = &std_nodes[i];
+
+		if (cgroup_dev_eval(cfg, 'c', d->major, d->minor, DEV_ACC_READ) == 1 ||
+		    cgroup_dev_eval(cfg, 'c', d->major, d->minor, DEV_ACC_WRITE) == 1)
+			nodes |= 1u << i;
+	}
+	return nodes;
+}
+
+int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg,
+		struct cfs_err *err)
+{
+	struct rootfs_plan *s = calloc(1, sizeof(*s));
+	uint64_t ntty = 0, pts = 1024;
+	int r;
+
+	if (!s)
+		return cfs_err_set(err, ENOMEM, "start: out of memory");
+	for (int i = 0; i < MAX_TTY; i++)
+		s->tty_master[i] = s->tty_slave[i] = -1;
+	p->sys = s;
+	if (!(p->clone_flags & CLONE_NEWNS))
+		return cfs_err_set(err, EINVAL, "start: namespaces: a system container (rootfs "
+				   "set) needs its own mnt namespace");
+	r = plan_root(s, p->rootfs, name, cfg, err);
+	if (r < 0)
+		return r;
+	r = plan_mounts(s, cfg->val[K_MOUNTS] ? cfg->val[K_MOUNTS] : "", err);
+	if (r < 0)
+		return r;
+	s->nodes = plan_nodes(cfg);
+	parse_uint(cfg->val[K_TTY] ? cfg->val[K_TTY] : "0", 0, MAX_TTY, &ntty, NULL);
+	parse_uint(cfg->val[K_PTS] ? cfg->val[K_PTS] : "1024", 0, 1048576, &pts, NULL);
+	/* gid 5 (tty) only where it is the host's: a user namespace may not map it */
+	snprintf(s->devpts_data, sizeof(s->devpts_data),
+		 "newinstance,ptmxmode=0666,mode=0620%s,max=%llu",
+		 (p->clone_flags & CLONE_NEWUSER) ? "" : ",gid=5", (unsigned long long)pts);
+	return console_plan(p, s, (int)ntty, err);
+}
+
+/* ---- init's side: system calls only ---- */
+
+static int path_fail(struct child_err *ce, int e, const char *what, const char *path)
+{
+	if (e == EXDEV)
+		return child_err_set(ce, EINVAL, what, path,
+				     "resolves outside the container's root (a symlink or ..)");
+	return child_err_set(ce, e, what, path, NULL);
+}
+
+/* Mount a fresh filesystem on dir (made if missing) beneath rootfd. */
+static int mount_fs(int rootfd, const char *dir, const char *type, unsigned long flags,
+		    const char *data, struct child_err *ce)
+{
+	char fp[32];
+	int fd = in_root_open(rootfd, dir, 'd'), r = 0;
+
+	if (fd < 0)
+		return path_fail(ce, -fd, "mount point", dir);
+	if (mount(type, fd_path(fp, fd), type, flags, data) < 0)
+		r = child_err_set(ce, errno, "mount", type, NULL);
+	close(fd);
+	return r;
+}
+
+/* Bind path onto itself, then make it read-only (two calls: a bind ignores flags). */
+static int bind_readonly(int rootfd, const char *path, struct child_err *ce)
+{
+	const unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char fp[32];
+	int fd = in_root_open(rootfd, path, 0), r = 0;
+
+	if (fd == -ENOENT)
+		return 0;	/* e.g. a kernel without sysrq */
+	if (fd < 0)
+		return path_fail(ce, -fd, "read-only bind of", path);
+	if (mount(fd_path(fp, fd), fp, NULL, MS_BIND, NULL) < 0)
+		r = child_err_set(ce, errno, "read-only bind of", path, NULL);
+	close(fd);
+	if (r < 0)
+		return r;
+	fd = in_root_open(rootfd, path, 0);
+	if (fd < 0)
+		return path_fail(ce, -fd, "read-only bind of", path);
+	if (mount(NULL, fd_path(fp, fd), NULL, ro, NULL) < 0)
+		r = child_err_set(ce, errno, "read-only remount of", path, NULL);
+	close(fd);
+	return r;
+}
+
+static int root_mount(const struct rootfs_plan *s, struct child_err *ce)
+{
+	if (s->overlay) {
+		if (mount("overlay", s->root, "overlay", 0, s->overlay) < 0)
+			return child_err_set(ce, errno, "rootfs.overlay: mount overlay on",
+					     s->root, NULL);
+		return 0;
+	}
+	/* rbind: a mount point of its own for pivot_root, with the rootfs's submounts */
+	if (mount(s->root, s->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return child_err_set(ce, errno, "rootfs: bind", s->root, NULL);
+	return 0;
+}
+
+/* /proc and a read-only /sys, unless the mounts setting has its own. */
+static int proc_and_sys(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
+{
+	int r = 0;
+
+	if (!s->own_proc)
+		r = mount_fs(rootfd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, ce);
+	/* as LXC's proc:mixed: host-wide sysctls and sysrq are not the container's */
+	if (!r && !s->own_proc)
+		r = bind_readonly(rootfd, "proc/sys", ce);
+	if (!r && !s->own_proc)
+		r = bind_readonly(rootfd, "proc/sysrq-trigger", ce);
+	if (!r && !s->own_sys)
+		r = mount_fs(rootfd, "sys", "sysfs",
+			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, ce);
+	return r;
+}
+
+/* An empty file at name in devfd with what fd is bound onto it. */
+static int bind_file(int devfd, const char *name, const char *src, struct child_err *ce)
+{
+	char fp[32];
+	int fd = openat(devfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int r = 0;
+
+	if (fd < 0)
+		return child_err_set(ce, errno, "create /dev/", name, NULL);
+	if (mount(src, fd_path(fp, fd), NULL, MS_BIND, NULL) < 0)
+		r = child_err_set(ce, errno, "bind /dev/", name, NULL);
+	close(fd);
+	return r;
+}
+
+static int make_nodes(const struct rootfs_plan *s, int devfd, struct child_err *ce)
+{
+	for (unsigned i = 0; i < N_STD_NODES; i++) {
+		const struct std_node *d = &std_nodes[i];
+		char host[32];
+		int r;
+
+		if (!(s->nodes & (1u << i)))
+			continue;
+		if (i == NODE_PTMX) {
+			if (symlinkat("pts/ptmx", devfd, "ptmx") < 0)
+				return child_err_set(ce, errno, "symlink /dev/ptmx", NULL, NULL);
+			continue;
+		}
+		if (mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->major, d->minor)) == 0)
+			continue;
+		if (errno != EPERM)
+			return child_err_set(ce, errno, "mknod /dev/", d->name, NULL);
+		/* no mknod right (a device rule without m, a user namespace): the host's */
+		child_put_str(host, sizeof(host), child_put_str(host, sizeof(host), 0, "/dev/"),
+			      d->name);
+		r = bind_file(devfd, d->name, host, ce);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A pty slave bound at /dev/name. By its name in our copy of the daemon's mounts:
+ * a bind needs a mount of our own namespace, which the daemon's fd is not on;
+ * checked to be the very pty the daemon opened. */
+static int bind_pty(int devfd, const char *name, const char *pts, int slave,
+		    struct child_err *ce)
+{
+	struct stat a, b;
+	char fp[32];
+	int fd = open(pts, O_PATH | O_NOFOLLOW | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return child_err_set(ce, errno, "open", pts, NULL);
+	if (fstat(fd, &a) < 0 || fstat(slave, &b) < 0 || a.st_rdev != b.st_rdev ||
+	    a.st_dev != b.st_dev)
+		r = child_err_set(ce, ENXIO, "open", pts, "not the pty the daemon opened");
+	else
+		r = bind_file(devfd, name, fd_path(fp, fd), ce);
+	close(fd);
+	return r;
+}
+
+static int dev_ttys(const struct spawn_plan *p, int devfd, struct child_err *ce)
+{
+	const struct rootfs_plan *s = p->sys;
+	char name[16];
+	int r = bind_pty(devfd, "console", s->console_pts, p->console[1], ce);
+
+	for (int i = 0; !r && i < s->ntty; i++) {
+		child_put_int(name, sizeof(name), child_put_str(name, sizeof(name), 0, "tty"), i + 1);
+		r = bind_pty(devfd, name, s->tty_pts[i], s->tty_slave[i], ce);
+	}
+	return r;
+}
+
+static int dev_links(int devfd, struct child_err *ce)
+{
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	};
+
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlinkat(links[i][0], devfd, links[i][1]) < 0)
+			return child_err_set(ce, errno, "symlink /dev/", links[i][1], NULL);
+	return 0;
+}
+
+/* /dev: a tmpfs of its own with the allowed nodes, the console and ttys, devpts
+ * (a new instance), /dev/shm and the usual links. */
+static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce)
+{
+	const struct rootfs_plan *s = p->sys;
+	int devfd, r;
+
+	r = mount_fs(rootfd, "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1m", ce);
+	if (r < 0)
+		return r;
+	devfd = in_root_open(rootfd, "dev", 0);
+	if (devfd < 0)
+		return path_fail(ce, -devfd, "open", "/dev");
+	r = make_nodes(s, devfd, ce);
+	if (!r)
+		r = dev_ttys(p, devfd, ce);
+	if (!r)
+		r = dev_links(devfd, ce);
+	if (!r)
+		r = mount_fs(rootfd, "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, s->devpts_data, ce);
+	if (!r && mkdirat(devfd, "shm", 01777) < 0)
+		r = child_err_set(ce, errno, "mkdir /dev/shm", NULL, NULL);
+	if (!r)
+		r = mount_fs(rootfd, "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", ce);
+	close(devfd);
+	return r;
+}
+
+static int pivot(const char *root, struct child_err *ce)
+{
+	if (chdir(root) < 0)
+		return child_err_set(ce, errno, "chdir", root, NULL);
+	/* the old root is stacked on the new one and detached from "." at once */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return child_err_set(ce, errno, "pivot_root into", root, NULL);
+	if (umount2(".", MNT_DETACH) < 0)
+		return child_err_set(ce, errno, "detach the old root", NULL, NULL);
+	if (chdir("/") < 0)
+		return child_err_set(ce, errno, "chdir /", NULL, NULL);
+	return 0;
+}
+
+int rootfs_setup(const struct spawn_plan *p, struct child_err *ce)
+{
+	const struct rootfs_plan *s = p->sys;
+	mode_t old = umask(0);	/* modes as written here; init gets the old mask back */
+	int rootfd, r;
+
+	r = root_mount(s, ce);
+	if (r < 0)
+		goto out;
+	rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = child_err_set(ce, errno, "open the new root", s->root, NULL);
+		goto out;
+	}
+	r = proc_and_sys(s, rootfd, ce);
+	if (!r)
+		r = make_dev(p, rootfd, ce);
+	if (!r)
+		r = mounts_apply(s, rootfd, ce);
+	close(rootfd);
+	for (int i = 0; i < s->ntty; i++)
+		close(s->tty_slave[i]);	/* bound now; the supervisor keeps its own */
+	if (!r)
+		r = pivot(s->root, ce);
+out:
+	umask(old);
+	return r;
+}

@@ -1,0 +1,59 @@
+/* rootfs.h - private to the spawn files: a system container's root, planned by the
+ * daemon before fork (rootfs.c, console.c) and built by init after it (rootfs.c,
+ * mounts.c) in its new mount namespace, ending with pivot_root. */
+#ifndef CFS_ROOTFS_H
+#define CFS_ROOTFS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+#include "parse.h"
+#include "spawn_child.h"
+
+struct rootfs_plan {
+	char root[PATH_MAX];	/* what becomes "/": rootfs, or the overlay's mount point */
+	char *overlay;		/* overlay mount data; NULL: rootfs bound onto itself */
+	struct fstab_entry *mounts;	/* the mounts setting, parsed */
+	int nmounts;
+	unsigned nodes;		/* bit i: std node i is allowed by the device rules */
+	bool own_proc, own_sys;	/* the mounts setting mounts /proc, /sys itself */
+	char devpts_data[96];
+	int ntty;
+	int tty_master[MAX_TTY], tty_slave[MAX_TTY];	/* held by the supervisor */
+	/* the slaves' names, for init to bind them from its own copy of the mounts */
+	char console_pts[32];
+	char tty_pts[MAX_TTY][32];
+};
+
+/* ---- the daemon's side, before fork ---- */
+
+/* Plan the root of container name (rootfs set in cfg): check the rootfs, make the
+ * overlay layer's directories, parse the mounts, decide the device nodes, open the
+ * ptys (p->console becomes the console pty). p->sys is set even on failure (free it
+ * with rootfs_plan_free). 0 or -errno with err saying which setting is wrong. */
+int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg,
+		struct cfs_err *err);
+void rootfs_plan_free(struct rootfs_plan *s);
+
+/* console.c: open the console pty (p->console: master, slave) and ntty tty ptys
+ * (s->tty_master/slave), every fd above FD_FLOOR and close-on-exec. */
+int console_plan(struct spawn_plan *p, struct rootfs_plan *s, int ntty, struct cfs_err *err);
+
+/* ---- init's side, after fork: system calls only ---- */
+
+/* Build the root under s->root (overlay or bind, /proc, /sys read-only, /dev with
+ * the allowed nodes, devpts, /dev/shm, console and ttys, the mounts setting) and
+ * pivot_root into it, the old root detached. 0 or -errno with ce filled. */
+int rootfs_setup(const struct spawn_plan *p, struct child_err *ce);
+
+/* mounts.c: open path (leading '/' ignored) beneath rootfd as O_PATH without ever
+ * leaving it: a symlink or ".." leading outside gives -EXDEV. create 'd' or 'f'
+ * makes what is missing (directories, and a file for 'f' at the end). */
+int in_root_open(int rootfd, const char *path, int create);
+/* "/proc/self/fd/N" for mounting onto what fd names. */
+const char *fd_path(char buf[32], int fd);
+/* Apply the mounts setting beneath rootfd, in order. 0 or -errno with ce filled. */
+int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce);
+
+#endif
