@@ -93,9 +93,12 @@ e2e: all
 	CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -q tests $(PYTEST_ARGS)
 
 install: $(B)/containerfs $(B)/containerfs-supervisor
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/containerfs
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/containerfs
 	install -m 0755 $(B)/containerfs $(DESTDIR)$(PREFIX)/sbin/containerfs
 	install -m 0755 $(B)/containerfs-supervisor $(DESTDIR)$(PREFIX)/libexec/containerfs/
+	install -m 0755 scripts/cfs-attach $(DESTDIR)$(PREFIX)/bin/cfs-attach
+	install -m 0755 scripts/cfs-console $(DESTDIR)$(PREFIX)/bin/cfs-console
+	install -m 0755 scripts/mkimage $(DESTDIR)$(PREFIX)/bin/cfs-mkimage
 
 clean:
 	rm -rf build build-san
