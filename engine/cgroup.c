@@ -111,11 +111,12 @@ long long cg_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-bool cg_wait_step(long long deadline)
+bool cg_wait_backoff(long long deadline, unsigned *us)
 {
 	if (cg_now_ms() >= deadline)
 		return false;
-	usleep(5000);
+	*us = *us ? (*us * 2 > 5000 ? 5000 : *us * 2) : 100;
+	usleep(*us);
 	return true;
 }
 
@@ -330,7 +331,9 @@ int cgroup_kill_all(const char *name, int timeout_ms)
 	/* v1-frozen tasks die only once thawed, so with a v1 freezer always go
 	 * freeze, kill, thaw; cgroup.kill alone also takes forks in flight */
 	use_freezer = freezer_dir(name, k, sizeof(k), &v2) == 0 && (!v2 || !has_kill);
-	for (;;) {
+	/* killed tasks leave within a fraction of a millisecond: look again soon, then
+	 * less often */
+	for (unsigned us = 0;;) {
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n = 0;
 
@@ -344,7 +347,7 @@ int cgroup_kill_all(const char *name, int timeout_ms)
 			kill(pids[i], SIGKILL);
 		if (use_freezer)
 			cgroup_freeze(name, false, 200, NULL);
-		if (!cg_wait_step(deadline))
+		if (!cg_wait_backoff(deadline, &us))
 			return -ETIMEDOUT;
 	}
 }
@@ -374,16 +377,27 @@ int cgroup_destroy(const char *name, struct cfs_err *err)
 
 	if (!valid_name(name))
 		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
+	/* The common case: the run's end emptied the cgroups, and rmdir alone is the
+	 * check (it refuses a cgroup with processes or sub-cgroups). Otherwise kill
+	 * what is left and remove the trees. */
+	for (int i = 0; i <= cg.nh; i++) {
+		if (i == cg.nh)
+			return 0;
+		if (cg_path(p, sizeof(p), i, name, NULL) < 0 || (rmdir(p) < 0 && errno != ENOENT))
+			break;
+	}
 	if (!cgroup_exists(name))
 		return 0;
 	cgroup_kill_all(name, 5000);
 	cgroup_freeze(name, false, 1000, NULL);	/* a frozen v1 cgroup keeps its dead */
 	deadline = cg_now_ms() + 2000;
 	for (int i = 0; i < cg.nh; i++) {
+		unsigned us = 0;
+
 		if (cg_path(p, sizeof(p), i, name, NULL) < 0)
 			continue;
 		/* the last tasks may take a moment to leave after SIGKILL */
-		while ((r = rmdir_tree(p, 0)) == -EBUSY && cg_wait_step(deadline))
+		while ((r = rmdir_tree(p, 0)) == -EBUSY && cg_wait_backoff(deadline, &us))
 			;
 		if (r < 0)
 			return cfs_err_set(err, -r, "cgroup: cannot remove %s: %s", p, strerror(-r));

@@ -62,9 +62,11 @@ int cg_read(const char *path, char *buf, size_t n);
 int cg_write(const char *path, const char *s);
 int cg_read_all(const char *path, char **out);		/* malloc'd; length or -errno */
 bool cg_exists(const char *path);
-/* Sleep a little while waiting for the kernel; false once past deadline (ms, monotonic). */
+/* Sleep a little while waiting for the kernel: 100 us first, then twice as long each
+ * time up to 5 ms (*us holds the last sleep, 0 at first); false once past deadline
+ * (ms, monotonic). */
 long long cg_now_ms(void);
-bool cg_wait_step(long long deadline);
+bool cg_wait_backoff(long long deadline, unsigned *us);
 
 /* ---- v1 backend (cgroup_v1.c) */
 /* Where write w of a container's cgroup goes: 0 and path, or -ENOENT if the host lacks

@@ -95,6 +95,7 @@ int cg1_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *er
 	const char *want = frozen ? "FROZEN" : "THAWED";
 	long long deadline = cg_now_ms() + timeout_ms;
 	char p[PATH_MAX], st[32];
+	unsigned us = 0;
 	int r = cg_path(p, sizeof(p), cg.by_ctrl[CTRL_FREEZER], name, "freezer.state");
 
 	if (r == 0)
@@ -107,7 +108,7 @@ int cg1_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *er
 			return cfs_err_set(err, -r, "state: cannot read %s: %s", p, strerror(-r));
 		if (!strcmp(st, want))
 			return 0;
-		if (!cg_wait_step(deadline))
+		if (!cg_wait_backoff(deadline, &us))
 			break;
 		/* FREEZING: a task was busy; asking again makes the kernel retry it */
 		cg_write(p, want);

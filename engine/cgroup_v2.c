@@ -267,6 +267,7 @@ int cg2_freeze(const char *dir, bool frozen, int timeout_ms, struct cfs_err *err
 {
 	long long deadline = cg_now_ms() + timeout_ms;
 	char p[PATH_MAX];
+	unsigned us = 0;
 	int r;
 
 	snprintf(p, sizeof(p), "%s/cgroup.freeze", dir);
@@ -275,7 +276,7 @@ int cg2_freeze(const char *dir, bool frozen, int timeout_ms, struct cfs_err *err
 		return cfs_err_set(err, -r, "state: cannot write %s: %s", p, strerror(-r));
 	/* cgroup.events says "frozen 1" once every task has stopped */
 	while ((r = cg2_is_frozen(dir)) >= 0 && r != frozen)
-		if (!cg_wait_step(deadline))
+		if (!cg_wait_backoff(deadline, &us))
 			break;
 	if (r == frozen)
 		return 0;

@@ -54,8 +54,8 @@ static void finish(struct container *c, bool drop_ref)
 	struct cfs_err err = { 0 };
 	int status;
 
-	/* the pid namespace died with init; processes moved in from outside may not */
-	cgroup_kill_all(c->name, 5000);
+	/* the pid namespace died with init; processes moved in from outside may not:
+	 * cgroup_destroy kills what it finds before removing the cgroups */
 	if (cgroup_destroy(c->name, &err) < 0)
 		log_err("%s: %s", c->name, err.msg);
 	/* net: the kernel removes a veth with its namespace, but not at once (and not
