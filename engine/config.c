@@ -113,8 +113,6 @@ char *config_get(const struct config *c, enum key_id k)
 	char out[CFS_MAX_VALUE];
 	const char *canon = c->val[kd->alias_of] ? c->val[kd->alias_of] : "";
 
-	if (!strcmp(canon, "max") && k == K_MEMORY_LIMIT_IN_BYTES)
-		return strdup("max");
 	if (kd->from_canon(canon, out, sizeof(out)) < 0)
 		return strdup(canon);
 	return strdup(out);

@@ -252,9 +252,13 @@ static void autostart_one(struct container *c, void *data)
 		log_err("autostart of %s failed: %s", c->name, e.msg);
 }
 
-void engine_autostart(void)
+void engine_start(void)
 {
 	lifecycle_start_threads();
+}
+
+void engine_autostart(void)
+{
 	container_foreach(autostart_one, NULL);
 }
 
@@ -445,23 +449,33 @@ static int commit_config(struct container *c, struct config *newcfg, struct cfs_
 		if (r < 0)
 			return r;
 	}
-	if (st != ST_STOPPED) {
-		for (int k = 0; k < K_COUNT; k++) {
-			if (!newcfg->val[k] || (c->cfg.val[k] && !strcmp(newcfg->val[k], c->cfg.val[k])))
-				continue;
-			r = lifecycle_apply_live(c, newcfg, k, err);
-			if (r < 0)
-				return r;
-		}
+	bool applied[K_COUNT] = { false };
+
+	for (int k = 0; st != ST_STOPPED && k < K_COUNT; k++) {
+		if (!newcfg->val[k] || (c->cfg.val[k] && !strcmp(newcfg->val[k], c->cfg.val[k])))
+			continue;
+		r = lifecycle_apply_live(c, newcfg, k, err);
+		if (r < 0)
+			goto undo;
+		applied[k] = true;
 	}
 	r = store_save(c->name, newcfg, err);
 	if (r < 0)
-		return r;
+		goto undo;
 	pthread_mutex_lock(&c->lock);
 	config_free(&c->cfg);
 	c->cfg = *newcfg;
 	pthread_mutex_unlock(&c->lock);
 	return 0;
+undo:
+	/* a rejected change changes nothing: the kernel gets the old values back */
+	for (int k = 0; k < K_COUNT; k++) {
+		struct cfs_err ignored = { 0 };
+
+		if (applied[k] && lifecycle_apply_live(c, &c->cfg, k, &ignored) < 0)
+			log_err("%s: cannot restore %s: %s", c->name, key_table[k].name, ignored.msg);
+	}
+	return r;
 }
 
 static int with_container(const char *name, struct container **cp, struct cfs_err *err)
@@ -600,16 +614,13 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 
 int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
 {
-	struct container *c = container_get(name);
-	int r;
+	struct container *c;
+	int r = with_container(name, &c, err);	/* not while a stop empties the cgroup */
 
-	if (!c)
-		return cfs_err_set(err, ENOENT, "no such container %s", name);
-	r = lifecycle_tasks_write(c, buf, len, err);
 	if (r < 0)
-		container_set_error(c, err->msg);
-	container_put(c);
-	return r;
+		return r;
+	r = lifecycle_tasks_write(c, buf, len, err);
+	return done(c, r, err);
 }
 
 int engine_stat_read(const char *name, enum stat_id s, char **out, struct cfs_err *err)

@@ -514,10 +514,21 @@ int key_check_line(enum key_id k, const char *line, struct cfs_err *err)
 	return r;
 }
 
+/* Blanks around a value or a line would not survive the INI form (which trims
+ * them), so what was read back after a restart would differ: they are refused. */
+static int outer_blanks(const char *p, size_t n, struct cfs_err *err)
+{
+	if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+		return cfs_err_set(err, EINVAL, "'%.*s' has blanks around it", (int)(n > 60 ? 60 : n), p);
+	return 0;
+}
+
 static int normalise_list(enum key_id k, const char *value, size_t len, char **out,
 			  struct cfs_err *err)
 {
-	char *res = malloc(len + 1), *line = malloc(CFS_MAX_VALUE + 1);
+	/* a normalised line may be longer than written: room for the longest */
+	size_t cap = len + 1 + (len / 2 + 1) * 16;
+	char *res = malloc(cap), *line = malloc(CFS_MAX_VALUE + 1);
 	size_t used = 0;
 	int r = 0;
 
@@ -533,11 +544,16 @@ static int normalise_list(enum key_id k, const char *value, size_t len, char **o
 			r = cfs_err_set(err, EINVAL, "line too long (at most %d bytes)", CFS_MAX_VALUE);
 			goto out;
 		}
-		memcpy(line, value + i, l);
-		line[l] = '\0';
+		const char *start = value + i;
+
 		i += l + 1;
-		if (l == 0)
+		if (strspn(start, " \t") >= l)
 			continue;	/* blank lines carry nothing */
+		r = outer_blanks(start, l, err);
+		if (r < 0)
+			goto out;
+		memcpy(line, start, l);
+		line[l] = '\0';
 		char norm[CFS_MAX_VALUE];
 
 		r = key_table[k].parse(line, norm, sizeof(norm), err);
@@ -545,7 +561,16 @@ static int normalise_list(enum key_id k, const char *value, size_t len, char **o
 			goto out;
 		size_t nl2 = strlen(norm);
 
-		memcpy(res + used, norm, nl2);	/* normalised lines are never longer */
+		if (used + nl2 + 2 > cap) {
+			char *grown = realloc(res, cap = (used + nl2 + 2) * 2);
+
+			if (!grown) {
+				r = cfs_err_set(err, ENOMEM, "out of memory");
+				goto out;
+			}
+			res = grown;
+		}
+		memcpy(res + used, norm, nl2);
 		used += nl2;
 		res[used++] = '\n';
 	}
@@ -581,6 +606,9 @@ int key_normalise(enum key_id k, const char *value, size_t len, char **out, stru
 			len--;
 		if (memchr(value, '\n', len))
 			return cfs_err_set(err, EINVAL, "%s: a newline inside a one-line value", path);
+		r = outer_blanks(value, len, err);
+		if (r < 0)
+			goto fail;
 		if (len >= CFS_MAX_VALUE)
 			return cfs_err_set(err, EINVAL, "%s: value too long (at most %d bytes)",
 					   path, CFS_MAX_VALUE - 1);
@@ -595,6 +623,7 @@ int key_normalise(enum key_id k, const char *value, size_t len, char **out, stru
 				r = cfs_err_set(err, ENOMEM, "out of memory");
 		}
 	}
+fail:
 	if (r < 0 && err && strncmp(err->msg, path, strlen(path)))
 		cfs_err_prefix(err, "%s", path);
 	return r;

@@ -32,7 +32,8 @@ struct ev_handle {
 	size_t out_len;
 	fuse_req_t parked;
 	size_t parked_size;
-	fuse_req_t intr_early;		/* interrupted before it was parked */
+	fuse_req_t reading;		/* a read between checking and parking */
+	bool intr_early;		/* ...that was interrupted meanwhile */
 	struct fuse_pollhandle *ph;
 };
 
@@ -107,8 +108,24 @@ static void deliver(fuse_req_t req, struct ev_handle *h, size_t size)
 			n = cut;
 	}
 	fuse_reply_buf(req, h->out, n);
-	memmove(h->out, h->out + n, h->out_len - n);
+	if (n)
+		memmove(h->out, h->out + n, h->out_len - n);
 	h->out_len -= n;
+}
+
+/* Is there anything for h that it has not read? (ev_lock held; consumes nothing) */
+static bool has_news(const struct ev_handle *h)
+{
+	if (!h->first_done || h->out_len)
+		return true;
+	uint64_t q = h->cursor + 1;
+
+	if (ev_seq >= EV_RING && q < ev_seq - EV_RING + 1)
+		q = ev_seq - EV_RING + 1;
+	for (; q <= ev_seq; q++)
+		if (matches(h, ring[q % EV_RING].name))
+			return true;
+	return false;
 }
 
 void events_on_change(const char *name, enum cfs_state st, void *data)
@@ -140,8 +157,7 @@ static void *notifier_main(void *arg)
 					h->parked = NULL;
 				}
 			}
-			if (h->ph) {
-				/* cheap to notify; readiness is re-checked by the kernel's poll */
+			if (h->ph && (h->gone || has_news(h))) {
 				fuse_lowlevel_notify_poll(h->ph);
 				fuse_pollhandle_destroy(h->ph);
 				h->ph = NULL;
@@ -208,16 +224,21 @@ void events_release(struct ev_handle *h)
 	free(h);
 }
 
+/* libfuse may call this for a request we have just answered (and whose handle may be
+ * gone), so the request is looked up among the live handles, never trusted. */
 static void ev_interrupt(fuse_req_t req, void *data)
 {
-	struct ev_handle *h = data;
-
 	pthread_mutex_lock(&ev_lock);
-	if (h->parked == req) {
-		h->parked = NULL;
-		fuse_reply_err(req, EINTR);
-	} else {
-		h->intr_early = req;
+	for (struct ev_handle *h = handles; h; h = h->next) {
+		if (h->parked == req) {
+			h->parked = NULL;
+			fuse_reply_err(req, EINTR);
+			break;
+		}
+		if (h->reading == req) {
+			h->intr_early = true;
+			break;
+		}
 	}
 	pthread_mutex_unlock(&ev_lock);
 }
@@ -236,6 +257,8 @@ void events_removed(const char *name)
 			h->parked = NULL;
 		}
 	}
+	wake_pending = true;	/* pollers of it learn of the end from the notifier */
+	pthread_cond_signal(&ev_cond);
 	pthread_mutex_unlock(&ev_lock);
 }
 
@@ -253,17 +276,20 @@ void events_read(fuse_req_t req, struct ev_handle *h, size_t size)
 		pthread_mutex_unlock(&ev_lock);
 		return;
 	}
-	if (h->nonblock || h->parked) {
+	if (h->nonblock || h->parked || h->reading) {
 		pthread_mutex_unlock(&ev_lock);
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
+	h->reading = req;
+	h->intr_early = false;
 	pthread_mutex_unlock(&ev_lock);
 	/* may call ev_interrupt at once if the reader is already interrupted */
-	fuse_req_interrupt_func(req, ev_interrupt, h);
+	fuse_req_interrupt_func(req, ev_interrupt, NULL);
 	pthread_mutex_lock(&ev_lock);
-	if (h->intr_early == req) {
-		h->intr_early = NULL;
+	h->reading = NULL;
+	if (h->intr_early) {
+		h->intr_early = false;
 		pthread_mutex_unlock(&ev_lock);
 		fuse_reply_err(req, EINTR);
 		return;

@@ -226,6 +226,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = tmp_rename(parent, name, newparent, newname);
 		goto out;
 	}
+	if (node_is_dir(&dst)) {
+		r = -EISDIR;
+		goto out;
+	}
 	/* the temp file's content is one write of the setting it replaces */
 	char *buf = NULL;
 	size_t len = 0;
@@ -236,9 +240,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		free(buf);
 	}
 	if (r == 0)
-		tmp_unlink(parent, name);
-	else if (r != -EBUSY && r != -EOPNOTSUPP && r != -ENOENT && r != -ENOMEM)
-		r = -EINVAL;
+		tmp_unlink(parent, name);	/* consumed: it became the setting */
 out:
 	if (r < 0 && err.msg[0])
 		engine_set_last_error(np.cname, err.msg);
@@ -260,8 +262,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		r = tmp_create(&p, name, mode, &ino);
 	if (r == 0)
 		r = node_from_ino(ino, &n);
-	if (r == 0)
+	if (r == 0) {
 		r = handle_open(&n, fi->flags, &h);
+		if (r < 0)
+			tmp_unlink(parent, name);	/* the kernel never saw it */
+	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;

@@ -3,6 +3,7 @@
  * tree is mounted, and a clean end on SIGTERM or unmount. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +80,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+static void *autostart_main(void *arg)
+{
+	engine_autostart();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	pthread_t autostart;
 	struct options o = { 0 };
 	struct cfs_err err = { 0 };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -121,9 +129,16 @@ int main(int argc, char **argv)
 	}
 	/* threads start only now: a fork in fuse_daemonize would lose them */
 	events_init(se);
-	engine_autostart();
+	engine_start();
+	/* autostart beside the loop: the tree answers while containers start */
+	if (pthread_create(&autostart, NULL, autostart_main, NULL) != 0)
+		log_err("cannot start the autostart thread");
+	else
+		pthread_detach(autostart);
 	lc = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(lc, 16);
+	/* state writes are synchronous (a stop may wait stop.timeout): enough workers
+	 * that many at once do not hold up the tree; threads are made only when needed */
+	fuse_loop_cfg_set_max_threads(lc, 256);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	ret = fuse_session_loop_mt(se, lc);
 	/* libfuse reports the signal that ended the loop; SIGTERM is a clean end */

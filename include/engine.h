@@ -29,7 +29,10 @@ struct engine_opts {
 /* Load the state dir and adopt running containers (records in the run dir). A corrupt
  * container is logged and skipped. Fails only when the dirs cannot be used. */
 int engine_init(const struct engine_opts *o, struct cfs_err *err);
-/* Start containers with autostart=1 (call once the tree is usable). */
+/* Start the engine's threads (after any fork of the daemon). */
+void engine_start(void);
+/* Start containers with autostart=1, one after the other (may take long: call it
+ * from a thread of its own once the tree is usable). */
 void engine_autostart(void);
 /* Stop background threads; running containers keep running. */
 void engine_fini(void);
