@@ -179,6 +179,14 @@ def _wait_gone(pid, timeout) -> bool:
 
 # ---- the daemon ----
 
+def _veth_names() -> List[str]:
+    """veth interfaces of this (the test's private) network namespace."""
+    r = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True,
+                       text=True, timeout=10)
+    return sorted(line.split(":")[1].strip().split("@")[0] for line in r.stdout.splitlines()
+                  if line.count(":") >= 2)
+
+
 class Daemon:
     """A containerfs in the foreground (-f) on BASE/mnt with BASE/state, BASE/run and
     the cgroup parent cfs-test-<pid>-<n> (relative: beneath our own cgroup)."""
@@ -195,6 +203,7 @@ class Daemon:
         self.pids: List[int] = []
         self._problems_extra: List[str] = []
         self.detached_pid: Optional[int] = None
+        self.veths_before = _veth_names()
         for d in (self.mnt, self.state_dir, self.run_dir):
             os.makedirs(d, exist_ok=True)
 
@@ -378,6 +387,12 @@ class Daemon:
             problems.append(f"mounts left under {self.base}: {left}")
             for m in reversed(left):
                 subprocess.run(["umount", "-l", m], capture_output=True, timeout=10)
+        # network devices: the veths a test's containers made are gone with them
+        left_veths = sorted(set(_veth_names()) - set(self.veths_before))
+        if left_veths:
+            problems.append(f"veth interfaces left: {left_veths}")
+            for v in left_veths:
+                subprocess.run(["ip", "link", "del", v], capture_output=True, timeout=10)
         err = self.stderr_text()
         for marker in SANITIZER_MARKERS:
             if marker in err:
