@@ -131,14 +131,18 @@ static bool valid_name(const char *name)
 int cgroup_create(const char *name, struct cfs_err *err)
 {
 	char p[PATH_MAX];
+	int fresh = 1;
 
 	if (!valid_name(name))
 		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
 	for (int i = 0; i < cg.nh; i++) {
 		if (cg_path(p, sizeof(p), i, name, NULL) < 0)
 			return cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long for %s", name);
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
+		if (mkdir(p, 0755) < 0) {
+			if (errno != EEXIST)
+				return cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
+			fresh = 0;
+		}
 		if (cg.h[i].mask & (1u << CTRL_CPUSET)) {
 			int r = cg1_cpuset_inherit(p);
 
@@ -147,7 +151,7 @@ int cgroup_create(const char *name, struct cfs_err *err)
 						   p, strerror(-r));
 		}
 	}
-	return 0;
+	return fresh;
 }
 
 bool cgroup_exists(const char *name)
@@ -422,10 +426,11 @@ static int resolve(const char *name, struct cg_write *w, bool dry, char *p, size
  * the kernel refused an intermediate state (memsw below the old limit, ...) and
  * the write is retried once the others are done. */
 static int write_one(const char *name, const struct config *c, enum key_id k,
-		     struct cg_write *w, bool dry, bool *defer, struct cfs_err *err)
+		     struct cg_write *w, bool dry, bool fresh, bool *defer, struct cfs_err *err)
 {
 	char p[PATH_MAX], kp[64];
 	struct cg_write alt;
+	bool same = fresh && cgroup_write_is_fresh(backend(), w);
 	int r = resolve(name, w, dry, p, sizeof(p));
 
 	for (int tries = 0; r == -ENOENT && tries < 2; tries++) {
@@ -433,13 +438,15 @@ static int write_one(const char *name, const struct config *c, enum key_id k,
 		if (r <= 0)
 			return r;	/* skipped, or EOPNOTSUPP saying why */
 		*w = alt;
+		same = fresh && cgroup_write_is_fresh(backend(), w);
 		r = resolve(name, w, dry, p, sizeof(p));
 	}
 	key_path(k, kp, sizeof(kp));
 	if (r < 0)
 		return cfs_err_set(err, -r, "%s: cannot apply %s to %s: %s", kp, w->value, w->file,
 				   strerror(-r));
-	if (dry)
+	/* a new cgroup already has it: the file's existence was all to check */
+	if (dry || same)
 		return 0;
 	r = cg_write(p, w->value);
 	if (r == -EINVAL && defer && (!strcmp(w->controller, "memory") || !strcmp(w->controller, "cpu"))) {
@@ -453,7 +460,7 @@ static int write_one(const char *name, const struct config *c, enum key_id k,
 }
 
 static int apply_plan(const char *name, const struct config *c, enum key_id k, bool dry,
-		      struct cfs_err *err)
+		      bool fresh, struct cfs_err *err)
 {
 	size_t max = cgroup_plan_max(c, k), n = 0;
 	_cleanup_free_ struct cg_write *w = calloc(max, sizeof(*w));
@@ -464,10 +471,10 @@ static int apply_plan(const char *name, const struct config *c, enum key_id k, b
 		return cfs_err_set(err, ENOMEM, "out of memory");
 	r = cgroup_plan_key(backend(), c, k, w, max, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
-		r = write_one(name, c, k, &w[i], dry, &defer[i], err);
+		r = write_one(name, c, k, &w[i], dry, fresh, &defer[i], err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (defer[i])
-			r = write_one(name, c, k, &w[i], dry, NULL, err);
+			r = write_one(name, c, k, &w[i], dry, false, NULL, err);
 	return r;
 }
 
@@ -477,7 +484,7 @@ static bool is_device_key(enum key_id k)
 }
 
 static int apply_key(const char *name, const struct config *c, enum key_id k, bool dry,
-		     struct cfs_err *err)
+		     bool fresh, struct cfs_err *err)
 {
 	char p[PATH_MAX];
 
@@ -485,7 +492,7 @@ static int apply_key(const char *name, const struct config *c, enum key_id k, bo
 		return cfs_err_set(err, ENODEV, "cgroup: not initialised");
 	if (key_table[k].section != SEC_CGROUP)
 		return cfs_err_set(err, EINVAL, "%s is not a cgroup setting", key_table[k].name);
-	if (!dry && !cgroup_exists(name))
+	if (!dry && !fresh && !cgroup_exists(name))
 		return cfs_err_set(err, ENOENT, "cgroup/%s: the cgroup of '%s' is gone", key_table[k].name,
 				   name);
 	if (is_device_key(k) && backend() == CG_BACKEND_V2) {
@@ -493,7 +500,7 @@ static int apply_key(const char *name, const struct config *c, enum key_id k, bo
 			return cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long");
 		return cg2_devices_apply(p, c, dry, err);
 	}
-	return apply_plan(name, c, k, dry, err);
+	return apply_plan(name, c, k, dry, fresh, err);
 }
 
 int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
@@ -501,16 +508,18 @@ int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
 {
 	if (!valid_name(name))
 		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
-	return apply_key(name, c, k, false, err);
+	return apply_key(name, c, k, false, false, err);
 }
 
 int cgroup_check_key(const struct config *c, enum key_id k, struct cfs_err *err)
 {
-	return apply_key(NULL, c, k, true, err);
+	return apply_key(NULL, c, k, true, false, err);
 }
 
-int cgroup_apply_all(const char *name, const struct config *c, struct cfs_err *err)
+int cgroup_apply_all(const char *name, const struct config *c, bool fresh, struct cfs_err *err)
 {
+	if (!valid_name(name))
+		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
 	for (int k = 0; k < K_COUNT; k++) {
 		int r;
 
@@ -518,7 +527,7 @@ int cgroup_apply_all(const char *name, const struct config *c, struct cfs_err *e
 		if (key_table[k].section != SEC_CGROUP || (key_table[k].flags & KF_ALIAS) ||
 		    k == K_DEVICES_ALLOW)
 			continue;
-		r = cgroup_apply_key(name, c, k, err);
+		r = apply_key(name, c, k, false, fresh, err);
 		if (r < 0)
 			return r;
 	}

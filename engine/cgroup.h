@@ -31,10 +31,12 @@ enum cg_layout cgroup_layout(void);
 char *cgroup_checkconfig(void);
 
 /* Create <parent>/<name> in every hierarchy. EEXIST is not an error (adoption and
- * leftovers); the caller removes it with cgroup_destroy on failure. */
+ * leftovers); the caller removes it with cgroup_destroy on failure. 1 if this call
+ * made every directory (fresh cgroups, v1 cpusets filled from the parent's), else 0. */
 int cgroup_create(const char *name, struct cfs_err *err);
-/* Apply every [cgroup] setting of c (at start). */
-int cgroup_apply_all(const char *name, const struct config *c, struct cfs_err *err);
+/* Apply every [cgroup] setting of c (at start). fresh: the cgroups are cgroup_create's
+ * new ones, so writes of the values a new cgroup has anyway are left out. */
+int cgroup_apply_all(const char *name, const struct config *c, bool fresh, struct cfs_err *err);
 /* Apply one key (alias or canonical) while running; c already holds the new value.
  * EOPNOTSUPP when the host lacks the controller (e.g. net_cls on v2), with err saying so. */
 int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
@@ -78,6 +80,10 @@ struct cg_write {
  * cgroup_dev_bpf); net_cls.classid != 0 on v2 is EOPNOTSUPP. */
 int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		    struct cg_write *w, size_t max, size_t *n, struct cfs_err *err);
+/* Does w, as planned (an empty v1 cpuset not yet filled in), write what a cgroup has
+ * right after cgroup_create made it? Then a start can leave it out. Never true for
+ * device rules (a new v1 cgroup inherits its parent's list). */
+bool cgroup_write_is_fresh(enum cg_backend b, const struct cg_write *w);
 /* Upper bound of the writes cgroup_plan_key can return for k (to size w). */
 size_t cgroup_plan_max(const struct config *c, enum key_id k);
 /* Write w of key k cannot be made because its file is missing (no such controller,

@@ -501,6 +501,33 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 	return r;
 }
 
+bool cgroup_write_is_fresh(enum cg_backend b, const struct cg_write *w)
+{
+	static const struct {
+		const char *file, *value;
+	} v1[] = {
+		{ "cpu.shares", "1024" }, { "cpu.cfs_period_us", "100000" },
+		{ "cpu.cfs_quota_us", "-1" }, { "memory.limit_in_bytes", "-1" },
+		{ "memory.memsw.limit_in_bytes", "-1" }, { "blkio.bfq.weight", "100" },
+		{ "pids.max", "max" }, { "net_cls.classid", "0" },
+		{ "cpuset.cpus", "" }, { "cpuset.mems", "" },
+	}, v2[] = {
+		{ "cpu.weight", "100" }, { "cpu.max", "max 100000" }, { "memory.max", "max" },
+		{ "memory.swap.max", "max" }, { "io.weight", "100" }, { "io.bfq.weight", "100" },
+		{ "pids.max", "max" }, { "cpuset.cpus", "" }, { "cpuset.mems", "" },
+	};
+	size_t n = b == CG_BACKEND_V2 ? sizeof(v2) / sizeof(v2[0]) : sizeof(v1) / sizeof(v1[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *f = b == CG_BACKEND_V2 ? v2[i].file : v1[i].file;
+		const char *v = b == CG_BACKEND_V2 ? v2[i].value : v1[i].value;
+
+		if (!strcmp(w->file, f))
+			return !strcmp(w->value, v);
+	}
+	return false;	/* devices above all: a new v1 cgroup inherits its parent's list */
+}
+
 /* Is the value of k one the host's kernel already has without the file? */
 static bool is_default(const struct config *c, enum key_id k)
 {

@@ -65,8 +65,14 @@ int cg1_cpuset_inherit(const char *dir)
 		chomp(v);
 		if (*v || !slash)
 			continue;
-		snprintf(pp, sizeof(pp), "%.*s/%s", (int)(slash - dir), dir, files[i]);
+		/* what cg1_resolve writes for an empty setting: effective_* first */
+		snprintf(pp, sizeof(pp), "%.*s/cpuset.effective_%s", (int)(slash - dir), dir,
+			 files[i] + strlen("cpuset."));
 		r = cg_read(pp, v, sizeof(v));
+		if (r < 0 || (chomp(v), !*v)) {
+			snprintf(pp, sizeof(pp), "%.*s/%s", (int)(slash - dir), dir, files[i]);
+			r = cg_read(pp, v, sizeof(v));
+		}
 		if (r >= 0)
 			r = cg_write(p, v);
 		if (r < 0)

@@ -71,7 +71,7 @@ static int do_start(struct container *c, struct cfs_err *err)
 	struct spawn_ctx sc = { 0 };
 	struct config cfg;
 	struct runrec rec = { 0 };
-	bool cg_made = false;
+	bool cg_made = false, fresh;
 	int pidfd = -1, r;
 
 	pthread_mutex_lock(&c->lock);
@@ -94,7 +94,8 @@ static int do_start(struct container *c, struct cfs_err *err)
 	if (r < 0)
 		goto fail;
 	cg_made = true;
-	r = cgroup_apply_all(c->name, &cfg, err);
+	fresh = r == 1;
+	r = cgroup_apply_all(c->name, &cfg, fresh, err);
 	if (r < 0)
 		goto fail;
 	sc.name = c->name;

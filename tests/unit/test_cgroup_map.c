@@ -152,6 +152,50 @@ static void test_defaults(void)
 	ok(!strcmp(w[0].controller, "io"), "v2 io.weight goes to io");
 }
 
+/* Are all the writes of k's plan ones a new cgroup needs no more? */
+static int all_fresh(enum cg_backend b, enum key_id k)
+{
+	int r = plan(b, k);
+
+	for (size_t i = 0; r == 0 && i < nw; i++)
+		if (!cgroup_write_is_fresh(b, &w[i]))
+			return 0;
+	return r == 0;
+}
+
+static void test_fresh(void)
+{
+	static const enum key_id keys[] = { K_CPU_MAX, K_CPUSET_CPUS, K_CPUSET_MEMS, K_MEMORY_MAX,
+					    K_MEMORY_SWAP_MAX, K_PIDS_MAX };
+	struct cg_write bfq = { "blkio", "blkio.bfq.weight", "100" };
+
+	reset();
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ok(all_fresh(V1, keys[i]) && all_fresh(V2, keys[i]),
+		   "default %s: what a new cgroup has", key_table[keys[i]].name);
+	ok(all_fresh(V2, K_CPU_WEIGHT) && all_fresh(V2, K_IO_WEIGHT), "v2 default weights");
+	ok(all_fresh(V1, K_NET_CLS_CLASSID), "v1 net_cls.classid 0");
+	ok(!all_fresh(V1, K_IO_WEIGHT) && cgroup_write_is_fresh(V1, &bfq),
+	   "v1 default io.weight: blkio.weight 19 is no default, bfq's 100 is");
+	ok(!all_fresh(V1, K_DEVICES_DENY) && !all_fresh(V1, K_DEVICES_ALLOW),
+	   "device rules are always written (a new v1 cgroup inherits its parent's)");
+	set(K_CPU_SHARES, "1024");
+	ok(all_fresh(V1, K_CPU_WEIGHT), "cpu.shares 1024 is v1's default");
+	set(K_CPU_SHARES, "512");
+	ok(!all_fresh(V1, K_CPU_WEIGHT), "cpu.shares 512 is written");
+	set(K_CPU_MAX, "50000 100000");
+	ok(plan(V1, K_CPU_MAX) == 0 && cgroup_write_is_fresh(V1, &w[0]) &&
+	   !cgroup_write_is_fresh(V1, &w[1]), "v1 cpu.max 50000: the period is the default, the quota not");
+	ok(!all_fresh(V2, K_CPU_MAX), "v2 cpu.max 50000 100000 is written");
+	set(K_MEMORY_MAX, "1G");
+	ok(plan(V1, K_MEMORY_MAX) == 0 && nw == 2 && cgroup_write_is_fresh(V1, &w[0]) &&
+	   !cgroup_write_is_fresh(V1, &w[1]), "v1 memory.max 1G: memsw stays -1, the limit is written");
+	set(K_CPUSET_CPUS, "0");
+	ok(!all_fresh(V1, K_CPUSET_CPUS) && !all_fresh(V2, K_CPUSET_CPUS), "cpuset.cpus 0 is written");
+	set(K_PIDS_MAX, "100");
+	ok(!all_fresh(V2, K_PIDS_MAX), "pids.max 100 is written");
+}
+
 static void test_memory(void)
 {
 	reset();
@@ -523,6 +567,7 @@ static void test_bpf(void)
 int main(void)
 {
 	test_defaults();
+	test_fresh();
 	test_memory();
 	test_cpu();
 	test_io_net();
