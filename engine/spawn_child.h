@@ -67,9 +67,10 @@ size_t child_put_int(char *buf, size_t n, size_t at, long v);
 int child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
 		  const char *why);
 
-/* The child of the daemon's fork: leaves the daemon's family (setsid, fork, exit),
- * its child clones init and then execs the supervisor; init waits for "go", sets
- * itself up and execs. Only system calls from here on: the daemon is threaded. */
+/* The child of the daemon's vfork (it shares the daemon's memory, with every signal
+ * blocked): leaves the daemon's family (setsid, fork, exit), its child clones init
+ * and then execs the supervisor; init waits for "go", sets itself up and execs.
+ * Only system calls from here on: the daemon is threaded. */
 __attribute__((noreturn)) void spawn_helper_main(const struct spawn_plan *p);
 
 #endif
