@@ -68,6 +68,7 @@ void lifecycle_adopt(struct container *c);
 int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err *err);
 int lifecycle_autostart(struct container *c, struct cfs_err *err);
 int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len);
+int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size);
 int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err);
 int lifecycle_stat_read(struct container *c, enum stat_id s, char **out);
 int lifecycle_ns_link(struct container *c, int ns, char *target, size_t n);

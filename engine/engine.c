@@ -584,6 +584,18 @@ int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *le
 	return r < 0 ? cfs_err_set(err, -r, "%s", strerror(-r)) : 0;
 }
 
+int engine_runtime_size(const char *name, enum rt_file f, size_t *size)
+{
+	struct container *c = container_get(name);
+	int r;
+
+	if (!c)
+		return -ENOENT;
+	r = lifecycle_runtime_size(c, f, size);
+	container_put(c);
+	return r;
+}
+
 int engine_state_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
 {
 	struct container *c;

@@ -211,6 +211,23 @@ static void tail_into(int fd, off_t size, size_t want, char *buf, size_t *len)
 	}
 }
 
+size_t runrec_log_size(const char *run_dir)
+{
+	char p0[PATH_MAX], p1[PATH_MAX];
+	struct stat st0 = { 0 }, st1 = { 0 };
+	size_t total;
+
+	if (path_in(p0, sizeof(p0), run_dir, "log.0") < 0 ||
+	    path_in(p1, sizeof(p1), run_dir, "log.1") < 0)
+		return 0;
+	if (stat(p0, &st0) < 0)
+		st0.st_size = 0;
+	if (stat(p1, &st1) < 0 || (st0.st_ino == st1.st_ino && st0.st_dev == st1.st_dev))
+		st1.st_size = 0;
+	total = (size_t)st0.st_size + (size_t)st1.st_size;
+	return total < LOG_MAX ? total : LOG_MAX;
+}
+
 int runrec_log_read(const char *run_dir, char **out, size_t *len)
 {
 	char p0[PATH_MAX], p1[PATH_MAX];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -149,6 +150,22 @@ int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size
 	return 0;
 }
 
+int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (f == RT_LOG) {
+		*size = runrec_log_size(c->run_dir);
+		return 0;
+	}
+	r = lifecycle_runtime_read(c, f, &text, &len);
+	free(text);
+	*size = len;
+	return r;
+}
+
 int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
 {
 	char num[24];
@@ -232,7 +249,34 @@ static const char *module_status(const char *mod)
 	return "module (not loaded)";
 }
 
+/* The probes make a network namespace and a veth: a stat and a read in a row
+ * (ls -l, sshfs) share one probe. */
+#define CHECKCONFIG_CACHE_MS 2000
+
+static char *checkconfig_text(void);
+
 char *lifecycle_checkconfig(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char *cached;
+	static struct timespec when;
+	struct timespec now;
+	char *out;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&lock);
+	if (!cached || (now.tv_sec - when.tv_sec) * 1000 + (now.tv_nsec - when.tv_nsec) / 1000000 >
+			       CHECKCONFIG_CACHE_MS) {
+		free(cached);
+		cached = checkconfig_text();
+		when = now;
+	}
+	out = cached ? strdup(cached) : NULL;
+	pthread_mutex_unlock(&lock);
+	return out;
+}
+
+static char *checkconfig_text(void)
 {
 	static const char *const ns[] = { "mnt", "pid", "uts", "ipc", "net", "user", "cgroup", "time" };
 	_cleanup_free_ char *cg = cgroup_checkconfig();

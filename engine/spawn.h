@@ -60,6 +60,8 @@ unsigned long long proc_starttime(pid_t pid);
 int runrec_exit_status(const char *run_dir);
 /* Remove the records of a run (before a new start), keeping nothing. */
 void runrec_clear(const char *run_dir);
+/* Its length, without reading it (for st_size). */
+size_t runrec_log_size(const char *run_dir);
 /* The last 1 MiB of the console log (log.0 + log.1 in order), malloc'd. */
 int runrec_log_read(const char *run_dir, char **out, size_t *len);
 

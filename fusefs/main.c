@@ -139,6 +139,8 @@ int main(int argc, char **argv)
 	/* state writes are synchronous (a stop may wait stop.timeout): enough workers
 	 * that many at once do not hold up the tree; threads are made only when needed */
 	fuse_loop_cfg_set_max_threads(lc, 256);
+	/* keep workers: making a thread per request costs more than the request */
+	fuse_loop_cfg_set_idle_threads(lc, 16);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	ret = fuse_session_loop_mt(se, lc);
 	/* libfuse reports the signal that ended the loop; SIGTERM is a clean end */

@@ -235,6 +235,21 @@ int node_stat(const struct node *n, struct stat *st)
 		st->st_size = strlen(target);
 	} else if (n->kind == N_VERSION) {
 		st->st_size = strlen(CFS_VERSION) + 1;
+	} else if (n->kind == N_RT && n->arg != RT_EVENTS) {
+		size_t size = 0;
+
+		if (engine_runtime_size(n->cname, n->arg, &size) == 0)
+			st->st_size = size;
+	} else if (n->kind == N_STAT || n->kind == N_CHECKCONFIG) {
+		/* sizes are what a read would give now; events has none (a stream) */
+		char *v = NULL;
+
+		if (n->kind == N_CHECKCONFIG)
+			v = engine_checkconfig();
+		else
+			engine_stat_read(n->cname, n->arg, &v, NULL);
+		st->st_size = v ? strlen(v) : 0;
+		free(v);
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
 	return 0;

@@ -68,6 +68,9 @@ int engine_config_check_lines(const char *buf, size_t len, struct cfs_err *err);
 enum rt_file { RT_STATE, RT_PID, RT_EXIT_STATUS, RT_TASKS, RT_PS, RT_LOG, RT_LAST_ERROR };
 int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *len,
 			struct cfs_err *err);
+/* The length a runtime file would read now (st_size: clients that do not use
+ * direct_io, such as sftp-server, stop reading there). */
+int engine_runtime_size(const char *name, enum rt_file f, size_t *size);
 /* A verb or target state; synchronous. */
 int engine_state_write(const char *name, const char *buf, size_t len, struct cfs_err *err);
 /* One host pid: move it into the container's cgroups. */

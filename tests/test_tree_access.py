@@ -152,7 +152,7 @@ Subsystem sftp internal-sftp
             time.sleep(0.05)
         r = run(["sshfs", "-p", str(port), f"root@127.0.0.1:{daemon.mnt}", str(remote), "-o",
                  f"IdentityFile={keys}/client,StrictHostKeyChecking=no,"
-                 "UserKnownHostsFile=/dev/null"], timeout=30)
+                 "UserKnownHostsFile=/dev/null,sshfs_sync"], timeout=30)
         assert r.returncode == 0, r.stderr
         try:
             web = remote / "web"

@@ -1,0 +1,353 @@
+"""Beyond one machine (interface.md): the tree managed by remote clients with no agent
+of ours. sshfs through a private sshd on 127.0.0.1 (sftp-server does the file operations,
+writes arrive in 32 KiB SFTP pieces), and Ansible's copy, lineinfile and file modules
+(read, compare, write a temp file and rename it over the setting; idempotent runs).
+
+What sshfs (3.7, default options) adds between the client and the daemon, measured here
+and in shared/reference/clients.md section 7:
+- writes are asynchronous: a write the daemon rejects fails the client's close(2)
+  (FUSE FLUSH) with EIO, not the write(2) itself. Python's close raises; a shell's
+  `echo bad > file` ignores errors of close(2), so the shell sees the error only on a
+  mount with `-o sshfs_sync` (then `write error: Input/output error`).
+- the SFTP CLOSE of a file goes out on FUSE RELEASE, after close(2) has returned: a list
+  or `config`, applied when the daemon's file is closed, is settled a moment later
+  (Sshfs.settle waits for exactly that).
+- the sshfs mount has a page cache and attributes of its own (attr_timeout 1 s): a file
+  whose length changes through another file (env through config) may read short there
+  for up to a second, so such values are checked on the daemon's mount."""
+import errno
+import os
+import pathlib
+
+import pytest
+
+from lib.fsops import (last_error, parse_ini, read_file, read_value, sh, write_file)
+from lib.keys import container_listing, section_files
+from lib.remote import (SFTP_SERVER, SSHD, Sshd, Sshfs, ansible_adhoc, ansible_env,
+                        missing_tools)
+
+SFTP_PIECE = 32768  # sftp cuts writes into pieces of this size
+
+
+def state_entries(daemon, container):
+    """Files and directories of the state dir that belong to the container (its name is
+    the first component of their path there, or that component's stem)."""
+    out = []
+    for root, dirs, files in os.walk(daemon.state_dir):
+        for n in dirs + files:
+            p = os.path.join(root, n)
+            top = os.path.relpath(p, daemon.state_dir).split(os.sep)[0]
+            if top == container or top.startswith(container + "."):
+                out.append(p)
+    return out
+
+
+def persisted(daemon, container, needle):
+    """needle is in a state-dir file of the container (the setting is on disk)."""
+    hits = []
+    for p in state_entries(daemon, container):
+        try:
+            with open(p, "rb") as f:
+                if needle.encode() in f.read():
+                    hits.append(p)
+        except OSError:  # its directories
+            pass
+    return hits
+
+
+# ---- sshfs ----
+
+@pytest.fixture
+def sshd(tmp_path):
+    miss = missing_tools("sshfs", SSHD, SFTP_SERVER, "ssh", "ssh-keygen", "fusermount3")
+    if miss:
+        pytest.skip(f"not installed: {' '.join(miss)} (scripts/deps installs them)")
+    s = Sshd(str(tmp_path / "ssh"))
+    s.start()
+    yield s
+    problems = s.stop()
+    if problems:
+        pytest.fail("sshd teardown: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def sshfs(daemon, sshd, tmp_path):
+    """mount(opts=()) -> Sshfs of the daemon's tree through sshd; all are unmounted (and
+    sshfs reaped) at teardown, before sshd and the daemon end."""
+    mounts = []
+
+    def mount(opts=()) -> Sshfs:
+        n = len(mounts)
+        m = Sshfs(sshd, daemon.mnt, str(tmp_path / f"sshfs{n}"), opts,
+                  log=str(tmp_path / f"sshfs{n}.log"))
+        mounts.append(m)
+        m.mount()
+        return m
+
+    yield mount
+    problems = []
+    for m in reversed(mounts):
+        problems += m.unmount()
+    if problems:
+        pytest.fail("sshfs teardown: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.mark.timeout(30)
+def test_sshfs_manages_a_container(daemon, sshfs):
+    fs = sshfs()
+    rweb = os.path.join(fs.mnt, "web")          # through sshfs
+    lweb = daemon.path("web")                   # the daemon's own mount
+
+    def both(rel):
+        return read_value(os.path.join(rweb, rel)), read_value(os.path.join(lweb, rel))
+
+    # mkdir creates the container, with the defaults
+    os.mkdir(rweb)
+    assert "web" in os.listdir(daemon.path())
+    assert state_entries(daemon, "web"), "the new container is not in the state dir"
+    assert set(os.listdir(rweb)) == container_listing()
+    assert both("hostname") == ("web", "web")
+    assert both("cgroup/memory.max") == ("max", "max")
+    assert both("net/type") == ("empty", "empty")
+    assert both("env") == ("", "")
+    assert read_file(os.path.join(rweb, "config")) == read_file(os.path.join(lweb, "config"))
+
+    # echo with a suffix; reads give bytes on both sides
+    r = sh("echo 128M > cgroup/memory.max", cwd=rweb)
+    assert r.returncode == 0, r.stderr
+    assert both("cgroup/memory.max") == ("134217728", "134217728")
+    assert persisted(daemon, "web", "134217728")
+
+    # a bad value: an error the client sees, and nothing changes. sshfs writes
+    # asynchronously, so the error comes back from close(2), as EIO.
+    res = write_file(os.path.join(rweb, "cgroup/memory.max"), "bad\n")
+    assert int(res) in (errno.EINVAL, errno.EIO), res
+    fs.settle(os.path.join(lweb, "cgroup/memory.max"))
+    assert both("cgroup/memory.max") == ("134217728", "134217728")
+    msg = last_error(daemon, "web")
+    assert "memory.max" in msg and "bad" in msg, msg
+    # the shell ignores close(2)'s error: `echo bad >` on a default sshfs mount exits 0
+    # (not asserted either way); it still changes nothing
+    sh("echo bad > cgroup/memory.max", cwd=rweb)
+    fs.settle(os.path.join(lweb, "cgroup/memory.max"))
+    assert both("cgroup/memory.max") == ("134217728", "134217728")
+    # with -o sshfs_sync the write itself fails, and the shell says so
+    rweb_sync = os.path.join(sshfs(["sshfs_sync"]).mnt, "web")
+    r = sh("echo 1X > cgroup/memory.max", cwd=rweb_sync)
+    assert r.returncode != 0 and "write error" in r.stderr, (r.returncode, r.stderr)
+    assert both("cgroup/memory.max") == ("134217728", "134217728")
+    assert "1X" in last_error(daemon, "web")
+
+    # a list in two writes, then sed -i (temp file sedXXXXXX in web/, renamed over env)
+    r = sh(r"printf 'A=1\nB=2\n' > env", cwd=rweb)
+    assert r.returncode == 0, r.stderr
+    fs.settle(os.path.join(lweb, "env"))
+    assert both("env") == ("A=1\nB=2", "A=1\nB=2")
+    r = sh("sed -i 's/^B=2$/B=3/' env", cwd=rweb)
+    assert r.returncode == 0, r.stderr
+    assert both("env") == ("A=1\nB=3", "A=1\nB=3")
+    assert persisted(daemon, "web", "B=3")
+    assert set(os.listdir(lweb)) == container_listing(), "sed's temp file stayed"
+    r = sh("sed -i 's/.*/bogus/' type", cwd=os.path.join(rweb, "net"))
+    assert r.returncode != 0, "sed -i with a bad value must fail (the rename is refused)"
+    assert both("net/type") == ("empty", "empty")
+    assert set(os.listdir(os.path.join(lweb, "net"))) == set(section_files("net"))
+
+    # Python
+    p = pathlib.Path(rweb, "hostname")
+    p.write_text("remote-host\n")
+    assert p.read_text() == "remote-host\n"
+    assert read_value(os.path.join(lweb, "hostname")) == "remote-host"
+    assert persisted(daemon, "web", "remote-host")
+    with pytest.raises(OSError) as e:
+        p.write_text("-bad\n")
+    assert e.value.errno in (errno.EINVAL, errno.EIO), e.value
+    fs.settle(os.path.join(lweb, "hostname"))
+    assert both("hostname") == ("remote-host", "remote-host")
+
+    # rmdir destroys it: gone from both mounts and from the state dir
+    os.rmdir(rweb)
+    assert "web" not in os.listdir(daemon.path())
+    assert "web" not in os.listdir(fs.mnt)
+    assert not state_entries(daemon, "web"), state_entries(daemon, "web")
+
+
+@pytest.mark.timeout(30)
+def test_sshfs_reads_runtime_files(daemon, sshfs):
+    """`cat NAME/state` over sshfs (interface.md: the same echo/cat/mkdir, every rule holds).
+    The sshfs mount reads through the page cache of its own kernel, clipped to the size
+    sftp-server's stat reports; a file whose st_size is not its length reads short there
+    (clients.md section 1, item 7: report a correct st_size; direct_io does not cross sftp)."""
+    fs = sshfs()
+    os.mkdir(daemon.path("web"))
+    assert write_file(daemon.path("web", "hostname"), "-bad\n") != 0  # sets last_error
+    rweb = os.path.join(fs.mnt, "web")
+    wrong = []
+    for rel in ("web/state", "web/last_error", "web/exit_status", "web/pid",
+                ".version", ".checkconfig"):
+        host = read_file(daemon.path(rel))
+        remote = read_file(os.path.join(fs.mnt, rel))
+        if remote != host:
+            st = os.stat(daemon.path(rel)).st_size
+            wrong.append(f"{rel}: sshfs read {remote[:40]!r}, the host {host[:40]!r} "
+                         f"(st_size {st}, length {len(host.encode())})")
+    r = sh("cat state", cwd=rweb)
+    if r.stdout != "STOPPED\n":
+        wrong.append(f"`cat state` over sshfs printed {r.stdout!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _env_lines(n, tag):
+    return [f"VAR{i:04d}={tag}-{'v' * 34}" for i in range(n)]
+
+
+def _big_config(env, memory="64M"):
+    """A config document over 32 KiB: the first SFTP piece ends inside a line."""
+    doc = ("[container]\nhostname = big\n" + "".join(f"env = {e}\n" for e in env)
+           + "\n[net]\ntype = veth\n\n[cgroup]\n"
+           + f"memory.max = {memory}\ndevices.allow = c 1:3 rwm\ndevices.allow = c 1:5 rwm\n")
+    return doc
+
+
+@pytest.mark.timeout(30)
+def test_sshfs_lists_in_32k_pieces(daemon, sshfs):
+    """Lists and config over 32 KiB arrive as several SFTP writes, cut anywhere (inside
+    a line too): each is checked as it comes, the whole applied at the close."""
+    fs = sshfs()
+    os.mkdir(os.path.join(fs.mnt, "web"))
+    rweb, lweb = os.path.join(fs.mnt, "web"), daemon.path("web")
+
+    # env itself, ~40 KiB in one write(2): sftp-server writes it to the daemon in pieces
+    env = _env_lines(950, "e")
+    text = "".join(e + "\n" for e in env)
+    assert 40000 < len(text) < 65536 and text[SFTP_PIECE - 1] != "\n"
+    assert write_file(os.path.join(rweb, "env"), text) == 0
+    fs.settle(os.path.join(lweb, "env"))
+    assert read_file(os.path.join(lweb, "env")) == text
+    assert persisted(daemon, "web", env[-1])
+
+    # the whole configuration, ~44 KiB
+    env = _env_lines(800, "c")
+    doc = _big_config(env)
+    assert 40000 < len(doc) < 65536 and doc[SFTP_PIECE - 1] != "\n"
+    assert write_file(os.path.join(rweb, "config"), doc) == 0
+    fs.settle(os.path.join(lweb, "config"))
+    assert read_file(os.path.join(lweb, "env")) == "".join(e + "\n" for e in env)
+    assert read_value(os.path.join(lweb, "hostname")) == "big"
+    assert read_value(os.path.join(lweb, "net/type")) == "veth"
+    assert read_value(os.path.join(lweb, "cgroup/memory.max")) == str(64 << 20)
+    assert read_value(os.path.join(lweb, "cgroup/devices.allow")) == "c 1:3 rwm\nc 1:5 rwm"
+    # read back (in SFTP pieces too) through sshfs: the same document as on the host
+    local = read_file(os.path.join(lweb, "config"))
+    assert read_file(os.path.join(rweb, "config")) == local
+    assert parse_ini(local)["container"]["env"] == env
+    assert persisted(daemon, "web", env[-1]) and persisted(daemon, "web", "hostname = big")
+
+    # a bad line in the second piece: the client sees an error and nothing changes
+    bad = _big_config(_env_lines(800, "x"), memory="bogus")
+    assert bad.index("memory.max = bogus") > SFTP_PIECE
+    res = write_file(os.path.join(rweb, "config"), bad)
+    assert int(res) in (errno.EINVAL, errno.EIO), res
+    fs.settle(os.path.join(lweb, "config"))
+    assert read_file(os.path.join(lweb, "config")) == local
+    assert "memory.max" in last_error(daemon, "web")
+    assert not persisted(daemon, "web", "VAR0000=x-")
+
+    # a bad line cut in two by the piece boundary is put together and refused as well
+    head = "[container]\n"
+    tail = []
+    for e in _env_lines(800, "y"):
+        line = f"env = {e}\n"
+        if tail or len(head) + len(line) > SFTP_PIECE - 10:
+            tail.append(line)
+        else:
+            head += line
+    bad_line = "stop.signal = SIGNOPE" + "Z" * 40 + "\n"
+    straddle = head + bad_line + "".join(tail)
+    assert len(head) < SFTP_PIECE < len(head) + len(bad_line) - 1, "must straddle the cut"
+    res = write_file(os.path.join(rweb, "config"), straddle)
+    assert int(res) in (errno.EINVAL, errno.EIO), res
+    fs.settle(os.path.join(lweb, "config"))
+    assert read_file(os.path.join(lweb, "config")) == local
+    assert "stop.signal" in last_error(daemon, "web")
+
+
+# ---- Ansible ----
+
+@pytest.fixture
+def ansible(tmp_path):
+    """run(module, args) -> AdHoc, ansible kept quiet and inside tmp_path."""
+    miss = missing_tools("ansible", "/usr/bin/python3")
+    if miss:
+        pytest.skip(f"not installed: {' '.join(miss)} (scripts/deps installs ansible-core)")
+    env = ansible_env(str(tmp_path / "ansible"))
+    return lambda module, args: ansible_adhoc(env, module, args)
+
+
+def _no_temp_left(daemon, container="web"):
+    d = daemon.path(container)
+    assert set(os.listdir(d)) == container_listing(), sorted(set(os.listdir(d)) -
+                                                              container_listing())
+    for sec in ("net", "cgroup"):
+        names = set(os.listdir(os.path.join(d, sec)))
+        assert not [n for n in names if n.startswith(".ansible_tmp")], names
+
+
+@pytest.mark.timeout(60)
+def test_ansible_copy(daemon, web, ansible):
+    dest = os.path.join(web, "hostname")
+    first = ansible("copy", {"content": "ans-host\n", "dest": dest})
+    assert first.ok and first.changed, first
+    assert read_value(dest) == "ans-host"
+    assert persisted(daemon, "web", "ans-host"), "the value is not in the state dir"
+    _no_temp_left(daemon)
+    again = ansible("copy", {"content": "ans-host\n", "dest": dest})
+    assert again.ok and not again.changed, again  # what reads back is what was written
+
+    # a size in bytes is read back as written: idempotent too
+    mem = os.path.join(web, "cgroup", "memory.max")
+    first = ansible("copy", {"content": "134217728\n", "dest": mem})
+    assert first.ok and first.changed, first
+    assert read_value(mem) == "134217728"
+    again = ansible("copy", {"content": "134217728\n", "dest": mem})
+    assert again.ok and not again.changed, again
+
+    # a bad value: the final rename is refused, the module fails, nothing changes
+    bad = ansible("copy", {"content": "-bad\n", "dest": dest})
+    assert bad.rc != 0 and bad.status == "FAILED!", bad
+    assert read_value(dest) == "ans-host"
+    assert "hostname" in last_error(daemon, "web")
+    _no_temp_left(daemon)
+
+
+@pytest.mark.timeout(60)
+def test_ansible_lineinfile(daemon, web, ansible):
+    env = os.path.join(web, "env")
+    first = ansible("lineinfile", {"path": env, "line": "FOO=bar"})
+    assert first.ok and first.changed, first
+    assert read_file(env) == "FOO=bar\n"
+    again = ansible("lineinfile", {"path": env, "line": "FOO=bar"})
+    assert again.ok and not again.changed, again
+    more = ansible("lineinfile", {"path": env, "line": "BAR=2"})
+    assert more.ok and more.changed, more
+    repl = ansible("lineinfile", {"path": env, "regexp": "^FOO=", "line": "FOO=baz"})
+    assert repl.ok and repl.changed, repl
+    assert read_file(env) == "FOO=baz\nBAR=2\n"
+    assert persisted(daemon, "web", "FOO=baz") and not persisted(daemon, "web", "FOO=bar")
+    again = ansible("lineinfile", {"path": env, "regexp": "^FOO=", "line": "FOO=baz"})
+    assert again.ok and not again.changed, again
+    _no_temp_left(daemon)
+
+
+@pytest.mark.timeout(60)
+def test_ansible_file_creates_a_container(daemon, ansible):
+    path = daemon.path("web2")
+    first = ansible("file", {"path": path, "state": "directory"})
+    assert first.ok and first.changed, first
+    assert "web2" in os.listdir(daemon.path())
+    assert read_value(os.path.join(path, "hostname")) == "web2"
+    assert read_value(os.path.join(path, "state")) == "STOPPED"
+    assert state_entries(daemon, "web2"), "the new container is not in the state dir"
+    again = ansible("file", {"path": path, "state": "directory"})
+    assert again.ok and not again.changed, again
+    assert sorted(os.listdir(daemon.path())) == [".checkconfig", ".events", ".version", "web2"]
