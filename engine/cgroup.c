@@ -128,10 +128,28 @@ static bool valid_name(const char *name)
 
 /* ---- a container's cgroups in every hierarchy */
 
+/* A directory that exists already is taken only if it is an empty cgroup (left by
+ * a run that ended while nobody watched): never a control file of the parent whose
+ * name the container shares, never somebody's cgroup with processes in it. */
+static int existing_is_leftover(const char *p, struct cfs_err *err)
+{
+	char procs[PATH_MAX];
+	struct stat st;
+	_cleanup_free_ char *text = NULL;
+
+	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+		return cfs_err_set(err, EINVAL, "cgroup: %s is a control file of the parent cgroup, "
+				   "not a name a container can use", p);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", p);
+	if (cg_read_all(procs, &text) > 0)
+		return cfs_err_set(err, EBUSY, "cgroup: %s exists and has processes in it", p);
+	return 0;
+}
+
 int cgroup_create(const char *name, struct cfs_err *err)
 {
 	char p[PATH_MAX];
-	int fresh = 1;
+	int fresh = 1, r;
 
 	if (!valid_name(name))
 		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
@@ -141,11 +159,13 @@ int cgroup_create(const char *name, struct cfs_err *err)
 		if (mkdir(p, 0755) < 0) {
 			if (errno != EEXIST)
 				return cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
+			r = existing_is_leftover(p, err);
+			if (r < 0)
+				return r;
 			fresh = 0;
 		}
 		if (cg.h[i].mask & (1u << CTRL_CPUSET)) {
-			int r = cg1_cpuset_inherit(p);
-
+			r = cg1_cpuset_inherit(p);
 			if (r < 0)
 				return cfs_err_set(err, -r, "cgroup: cannot copy the parent's cpuset into %s: %s",
 						   p, strerror(-r));

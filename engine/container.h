@@ -45,8 +45,15 @@ extern struct engine_globals eng;
 /* Registry: get takes a reference (NULL if no such container); put drops it. */
 struct container *container_get(const char *name);
 void container_put(struct container *c);
+/* One more reference to a container the caller holds one of. */
+void container_ref(struct container *c);
 /* Change the state (c->lock must NOT be held) and emit the event. */
 void container_set_state(struct container *c, enum cfs_state st);
+/* Change the state only from one of the states in from_mask (bits 1 << state): a
+ * verb moves only from its own intermediate states, so the monitor's STOPPED (set
+ * without the op lock when init ends) is never overwritten. true if changed. */
+bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_state st);
+#define ST_BIT(s) (1u << (s))
 void container_set_error(struct container *c, const char *msg);
 /* Iterate over a snapshot of all containers (each reference held during fn). */
 void container_foreach(void (*fn)(struct container *c, void *data), void *data);

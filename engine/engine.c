@@ -57,6 +57,13 @@ struct container *container_get(const char *name)
 	return c;
 }
 
+void container_ref(struct container *c)
+{
+	pthread_mutex_lock(&reg_lock);
+	c->refs++;
+	pthread_mutex_unlock(&reg_lock);
+}
+
 void container_put(struct container *c)
 {
 	bool last;
@@ -153,6 +160,20 @@ void container_foreach(void (*fn)(struct container *c, void *data), void *data)
 		container_put(snap[i]);
 	}
 	free(snap);
+}
+
+bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_state st)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->lock);
+	ok = (from_mask >> c->state) & 1u;
+	if (ok)
+		c->state = st;
+	pthread_mutex_unlock(&c->lock);
+	if (ok && event_fn)
+		event_fn(c->name, st, event_data);
+	return ok;
 }
 
 void container_set_state(struct container *c, enum cfs_state st)
@@ -308,10 +329,14 @@ int engine_destroy(const char *name, struct cfs_err *err)
 	if (!c)
 		return cfs_err_set(err, ENOENT, "rmdir %s: no such container", name);
 	pthread_mutex_lock(&c->op_lock);
-	if (c->state != ST_STOPPED) {
+	pthread_mutex_lock(&c->lock);
+	enum cfs_state st = c->state;
+
+	pthread_mutex_unlock(&c->lock);
+	if (st != ST_STOPPED) {
 		pthread_mutex_unlock(&c->op_lock);
 		r = cfs_err_set(err, EBUSY, "rmdir %s: the container is %s; stop it first", name,
-				cfs_state_name(c->state));
+				cfs_state_name(st));
 		container_set_error(c, err->msg);
 		container_put(c);
 		return r;

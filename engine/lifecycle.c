@@ -180,9 +180,14 @@ static int send_init_signal(struct container *c, int sig)
 	return r;
 }
 
+/* The verbs move only from the states they expect: when init ends on its own the
+ * monitor sets STOPPED without the op lock, and that always wins. */
+#define ST_LIVE (ST_BIT(ST_RUNNING) | ST_BIT(ST_FREEZING) | ST_BIT(ST_FROZEN) | ST_BIT(ST_STOPPING))
+
 static int do_kill(struct container *c, struct cfs_err *err)
 {
-	container_set_state(c, ST_STOPPING);
+	if (!container_set_state_from(c, ST_LIVE, ST_STOPPING))
+		return 0;	/* it ended meanwhile */
 	send_init_signal(c, SIGKILL);
 	cgroup_kill_all(c->name, KILL_WAIT_MS);
 	if (!run_wait_stopped(c, KILL_WAIT_MS))
@@ -207,7 +212,8 @@ static int do_stop(struct container *c, struct cfs_err *err)
 		if (cgroup_freeze(c->name, false, FREEZE_TIMEOUT_MS, &e2) < 0)
 			return do_kill(c, err);
 	}
-	container_set_state(c, ST_STOPPING);
+	if (!container_set_state_from(c, ST_LIVE, ST_STOPPING))
+		return 0;	/* it ended meanwhile */
 	if (send_init_signal(c, sig) == 0 && run_wait_stopped(c, timeout * 1000))
 		return 0;
 	return do_kill(c, err);
@@ -217,13 +223,18 @@ static int do_freeze(struct container *c, struct cfs_err *err)
 {
 	int r;
 
-	container_set_state(c, ST_FREEZING);
+	if (!container_set_state_from(c, ST_BIT(ST_RUNNING), ST_FREEZING))
+		return cfs_err_set(err, EBUSY, "state: cannot freeze a %s container",
+				   cfs_state_name(get_state(c)));
 	r = cgroup_freeze(c->name, true, FREEZE_TIMEOUT_MS, err);
 	if (r < 0) {
-		container_set_state(c, ST_RUNNING);
-		return r;
+		container_set_state_from(c, ST_BIT(ST_FREEZING), ST_RUNNING);
+		return get_state(c) == ST_STOPPED
+			       ? cfs_err_set(err, EBUSY, "state: the container stopped while freezing")
+			       : r;
 	}
-	container_set_state(c, ST_FROZEN);
+	if (!container_set_state_from(c, ST_BIT(ST_FREEZING), ST_FROZEN))
+		return cfs_err_set(err, EBUSY, "state: the container stopped while freezing");
 	return 0;
 }
 
@@ -232,8 +243,11 @@ static int do_thaw(struct container *c, struct cfs_err *err)
 	int r = cgroup_freeze(c->name, false, FREEZE_TIMEOUT_MS, err);
 
 	if (r < 0)
-		return r;
-	container_set_state(c, ST_RUNNING);
+		return get_state(c) == ST_STOPPED
+			       ? cfs_err_set(err, EBUSY, "state: the container stopped while thawing")
+			       : r;
+	if (!container_set_state_from(c, ST_BIT(ST_FROZEN), ST_RUNNING))
+		return cfs_err_set(err, EBUSY, "state: the container stopped while thawing");
 	return 0;
 }
 

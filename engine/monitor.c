@@ -36,16 +36,20 @@ int monitor_init(void)
 void monitor_watch(struct container *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-	bool add = false;
+	int fd = -1;
 
 	pthread_mutex_lock(&c->lock);
 	if (c->sup_pidfd >= 0 && !c->monitored) {
 		c->monitored = true;
-		c->refs++;	/* the monitor's reference, dropped in run_finish */
-		add = true;
+		fd = c->sup_pidfd;
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (add && epoll_ctl(epfd, EPOLL_CTL_ADD, c->sup_pidfd, &ev) < 0)
+	if (fd < 0)
+		return;
+	container_ref(c);	/* the monitor's reference, dropped in run_finish */
+	/* run_finish closes the fd only after it took it from c under the lock and
+	 * found monitored set, which it then deletes from the set first */
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		log_err("%s: cannot watch the supervisor: %m", c->name);
 }
 

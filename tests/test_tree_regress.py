@@ -73,3 +73,18 @@ def test_tree_answers_while_autostart_runs(daemon):
         assert time.monotonic() < deadline, "autostart did not start the container"
         time.sleep(0.05)
     assert write_file(daemon.path("web", "state"), "kill") == 0
+
+
+def test_container_named_like_a_cgroup_file_fails_cleanly(daemon):
+    # "tasks" is a valid container name, and a control file in every v1 cgroup: the
+    # start must fail with a clear error, not adopt or stumble over the file
+    os.mkdir(daemon.path("tasks"))
+    assert write_file(daemon.path("tasks", "init"), "/bin/true") == 0
+    r = write_file(daemon.path("tasks", "state"), "start")
+    v1 = any(os.path.exists(f"/sys/fs/cgroup/{c}/tasks") for c in ("pids", "memory", "cpu"))
+    if not v1:  # pure v2 has no `tasks` file: the name is then an ordinary one
+        assert write_file(daemon.path("tasks", "state"), "kill") == 0
+        return
+    assert r in (errno.EINVAL, errno.EBUSY), r
+    assert "control file" in read_value(daemon.path("tasks", "last_error"))
+    assert read_value(daemon.path("tasks", "state")) == "STOPPED"
