@@ -137,6 +137,17 @@ void events_on_change(const char *name, enum cfs_state st, void *data)
 	e->seq = ev_seq;
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->st = st;
+	/* parked reads are answered here, at once (a reply is no notify: it may be sent
+	 * from inside another request's handler); pollers are left to the notifier */
+	for (struct ev_handle *h = handles; h; h = h->next) {
+		if (!h->parked || h->gone)
+			continue;
+		collect(h);
+		if (h->out_len) {
+			deliver(h->parked, h, h->parked_size);
+			h->parked = NULL;
+		}
+	}
 	wake_pending = true;
 	pthread_cond_signal(&ev_cond);
 	pthread_mutex_unlock(&ev_lock);
