@@ -59,10 +59,13 @@ $(B)/libcfsengine.a: $(ENGINE_OBJ)
 $(B)/containerfs: $(FUSE_OBJ) $(B)/libcfsengine.a
 	$(CC) $(SANFLAGS) $(CFLAGS) -o $@ $(FUSE_OBJ) $(B)/libcfsengine.a $(FUSE_LIBS) $(ENGINE_LIBS)
 
-# The supervisor stays tiny: no sanitizer, no engine library, only libc.
+# The supervisor stays tiny: one runs per container, so its memory counts. No
+# sanitizer, no engine library, only libc, linked statically against musl where
+# musl-gcc is installed (a 40 kB program instead of glibc's 800 kB).
+SUPERVISOR_CC ?= $(shell command -v musl-gcc >/dev/null 2>&1 && echo musl-gcc || echo $(CC))
 $(B)/containerfs-supervisor: engine/supervisor.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -Os -g -static -o $@ $<
+	$(SUPERVISOR_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -Os -static -o $@ $<
 
 $(B)/unit/%: tests/unit/%.c $(B)/libcfsengine.a
 	@mkdir -p $(dir $@)

@@ -182,6 +182,9 @@ def main():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+NOTES = "<!-- notes (kept by scripts/bench) -->"
+
+
 def report(r, pss, cycles):
     def ms(k):
         return "%.1f ms" % median_ms(r[k]) if r.get(k) else "failed"
@@ -214,8 +217,17 @@ def report(r, pss, cycles):
     text = "\n".join(lines)
     print(text)
     out = os.environ.get("CFS_BENCH_OUT") or os.path.join(TOP, "doc", "benchmarks.md")
+    # what follows the notes marker in the existing file is written by hand: kept
+    notes = ""
+    try:
+        with open(out) as f:
+            old = f.read()
+        if NOTES in old:
+            notes = old[old.index(NOTES):]
+    except OSError:
+        pass
     with open(out, "w") as f:
-        f.write(text)
+        f.write(text + ("\n" + notes if notes else ""))
 
 
 if __name__ == "__main__":
