@@ -14,6 +14,7 @@
 
 #include "cgroup_internal.h"
 #include "cleanup.h"
+#include "fileio.h"
 #include "log.h"
 #include "parse.h"
 
@@ -27,26 +28,25 @@ int cg_path(char *buf, size_t n, int h, const char *name, const char *file)
 	return l < 0 || (size_t)l >= n ? -ENAMETOOLONG : 0;
 }
 
+int cg_read_text(const char *path, char **out)
+{
+	int r = cg_read_all(path, out);
+
+	if (r > 0 && (*out)[r - 1] != '\n') {
+		char *s = realloc(*out, r + 2);
+
+		if (!s)
+			return -ENOMEM;
+		s[r] = '\n';
+		s[r + 1] = '\0';
+		*out = s;
+	}
+	return r < 0 ? r : 0;
+}
+
 int cg_read(const char *path, char *buf, size_t n)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (got + 1 < n) {
-		ssize_t r = read(fd, buf + got, n - 1 - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		got += r;
-	}
-	buf[got] = '\0';
-	return (int)got;
+	return (int)read_file_into(path, buf, n);	/* bytes read or -errno */
 }
 
 int cg_write(const char *path, const char *s)

@@ -57,10 +57,13 @@ int cg_ctrl_from_name(const char *s);			/* v1 or v2 name; -1 if unknown */
 /* <base of hierarchy h>/<name>[/<file>] into buf; -ENAMETOOLONG. name may be NULL
  * (the base itself). */
 int cg_path(char *buf, size_t n, int h, const char *name, const char *file);
-/* Whole small control files: read (NUL-terminated, -errno) and write (one write). */
+/* Whole small control files: read (NUL-terminated; bytes read or -errno) and write
+ * (one write). */
 int cg_read(const char *path, char *buf, size_t n);
 int cg_write(const char *path, const char *s);
-int cg_read_all(const char *path, char **out);		/* malloc'd; length or -errno */
+int cg_read_all(const char *path, char **out);
+/* The whole file as text ending with a newline (a statistic), malloc'd; 0 or -errno. */
+int cg_read_text(const char *path, char **out);
 bool cg_exists(const char *path);
 /* Sleep a little while waiting for the kernel: 100 us first, then twice as long each
  * time up to 5 ms (*us holds the last sleep, 0 at first); false once past deadline

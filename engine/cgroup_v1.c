@@ -268,18 +268,7 @@ static int whole(const char *name, enum cg_ctrl c, const char *file, char **out)
 	char p[PATH_MAX];
 	int r = ctl_path(name, c, file, p, sizeof(p));
 
-	if (r == 0)
-		r = cg_read_all(p, out);
-	if (r > 0 && (*out)[r - 1] != '\n') {
-		char *s = realloc(*out, r + 2);
-
-		if (!s)
-			return -ENOMEM;
-		s[r] = '\n';
-		s[r + 1] = '\0';
-		*out = s;
-	}
-	return r < 0 ? r : 0;
+	return r < 0 ? r : cg_read_text(p, out);
 }
 
 int cg1_stat(const char *name, enum stat_id s, char **out)

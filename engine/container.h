@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "fileio.h"
 #include "spawn.h"
 
 struct container {
@@ -63,9 +64,6 @@ int store_save(const char *name, const struct config *cfg, struct cfs_err *err);
 int store_remove(const char *name, struct cfs_err *err);
 /* Calls fn for every loadable container; logs and skips corrupt ones. */
 int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_err *err);
-int write_file_atomic(const char *dir, const char *file, const char *data, size_t len);
-int mkdir_p(const char *path, mode_t mode);
-int rm_rf(const char *path);
 
 /* lifecycle.c: the runtime half. */
 int lifecycle_init(struct cfs_err *err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "spawn.h"
 
 #define LOG_MAX (1024 * 1024)	/* what the log file shows: the last 1 MiB */
@@ -22,51 +23,6 @@ static int path_in(char *buf, size_t n, const char *dir, const char *file)
 	int len = snprintf(buf, n, "%s/%s", dir, file);
 
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; ; s++) {
-		if (*s == '/' || !*s) {
-			char was = *s;
-
-			*s = '\0';
-			if (mkdir(buf, mode) < 0 && errno != EEXIST)
-				return -errno;
-			*s = was;
-			if (!was)
-				return 0;
-		}
-	}
-}
-
-/* Read a small file whole into buf (NUL-terminated). Bytes read or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t n)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (got + 1 < n) {
-		ssize_t r = read(fd, buf + got, n - 1 - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	return (ssize_t)got;
 }
 
 int runrec_write(const char *run_dir, const struct runrec *r)
@@ -104,7 +60,7 @@ int runrec_read(const char *run_dir, struct runrec *r)
 
 	if (path_in(path, sizeof(path), run_dir, "record") < 0)
 		return -ENAMETOOLONG;
-	n = read_small(path, text, sizeof(text));
+	n = read_file_into(path, text, sizeof(text));
 	if (n < 0)
 		return (int)n;
 	if (sscanf(text, "%d %llu %d %llu", &sp, &r->supervisor_start, &ip, &r->init_start) != 4 ||
@@ -124,7 +80,7 @@ static int proc_stat(pid_t pid, char *state, unsigned long long *start)
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_small(path, buf, sizeof(buf));
+	n = read_file_into(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	s = strrchr(buf, ')');
@@ -173,7 +129,7 @@ int runrec_exit_status(const char *run_dir)
 
 	if (path_in(path, sizeof(path), run_dir, "exit") < 0)
 		return -ENAMETOOLONG;
-	n = read_small(path, text, sizeof(text));
+	n = read_file_into(path, text, sizeof(text));
 	if (n < 0)
 		return (int)n;
 	errno = 0;

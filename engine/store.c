@@ -12,66 +12,9 @@
 
 #include "cleanup.h"
 #include "container.h"
+#include "fileio.h"
 #include "log.h"
 #include "parse.h"
-
-int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0)
-		return -errno;
-	return 0;
-}
-
-int write_file_atomic(const char *dir, const char *file, const char *data, size_t len)
-{
-	char tmp[PATH_MAX], dst[PATH_MAX];
-	_cleanup_close_ int fd = -1;
-
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, file);
-	snprintf(dst, sizeof(dst), "%s/%s", dir, file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0) {
-			int e = errno;
-
-			unlink(tmp);
-			return -e;
-		}
-		off += n;
-	}
-	if (fsync(fd) < 0 || rename(tmp, dst) < 0) {
-		int e = errno;
-
-		unlink(tmp);
-		return -e;
-	}
-	return fsync_dir(dir);
-}
 
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 {
@@ -91,31 +34,6 @@ int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 		return cfs_err_set(err, -r, "cannot save the configuration of %s: %s", name,
 				   strerror(-r));
 	return 0;
-}
-
-int rm_rf(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (S_ISDIR(st.st_mode)) {
-		_cleanup_closedir_ DIR *d = opendir(path);
-		struct dirent *de;
-
-		if (!d)
-			return -errno;
-		while ((de = readdir(d))) {
-			char sub[PATH_MAX];
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			rm_rf(sub);
-		}
-		return rmdir(path) < 0 ? -errno : 0;
-	}
-	return unlink(path) < 0 ? -errno : 0;
 }
 
 int store_remove(const char *name, struct cfs_err *err)

@@ -1,0 +1,19 @@
+/* fileio.h - small file operations shared by the engine (see fileio.c). */
+#ifndef CFS_FILEIO_H
+#define CFS_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* mkdir -p; 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
+/* Read a small file whole into buf (NUL-terminated, at most n - 1 bytes): bytes
+ * read or -errno. */
+ssize_t read_file_into(const char *path, char *buf, size_t n);
+/* dir/file replaced atomically with data, on disk before this returns. */
+int write_file_atomic(const char *dir, const char *file, const char *data, size_t len);
+int fsync_dir(const char *dir);
+/* rm -r; 0 if already gone. */
+int rm_rf(const char *path);
+
+#endif
