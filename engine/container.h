@@ -39,6 +39,7 @@ struct engine_globals {
 	char run_dir[PATH_MAX];
 	char supervisor_path[PATH_MAX];
 	char cgroup_parent[PATH_MAX];
+	char tree_fstype[64];
 	bool debug;
 };
 extern struct engine_globals eng;
@@ -71,6 +72,8 @@ void lifecycle_start_threads(void);
 void lifecycle_fini(void);
 void lifecycle_adopt(struct container *c);
 int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err *err);
+/* EINVAL with the sentence for text that is not a verb or a target state. */
+int lifecycle_bad_verb(const char *text, size_t len, struct cfs_err *err);
 int lifecycle_autostart(struct container *c, struct cfs_err *err);
 int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len);
 int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size);

@@ -255,6 +255,7 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 				   o->run_dir, strerror(r < 0 ? -r : errno));
 	find_supervisor(o->libexec_dir);
 	snprintf(eng.cgroup_parent, sizeof(eng.cgroup_parent), "%s", o->cgroup_parent);
+	snprintf(eng.tree_fstype, sizeof(eng.tree_fstype), "%s", o->tree_fstype ? o->tree_fstype : "");
 	r = lifecycle_init(err);
 	if (r < 0)
 		return r;
@@ -631,9 +632,7 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 		len--;
 	if (len == 0 || len >= sizeof(verb) || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
 		c = container_get(name);
-		r = cfs_err_set(err, EINVAL, "state: '%.*s' is not a verb (start, stop, kill, "
-				"freeze, thaw, restart) or a state (RUNNING, STOPPED, FROZEN)",
-				(int)(len > 40 ? 40 : len), buf);
+		r = lifecycle_bad_verb(buf, len, err);
 		if (c) {
 			container_set_error(c, err->msg);
 			container_put(c);

@@ -1,7 +1,7 @@
 /* hide.c - an application container's mount namespace starts as a copy of the
  * daemon's, which holds the tree itself: a container must neither reach the tree nor
- * keep its FUSE connection alive after the daemon's unmount. The daemon lists its
- * containerfs mounts before fork; the container's init detaches them. */
+ * keep the tree's connection alive after the daemon's unmount. The daemon lists the
+ * tree's mounts (by the type the front end gave) before fork; init detaches them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +27,21 @@ static void unescape(char *s)
 	*o = '\0';
 }
 
-char **own_fuse_mounts(void)
+char **own_mounts_of_type(const char *fstype)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL, **v = calloc(1, sizeof(*v));
 	size_t cap = 0, n = 0;
+	char pat[96];
 
-	if (!f || !v) {
+	snprintf(pat, sizeof(pat), " - %s ", fstype ? fstype : "");
+	if (!f || !v || !fstype || !*fstype) {
 		if (f)
 			fclose(f);
 		return v;
 	}
 	while (getline(&line, &cap, f) > 0) {
-		char *sep = strstr(line, " - fuse.containerfs ");
+		char *sep = strstr(line, pat);
 		char mnt[4096];
 
 		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)

@@ -2,9 +2,10 @@
 #ifndef CFS_HIDE_H
 #define CFS_HIDE_H
 
-/* The mount points of every containerfs tree the daemon can see (malloc'd,
- * NULL-terminated; strv_free). Called before fork. */
-char **own_fuse_mounts(void);
+/* The mount points of the given mountinfo type ("fuse.containerfs": every tree the
+ * daemon can see), malloc'd, NULL-terminated (strv_free); an empty vector for NULL
+ * or "". Called before fork. */
+char **own_mounts_of_type(const char *fstype);
 /* Detach them (in the container's new mount namespace; no allocation). */
 void detach_mounts(char *const *paths);
 

@@ -87,6 +87,7 @@ static int do_start(struct container *c, struct cfs_err *err)
 	sc.cfg = &cfg;
 	sc.run_dir = c->run_dir;
 	sc.supervisor_path = eng.supervisor_path;
+	sc.hide_fstype = eng.tree_fstype;
 	r = spawn_begin(&sc, err);
 	if (r < 0)
 		goto fail;
@@ -273,8 +274,14 @@ int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err 
 
 		return r < 0 ? r : do_start(c, err);
 	}
-	return cfs_err_set(err, EINVAL, "state: '%s' is not a verb (start, stop, kill, freeze, "
-			   "thaw, restart) or a state (RUNNING, STOPPED, FROZEN)", verb);
+	return lifecycle_bad_verb(verb, strlen(verb), err);
+}
+
+int lifecycle_bad_verb(const char *text, size_t len, struct cfs_err *err)
+{
+	return cfs_err_set(err, EINVAL, "state: '%.*s' is not a verb (start, stop, kill, freeze, "
+			   "thaw, restart) or a state (RUNNING, STOPPED, FROZEN)",
+			   (int)(len > 40 ? 40 : len), text);
 }
 
 int lifecycle_autostart(struct container *c, struct cfs_err *err)

@@ -187,9 +187,7 @@ int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, stru
 	pthread_mutex_unlock(&c->lock);
 	if (!live)
 		return cfs_err_set(err, EBUSY, "tasks: the container is not running");
-	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-		return cfs_err_set(err, ESRCH, "tasks: no process %llu", (unsigned long long)pid);
-	int r = cgroup_attach(c->name, (pid_t)pid, err);
+	int r = cgroup_attach(c->name, (pid_t)pid, err);	/* ESRCH: no such process */
 
 	if (r < 0 && strncmp(err->msg, "tasks", 5))
 		cfs_err_prefix(err, "tasks");

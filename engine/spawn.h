@@ -19,6 +19,7 @@ struct spawn_ctx {
 	const struct config *cfg;
 	const char *run_dir;		/* RUN/NAME: records and log files */
 	const char *supervisor_path;	/* the containerfs-supervisor binary */
+	const char *hide_fstype;	/* mounts of this type are detached in init */
 	/* out (after spawn_begin) */
 	pid_t supervisor_pid;
 	pid_t init_pid;			/* host pid of the container's pid 1 */

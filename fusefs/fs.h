@@ -63,6 +63,8 @@ struct node {
 /* nodes.c */
 int node_from_ino(fuse_ino_t ino, struct node *n);
 fuse_ino_t node_ino(uint64_t cid, unsigned sub);
+/* "state", "pid", ... "events": the file name of a runtime file. */
+const char *rt_file_name(int rt);
 /* Resolve name in directory parent; 0 or -ENOENT. */
 int node_lookup(const struct node *parent, const char *name, struct node *out);
 /* Fill st for n; 0 or -errno. */

@@ -236,17 +236,12 @@ static int pend_put(struct handle *h, const char *buf, size_t size, size_t at)
 /* The node's name inside its container, for messages: "cgroup/memory.max", "state". */
 static const char *node_path(const struct node *n, char *buf, size_t size)
 {
-	static const char *const rt[] = { "state", "pid", "exit_status", "tasks", "ps", "log",
-					  "last_error" };
-
 	if (n->kind == N_KEY)
 		return key_path(n->arg, buf, size);
 	if (n->kind == N_CONFIG)
 		return "config";
-	if (n->kind == N_RT && n->arg >= 0 && n->arg < (int)(sizeof(rt) / sizeof(rt[0])))
-		return rt[n->arg];
 	if (n->kind == N_RT)
-		return "events";
+		return rt_file_name(n->arg);
 	return "file";
 }
 

@@ -51,6 +51,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->eng.state_dir = "/var/lib/containerfs";
 	o->eng.run_dir = "/run/containerfs";
 	o->eng.cgroup_parent = "containerfs";
+	o->eng.tree_fstype = "fuse.containerfs";	/* fsname/subtype given below */
 	while ((c = getopt_long(argc, argv, "fdo:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->foreground = true; break;

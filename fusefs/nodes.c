@@ -19,6 +19,13 @@ static const char *const rt_names[] = {
 };
 #define RT_COUNT ((int)(sizeof(rt_names) / sizeof(rt_names[0])))
 
+const char *rt_file_name(int rt)
+{
+	if (rt == RT_EVENTS)
+		return "events";
+	return rt >= 0 && rt < RT_COUNT ? rt_names[rt] : "file";
+}
+
 fuse_ino_t node_ino(uint64_t cid, unsigned sub)
 {
 	return (cid << 16) | sub;

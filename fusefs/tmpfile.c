@@ -67,6 +67,14 @@ int tmp_create(const struct node *dir, const char *name, mode_t mode, fuse_ino_t
 	if (!t)
 		return -ENOMEM;
 	pthread_mutex_lock(&tmp_lock);
+	char cname[65];
+
+	/* not in a container an rmdir is removing: its temp files were dropped already */
+	if (engine_name_of(dir->cid, cname, sizeof(cname)) < 0) {
+		pthread_mutex_unlock(&tmp_lock);
+		free(t);
+		return -ENOENT;
+	}
 	if (find_name(dir->ino, name)) {
 		pthread_mutex_unlock(&tmp_lock);
 		free(t);
