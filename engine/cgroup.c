@@ -136,6 +136,8 @@ static int existing_is_leftover(const char *p, struct cfs_err *err)
 	char procs[PATH_MAX];
 	struct stat st;
 	_cleanup_free_ char *text = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
 
 	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 		return cfs_err_set(err, EINVAL, "cgroup: %s is a control file of the parent cgroup, "
@@ -143,35 +145,53 @@ static int existing_is_leftover(const char *p, struct cfs_err *err)
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", p);
 	if (cg_read_all(procs, &text) > 0)
 		return cfs_err_set(err, EBUSY, "cgroup: %s exists and has processes in it", p);
+	/* cgroup.procs lists only its own: children of it are somebody's tree */
+	d = opendir(p);
+	while (d && (de = readdir(d)))
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return cfs_err_set(err, EBUSY, "cgroup: %s exists and has cgroups beneath it", p);
 	return 0;
+}
+
+/* A failed create takes back exactly the directories it made, nothing else. */
+static void undo_create(const char *name, int upto, const bool *made)
+{
+	char p[PATH_MAX];
+
+	for (int i = 0; i < upto; i++)
+		if (made[i] && cg_path(p, sizeof(p), i, name, NULL) == 0)
+			rmdir(p);
 }
 
 int cgroup_create(const char *name, struct cfs_err *err)
 {
 	char p[PATH_MAX];
-	int fresh = 1, r;
+	bool made[CG_MAX_HIER] = { false };
+	int fresh = 1, r = 0;
 
 	if (!valid_name(name))
 		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
-	for (int i = 0; i < cg.nh; i++) {
-		if (cg_path(p, sizeof(p), i, name, NULL) < 0)
-			return cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long for %s", name);
-		if (mkdir(p, 0755) < 0) {
-			if (errno != EEXIST)
-				return cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
+	for (int i = 0; i < cg.nh && r == 0; i++) {
+		if (cg_path(p, sizeof(p), i, name, NULL) < 0) {
+			r = cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long for %s", name);
+		} else if (mkdir(p, 0755) == 0) {
+			made[i] = true;
+		} else if (errno != EEXIST) {
+			r = cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
+		} else {
 			r = existing_is_leftover(p, err);
-			if (r < 0)
-				return r;
 			fresh = 0;
 		}
-		if (cg.h[i].mask & (1u << CTRL_CPUSET)) {
+		if (r == 0 && (cg.h[i].mask & (1u << CTRL_CPUSET))) {
 			r = cg1_cpuset_inherit(p);
 			if (r < 0)
-				return cfs_err_set(err, -r, "cgroup: cannot copy the parent's cpuset into %s: %s",
-						   p, strerror(-r));
+				r = cfs_err_set(err, -r, "cgroup: cannot copy the parent's cpuset into %s: %s",
+						p, strerror(-r));
 		}
+		if (r < 0)
+			undo_create(name, i + 1, made);
 	}
-	return fresh;
+	return r < 0 ? r : fresh;
 }
 
 bool cgroup_exists(const char *name)

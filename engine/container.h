@@ -30,6 +30,7 @@ struct container {
 	char run_dir[PATH_MAX];
 	pthread_cond_t cond;		/* signalled when a run ends (with lock) */
 	bool monitored;			/* sup_pidfd is in the monitor's epoll set */
+	bool finishing;			/* the run ended; its cleanup is under way */
 	int refs;
 	bool removed;
 };
@@ -97,6 +98,8 @@ void monitor_watch(struct container *c);
 /* The run of c has ended (supervisor gone): record the exit status, remove the
  * cgroups, state STOPPED. Idempotent; callable from any thread. */
 void run_finish(struct container *c);
+/* Is the end of c's run being cleaned up (no new process or freeze may enter)? */
+bool run_finishing(struct container *c);
 /* Wait until c is STOPPED or timeout_ms passed; true if stopped. */
 bool run_wait_stopped(struct container *c, int timeout_ms);
 

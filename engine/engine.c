@@ -2,6 +2,7 @@
  * create/destroy, settings and config read/write with validation, persistence
  * before acknowledgement, and live application through lifecycle.c. */
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,10 +163,16 @@ void container_foreach(void (*fn)(struct container *c, void *data), void *data)
 	free(snap);
 }
 
+/* A change and its event go out together, so events arrive in the order of the
+ * changes (a verb's STOPPING never lands after the monitor's STOPPED). Taken before
+ * c->lock; event_fn may take the FUSE layer's locks, which never take this one. */
+static pthread_mutex_t emit_lock = PTHREAD_MUTEX_INITIALIZER;
+
 bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_state st)
 {
 	bool ok;
 
+	pthread_mutex_lock(&emit_lock);
 	pthread_mutex_lock(&c->lock);
 	ok = (from_mask >> c->state) & 1u;
 	if (ok)
@@ -173,6 +180,7 @@ bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_
 	pthread_mutex_unlock(&c->lock);
 	if (ok && event_fn)
 		event_fn(c->name, st, event_data);
+	pthread_mutex_unlock(&emit_lock);
 	return ok;
 }
 
@@ -180,12 +188,14 @@ void container_set_state(struct container *c, enum cfs_state st)
 {
 	bool changed;
 
+	pthread_mutex_lock(&emit_lock);
 	pthread_mutex_lock(&c->lock);
 	changed = c->state != st;
 	c->state = st;
 	pthread_mutex_unlock(&c->lock);
 	if (changed && event_fn)
 		event_fn(c->name, st, event_data);
+	pthread_mutex_unlock(&emit_lock);
 }
 
 void container_set_error(struct container *c, const char *msg)
@@ -262,11 +272,20 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 	return store_load_all(load_one, err);
 }
 
+static atomic_bool autostart_stop;
+
+void engine_stop_autostart(void)
+{
+	autostart_stop = true;
+}
+
 static void autostart_one(struct container *c, void *data)
 {
 	struct cfs_err e = { 0 };
 	bool want;
 
+	if (autostart_stop)
+		return;
 	pthread_mutex_lock(&c->lock);
 	want = !strcmp(c->cfg.val[K_AUTOSTART], "1") && c->state == ST_STOPPED;
 	pthread_mutex_unlock(&c->lock);

@@ -69,7 +69,11 @@ static int do_start(struct container *c, struct cfs_err *err)
 	r = net_check(c->name, c->run_dir, &cfg, err);	/* net: veth before spawning */
 	if (r < 0)
 		goto out_cfg;
-	container_set_state(c, ST_STARTING);
+	if (!container_set_state_from(c, ST_BIT(ST_STOPPED), ST_STARTING)) {
+		r = cfs_err_set(err, EBUSY, "start: the container is %s",
+				cfs_state_name(get_state(c)));
+		goto out_cfg;
+	}
 	runrec_clear(c->run_dir);
 	pthread_mutex_lock(&c->lock);
 	c->exit_status = -1;
@@ -209,7 +213,7 @@ static int do_freeze(struct container *c, struct cfs_err *err)
 {
 	int r;
 
-	if (!container_set_state_from(c, ST_BIT(ST_RUNNING), ST_FREEZING))
+	if (run_finishing(c) || !container_set_state_from(c, ST_BIT(ST_RUNNING), ST_FREEZING))
 		return cfs_err_set(err, EBUSY, "state: cannot freeze a %s container",
 				   cfs_state_name(get_state(c)));
 	r = cgroup_freeze(c->name, true, FREEZE_TIMEOUT_MS, err);
@@ -246,7 +250,7 @@ static int busy(struct container *c, const char *verb, struct cfs_err *err)
 int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err *err)
 {
 	enum cfs_state st = get_state(c);
-	bool running = st == ST_RUNNING || st == ST_FROZEN || st == ST_FREEZING;
+	bool running = st != ST_STOPPED;
 
 	if (!strcmp(verb, "start") || (!strcmp(verb, "RUNNING") && st == ST_STOPPED)) {
 		if (st == ST_RUNNING)
@@ -272,6 +276,8 @@ int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err 
 	if (!strcmp(verb, "restart")) {
 		int r = running ? do_stop(c, err) : 0;
 
+		if (r == 0 && get_state(c) != ST_STOPPED)
+			r = busy(c, "restart", err);	/* the old run has not ended */
 		return r < 0 ? r : do_start(c, err);
 	}
 	return lifecycle_bad_verb(verb, strlen(verb), err);

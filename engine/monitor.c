@@ -42,6 +42,8 @@ void monitor_watch(struct container *c)
 	if (c->sup_pidfd >= 0 && !c->monitored) {
 		c->monitored = true;
 		fd = c->sup_pidfd;
+	} else if (c->monitored) {
+		log_err("%s: the supervisor is watched already", c->name);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (fd < 0)
@@ -73,6 +75,7 @@ static void finish(struct container *c, bool drop_ref)
 	pthread_mutex_lock(&c->lock);
 	c->exit_status = status >= 0 ? status : 255;
 	c->has_rec = false;
+	c->finishing = false;
 	pthread_mutex_unlock(&c->lock);
 	container_set_state(c, ST_STOPPED);
 	pthread_mutex_lock(&c->lock);
@@ -92,6 +95,8 @@ void run_finish(struct container *c)
 	drop_ref = c->monitored;
 	c->sup_pidfd = -1;
 	c->monitored = false;
+	if (fd >= 0)
+		c->finishing = true;	/* tasks and freeze now refuse: see is_live */
 	pthread_mutex_unlock(&c->lock);
 	if (fd < 0)
 		return;		/* someone else finished it */
@@ -99,6 +104,16 @@ void run_finish(struct container *c)
 		epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 	close(fd);
 	finish(c, drop_ref);
+}
+
+bool run_finishing(struct container *c)
+{
+	bool f;
+
+	pthread_mutex_lock(&c->lock);
+	f = c->finishing;
+	pthread_mutex_unlock(&c->lock);
+	return f;
 }
 
 bool run_wait_stopped(struct container *c, int timeout_ms)

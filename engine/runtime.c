@@ -18,7 +18,7 @@
 
 static bool is_live(struct container *c)
 {
-	return c->has_rec && c->state != ST_STOPPED && c->state != ST_STARTING;
+	return c->has_rec && !c->finishing && c->state != ST_STOPPED && c->state != ST_STARTING;
 }
 
 /* The last pid of NSpid in /proc/PID/status: the pid inside the container. */

@@ -200,15 +200,20 @@ void events_fini(void)
 	notifier_running = false;
 }
 
-struct ev_handle *events_open(const char *cname, bool nonblock)
+struct ev_handle *events_open(const char *cname, uint64_t cid, bool nonblock)
 {
 	struct ev_handle *h = calloc(1, sizeof(*h));
+	uint64_t now_id;
 
 	if (!h)
 		return NULL;
 	snprintf(h->cname, sizeof(h->cname), "%s", cname ? cname : "");
 	h->nonblock = nonblock;
 	pthread_mutex_lock(&ev_lock);
+	/* opened after an rmdir that the lookup preceded: ended already (and never fed
+	 * by a new container of the same name) */
+	if (cname && (!engine_exists(cname, &now_id) || now_id != cid))
+		h->gone = true;
 	h->next = handles;
 	if (handles)
 		handles->prev = h;
@@ -305,9 +310,10 @@ void events_read(fuse_req_t req, struct ev_handle *h, size_t size)
 		fuse_reply_err(req, EINTR);
 		return;
 	}
-	collect(h);
-	if (h->out_len) {
-		deliver(req, h, size);
+	if (!h->gone)
+		collect(h);
+	if (h->out_len || h->gone) {
+		deliver(req, h, size);	/* removed meanwhile: what is left, or EOF */
 	} else {
 		h->parked = req;
 		h->parked_size = size;

@@ -296,7 +296,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			if (h) {
 				pthread_mutex_init(&h->lock, NULL);
 				h->node = n;
-				h->ev = events_open(n.kind == N_EVENTS_ALL ? NULL : n.cname,
+				h->ev = events_open(n.kind == N_EVENTS_ALL ? NULL : n.cname, n.cid,
 						    fi->flags & O_NONBLOCK);
 			}
 			if (!h || !h->ev) {

@@ -107,7 +107,8 @@ void events_fini(void);
 void events_on_change(const char *name, enum cfs_state st, void *data);
 void events_removed(const char *name);
 struct ev_handle;
-struct ev_handle *events_open(const char *cname /* NULL for .events */, bool nonblock);
+struct ev_handle *events_open(const char *cname /* NULL for .events */, uint64_t cid,
+			      bool nonblock);
 void events_release(struct ev_handle *h);
 void events_read(fuse_req_t req, struct ev_handle *h, size_t size);
 void events_poll(fuse_req_t req, struct ev_handle *h, struct fuse_pollhandle *ph);

@@ -90,6 +90,7 @@ static void *autostart_main(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_t autostart;
+	bool autostart_running;
 	struct options o = { 0 };
 	struct cfs_err err = { 0 };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -132,10 +133,9 @@ int main(int argc, char **argv)
 	events_init(se);
 	engine_start();
 	/* autostart beside the loop: the tree answers while containers start */
-	if (pthread_create(&autostart, NULL, autostart_main, NULL) != 0)
+	autostart_running = pthread_create(&autostart, NULL, autostart_main, NULL) == 0;
+	if (!autostart_running)
 		log_err("cannot start the autostart thread");
-	else
-		pthread_detach(autostart);
 	lc = fuse_loop_cfg_create();
 	/* state writes are synchronous (a stop may wait stop.timeout): enough workers
 	 * that many at once do not hold up the tree; threads are made only when needed */
@@ -148,6 +148,10 @@ int main(int argc, char **argv)
 	ret = ret != 0 && ret != SIGTERM && ret != SIGINT && ret != SIGHUP &&
 	      ret != -SIGTERM && ret != -SIGINT && ret != -SIGHUP;
 	fuse_loop_cfg_destroy(lc);
+	if (autostart_running) {
+		engine_stop_autostart();	/* it ends after the start under way */
+		pthread_join(autostart, NULL);
+	}
 	events_fini();
 	fh_free_all();
 	engine_fini();

@@ -37,6 +37,8 @@ void engine_start(void);
 /* Start containers with autostart=1, one after the other (may take long: call it
  * from a thread of its own once the tree is usable). */
 void engine_autostart(void);
+/* Make a running engine_autostart return after the start under way. */
+void engine_stop_autostart(void);
 /* Stop background threads; running containers keep running. */
 void engine_fini(void);
 

@@ -88,3 +88,33 @@ def test_container_named_like_a_cgroup_file_fails_cleanly(daemon):
     assert r in (errno.EINVAL, errno.EBUSY), r
     assert "control file" in read_value(daemon.path("tasks", "last_error"))
     assert read_value(daemon.path("tasks", "state")) == "STOPPED"
+
+
+def test_failed_cgroup_create_leaves_no_directory(daemon):
+    # a control file of one v1 hierarchy only: the directories already made in the
+    # hierarchies before it are taken back (the teardown checks no cgroup is left)
+    name = "memory.limit_in_bytes"
+    if not os.path.exists(f"/sys/fs/cgroup/memory/{name}"):
+        return  # no v1 memory hierarchy here
+    os.mkdir(daemon.path(name))
+    assert write_file(daemon.path(name, "init"), "/bin/true") == 0
+    r = write_file(daemon.path(name, "state"), "start")
+    assert r == errno.EINVAL, r
+    assert "control file" in read_value(daemon.path(name, "last_error"))
+    assert read_value(daemon.path(name, "state")) == "STOPPED"
+
+
+def test_restart_and_start_while_running_are_consistent(daemon):
+    os.mkdir(daemon.path("web"))
+    assert write_file(daemon.path("web", "init"), "sleep 100") == 0
+    assert write_file(daemon.path("web", "state"), "start") == 0
+    pid1 = read_value(daemon.path("web", "pid"))
+    assert write_file(daemon.path("web", "state"), "restart") == 0
+    pid2 = read_value(daemon.path("web", "pid"))
+    assert pid1 != pid2 and read_value(daemon.path("web", "state")) == "RUNNING"
+    deadline = time.monotonic() + 5  # the first run's init is gone, not left behind
+    while os.path.exists(f"/proc/{pid1}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists(f"/proc/{pid1}"), f"the first run's init {pid1} still exists"
+    assert write_file(daemon.path("web", "state"), "kill") == 0
+    assert read_value(daemon.path("web", "state")) == "STOPPED"
