@@ -11,6 +11,7 @@
 #include "cgroup_internal.h"
 #include "cleanup.h"
 #include "log.h"
+#include "fileio.h"
 
 struct cg_state cg = { .unified = -1 };
 
@@ -34,23 +35,6 @@ int cg_ctrl_from_name(const char *s)
 }
 
 /* ---- detection */
-
-/* mountinfo escapes blanks and backslashes as \ooo. */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
 
 /* The v1 subsystems this kernel knows, " cpu cpuacct ... " (from /proc/cgroups). */
 static void read_subsystems(char *buf, size_t n)
@@ -127,8 +111,8 @@ static int detect_mounts(FILE *f, struct cfs_err *err)
 		memset(nh, 0, sizeof(*nh));
 		if (sscanf(line, "%*d %*d %31s %4095s %4095s", nh->devno, nh->root, nh->mnt) != 3)
 			continue;
-		unescape(nh->root);
-		unescape(nh->mnt);
+		mountinfo_unescape(nh->root);
+		mountinfo_unescape(nh->mnt);
 		nh->v2 = !strcmp(fstype, "cgroup2");
 		if (!nh->v2)
 			v1_controllers(opts, subsys, nh);

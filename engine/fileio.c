@@ -1,6 +1,6 @@
 /* fileio.c - the small file operations the engine needs in several places:
  * mkdir -p, reading a small file whole, atomic replacement (temp, fsync, rename,
- * fsync of the directory) and rm -r. */
+ * fsync of the directory), rm -r, and the unescaping of /proc/self/mountinfo fields. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -116,4 +116,20 @@ int rm_rf(const char *path)
 		return rmdir(path) < 0 ? -errno : 0;
 	}
 	return unlink(path) < 0 ? -errno : 0;
+}
+
+void mountinfo_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
 }

@@ -15,5 +15,8 @@ int write_file_atomic(const char *dir, const char *file, const char *data, size_
 int fsync_dir(const char *dir);
 /* rm -r; 0 if already gone. */
 int rm_rf(const char *path);
+/* A /proc/self/mountinfo field with its \ooo escapes (blanks, backslashes) decoded,
+ * in place. */
+void mountinfo_unescape(char *s);
 
 #endif

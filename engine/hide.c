@@ -9,23 +9,7 @@
 
 #include "hide.h"
 #include "parse.h"
-
-/* mountinfo escapes blanks and backslashes as \ooo */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
+#include "fileio.h"
 
 char **own_mounts_of_type(const char *fstype)
 {
@@ -46,7 +30,7 @@ char **own_mounts_of_type(const char *fstype)
 
 		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
 			continue;
-		unescape(mnt);
+		mountinfo_unescape(mnt);
 		char **nv = realloc(v, (n + 2) * sizeof(*v));
 
 		if (!nv)
