@@ -10,6 +10,7 @@ from typing import Dict, Optional
 import pytest
 
 from lib.fsops import read_file, write_file
+from lib.lxc import LXC_2012
 from lib.lifecycle import (Ctr, cgroups_below_parent, containers, payload_cmd,
                            procs_in_parent, run_dir_files, wait_for, wait_gone)
 from lib.net import (GATEWAY, bridge, default_route, delete_link, in_private_netns, ip,
@@ -324,24 +325,7 @@ def test_fifty_containers_leave_no_interface(daemon, containers, bridge):
     assert "veth" not in [os.path.basename(f) for f in run_dir_files(daemon)]
 
 
-# ---- the 2012 configuration ----
-
-LXC_2012 = """\
-lxc.utsname=debian
-lxc.tty=4
-lxc.rootfs=/usr/local/var/lib/lxc/debian/rootfs
-lxc.pts=1024
-lxc.network.type=veth
-lxc.network.ipv4=10.77.1.253/24
-lxc.network.hwaddr=00:16:3E:4D:01:FD
-lxc.network.veth.pair=veth1-0
-lxc.mount.entry=proc /usr/local/var/lib/lxc/debian/rootfs/proc proc nodev,noexec,nosuid 0 0
-lxc.mount.entry=sysfs /usr/local/var/lib/lxc/debian/rootfs/sys sysfs defaults 0 0
-lxc.cgroup.memory.limit_in_bytes=134217728
-lxc.cgroup.devices.deny=all
-lxc.cgroup.devices.allow=c 1:3 rwm # /dev/null
-lxc.cgroup.devices.allow=c 1:5 rwm # /dev/zero
-"""
+# ---- the 2012 configuration (tests/lib/lxc.py) ----
 
 
 def test_lxc_2012_config_boots_and_answers_ping(daemon, containers, bridge):

@@ -9,6 +9,7 @@ import pytest
 from lib.daemon import has_controller
 from lib.fsops import ini_value, last_error, parse_ini, read_file, read_value, sh, write_file
 from lib.keys import BY_REL, SETTINGS, good_nondefault
+from lib.lxc import LXC_2012
 
 SECTIONS = ["container", "net", "cgroup"]
 
@@ -216,23 +217,6 @@ def test_config_long_line(daemon, web):
     assert write_file(os.path.join(web, "config"), f"[container]\nenv = {env}\n") == 0
     assert read_value(os.path.join(web, "env")) == env
 
-
-LXC_2012 = """\
-lxc.utsname=debian
-lxc.tty=4
-lxc.rootfs=/usr/local/var/lib/lxc/debian/rootfs
-lxc.pts=1024
-lxc.network.type=veth
-lxc.network.ipv4=10.77.1.253/24
-lxc.network.hwaddr=00:16:3E:4D:01:FD
-lxc.network.veth.pair=veth1-0
-lxc.mount.entry=proc /usr/local/var/lib/lxc/debian/rootfs/proc proc nodev,noexec,nosuid 0 0
-lxc.mount.entry=sysfs /usr/local/var/lib/lxc/debian/rootfs/sys sysfs defaults 0 0
-lxc.cgroup.memory.limit_in_bytes=134217728
-lxc.cgroup.devices.deny=all
-lxc.cgroup.devices.allow=c 1:3 rwm # /dev/null
-lxc.cgroup.devices.allow=c 1:5 rwm # /dev/zero
-"""
 
 LXC_2012_EXPECT = {
     "hostname": "debian",

@@ -160,17 +160,18 @@ def procs_mentioning(needle: str, exclude=()) -> List[Tuple[int, str]]:
     return out
 
 
-def _pid_alive(pid) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Exists and is not a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1][:1] != "Z"
+            return f.read().rsplit(") ", 1)[-1][:1] not in ("Z", "X")
     except OSError:
         return False
 
 
-def _wait_gone(pid, timeout) -> bool:
+def wait_gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid):
+    while pid_alive(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.01)
@@ -367,9 +368,9 @@ class Daemon:
                 except OSError:
                     pass
         if self.proc is None:
-            if _pid_alive(self.detached_pid):
+            if pid_alive(self.detached_pid):
                 unmount(self.mnt)
-                if not _wait_gone(self.detached_pid, 10):
+                if not wait_gone(self.detached_pid, 10):
                     problems.append(f"detached daemon {self.detached_pid} still runs after unmount")
                     os.kill(self.detached_pid, signal.SIGKILL)
             else:

@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional
 
 import pytest
 
-from lib.daemon import build_dir, cgroup_hierarchies, mountinfo, unmount
+from lib.daemon import build_dir, cgroup_hierarchies, mountinfo, pid_alive, unmount, wait_gone
 from lib.fsops import read_file, read_value, write_file
 
 NS_NEW_DEFAULT = ["mnt", "pid", "uts", "ipc", "net", "cgroup"]
@@ -46,15 +46,6 @@ def wait_for(fn: Callable, timeout: float = 10.0, interval: float = 0.02, what: 
 
 
 # ---- processes, as the kernel sees them ----
-
-def pid_alive(pid: int) -> bool:
-    """Exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(") ", 1)[-1][:1] not in ("Z", "X")
-    except OSError:
-        return False
-
 
 def proc_status(pid: int) -> Dict[str, str]:
     out = {}
@@ -104,15 +95,6 @@ def proc_state(pid: int) -> str:
 def ns_ino(path: str) -> int:
     """The inode of a namespace (stat follows /proc/PID/ns/* and the tree's ns/ links)."""
     return os.stat(path).st_ino
-
-
-def wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 class HostSleep:
