@@ -25,13 +25,14 @@ CFLAGS ?= -O2 -g
 # gcc warns about snprintf truncation we rely on; clang has no such option
 WARN += $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-format-truncation)
 BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(SANFLAGS) -MMD -MP
-ENGINE_CFLAGS := $(BASEFLAGS) $(shell pkg-config --cflags $(PKGS_ENGINE))
+ENGINE_CFLAGS := $(BASEFLAGS) -Iengine $(shell pkg-config --cflags $(PKGS_ENGINE))
 FUSE_CFLAGS := $(BASEFLAGS) $(shell pkg-config --cflags $(PKGS_FUSE))
 ENGINE_LIBS := $(shell pkg-config --libs $(PKGS_ENGINE)) -lpthread -lm
 FUSE_LIBS := $(shell pkg-config --libs $(PKGS_FUSE))
 
-ENGINE_EXCLUDE ?=
-ENGINE_SRC := $(filter-out engine/supervisor.c $(ENGINE_EXCLUDE),$(wildcard engine/*.c))
+# engine/ is in rooms: the core (registry, store, files, errors) at its top, and
+# cgroup/, config/, net/ and run/ beneath it. The supervisor is its own program.
+ENGINE_SRC := $(wildcard engine/*.c engine/*/*.c)
 FUSE_SRC := $(wildcard fusefs/*.c)
 ENGINE_OBJ := $(patsubst %.c,$(B)/%.o,$(ENGINE_SRC))
 FUSE_OBJ := $(patsubst %.c,$(B)/%.o,$(FUSE_SRC))
@@ -40,7 +41,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(HELPER_SRC))
 
-SUPERVISOR := $(if $(wildcard engine/supervisor.c),$(B)/containerfs-supervisor)
+SUPERVISOR := $(B)/containerfs-supervisor
 
 all: $(B)/containerfs $(SUPERVISOR) $(HELPER_BIN)
 
@@ -63,13 +64,13 @@ $(B)/containerfs: $(FUSE_OBJ) $(B)/libcfsengine.a
 # sanitizer, no engine library, only libc, linked statically against musl where
 # musl-gcc is installed (a 40 kB program instead of glibc's 800 kB).
 SUPERVISOR_CC ?= $(shell command -v musl-gcc >/dev/null 2>&1 && echo musl-gcc || echo $(CC))
-$(B)/containerfs-supervisor: engine/supervisor.c
+$(B)/containerfs-supervisor: supervisor/supervisor.c
 	@mkdir -p $(dir $@)
 	$(SUPERVISOR_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -Os -static -o $@ $<
 
 $(B)/unit/%: tests/unit/%.c $(B)/libcfsengine.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ENGINE_CFLAGS) -Iengine $(CFLAGS) -o $@ $< $(B)/libcfsengine.a $(ENGINE_LIBS)
+	$(CC) $(ENGINE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libcfsengine.a $(ENGINE_LIBS)
 
 $(B)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
@@ -108,4 +109,4 @@ clean:
 
 .PHONY: all unit check check-v2 e2e install clean layering
 
--include $(wildcard $(B)/*/*.d)
+-include $(wildcard $(B)/*/*.d $(B)/*/*/*.d)

@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "engine.h"
 #include "fileio.h"
-#include "spawn.h"
+#include "run/spawn.h"
 
 struct container {
 	char name[65];

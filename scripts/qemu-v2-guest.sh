@@ -40,7 +40,7 @@ done </mods/modules.order
 C=/containers
 CG=/sys/fs/cgroup
 HOME_CG=$CG/cfs-daemon			# the cgroup the daemon is started in
-LEAF=containerfs.daemon			# where it moves itself (engine/cgroup_detect.c)
+LEAF=containerfs.daemon			# where it moves itself (engine/cgroup/cgroup_detect.c)
 P=$HOME_CG/cfs-containers		# --cgroup-parent cfs-containers: beneath it
 STATE=/var/lib/cfs
 RUN=/run/cfs

@@ -1,5 +1,5 @@
 """Every setting, driven from the key table (tests/lib/keys.py, checked against
-engine/keys.c): good values read back as written (sizes in bytes), bad values are
+engine/config/keys.c): good values read back as written (sizes in bytes), bad values are
 refused with EINVAL by the write itself, change nothing, and land in last_error."""
 import errno
 import os
@@ -14,15 +14,15 @@ CONTAINER = "web"
 
 
 def test_key_table_matches_engine():
-    """A setting added to engine/keys.c needs its test values in tests/lib/keys.py."""
+    """A setting added to engine/config/keys.c needs its test values in tests/lib/keys.py."""
     rows, aliases, stats = parse_keys_c(keys_c_path())
-    assert rows, "no ROW() parsed from engine/keys.c"
+    assert rows, "no ROW() parsed from engine/config/keys.c"
     ours = {k.rel: (k.section, k.name, k.is_list) for k in KEYS if not k.alias_of}
     ours_alias = {k.rel: k.alias_of for k in KEYS if k.alias_of}
     missing = sorted(set(rows) - set(ours))
     extra = sorted(set(ours) - set(rows))
-    assert not missing, f"settings in engine/keys.c without test values: {missing}"
-    assert not extra, f"settings tested but not in engine/keys.c: {extra}"
+    assert not missing, f"settings in engine/config/keys.c without test values: {missing}"
+    assert not extra, f"settings tested but not in engine/config/keys.c: {extra}"
     assert rows == ours, "section or list flag differ: " + str(
         {r: (rows[r], ours[r]) for r in rows if rows[r] != ours[r]})
     assert aliases == ours_alias

@@ -1,6 +1,6 @@
 """The settings of the contract, with test values: the suite's own copy of the key table.
 
-test_tree_keys.py checks this table against the ROW()/ALIAS() lines of engine/keys.c:
+test_tree_keys.py checks this table against the ROW()/ALIAS() lines of engine/config/keys.c:
 a setting added there without test values here fails the suite.
 
 Each Key: its section and file name, the contract's default (None = the container's
@@ -185,7 +185,7 @@ def good_nondefault(k: Key, container: str = "web") -> Tuple[str, str]:
     raise AssertionError(f"no non-default good value for {k.rel}")
 
 
-# ---- engine/keys.c ----
+# ---- engine/config/keys.c ----
 
 _ROW = re.compile(r'^\s*ROW\(\s*(K_\w+)\s*,\s*(SEC_\w+)\s*,\s*"([^"]+)"\s*,\s*([^,]+),', re.M)
 _ALIAS = re.compile(r'^\s*ALIAS\(\s*(K_\w+)\s*,\s*"([^"]+)"\s*,\s*(K_\w+)\s*,', re.M)
@@ -194,7 +194,7 @@ _SEC = {"SEC_CONTAINER": "container", "SEC_NET": "net", "SEC_CGROUP": "cgroup"}
 
 
 def parse_keys_c(path: str):
-    """(rows, aliases, stats) from engine/keys.c:
+    """(rows, aliases, stats) from engine/config/keys.c:
     rows: {rel: (section, name, is_list)}; aliases: {rel: canonical name}; stats: [names]."""
     with open(path) as f:
         text = f.read()
@@ -212,4 +212,4 @@ def parse_keys_c(path: str):
 
 
 def keys_c_path() -> str:
-    return os.path.join(os.path.dirname(__file__), "..", "..", "engine", "keys.c")
+    return os.path.join(os.path.dirname(__file__), "..", "..", "engine", "config", "keys.c")

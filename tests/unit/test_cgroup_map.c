@@ -10,7 +10,7 @@
 
 #include <linux/bpf.h>
 
-#include "cgroup.h"
+#include "cgroup/cgroup.h"
 #include "parse.h"
 
 static int n_run, n_failed;

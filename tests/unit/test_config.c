@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../engine/config.h"	/* the Makefile gives tests -Iinclude only */
+#include "config/config.h"
 #include "parse.h"
 
 static int n_run, n_failed;

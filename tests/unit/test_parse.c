@@ -1,4 +1,4 @@
-/* test_parse.c - unit tests for engine/parse.c and engine/error.c: good and bad
+/* test_parse.c - unit tests for engine/config/parse.c and engine/error.c: good and bad
  * input for every parser and formatter, boundaries, overflow, stray blanks and
  * control characters, and the endpoints of the cgroup v1 <-> v2 conversions.
  * Prints TAP-like "ok N - ..." lines and exits non-zero if any check failed. */

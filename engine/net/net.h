@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "error.h"
 
 /* ---- the engine's calls (lifecycle.c, monitor.c, runtime.c) */

@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
+#include "cgroup/cgroup.h"
 #include "cleanup.h"
 #include "container.h"
-#include "net.h"
+#include "net/net.h"
 #include "parse.h"
 
 static bool is_live(struct container *c)

@@ -11,10 +11,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cgroup.h"
+#include "cgroup/cgroup.h"
 #include "container.h"
 #include "log.h"
-#include "net.h"
+#include "net/net.h"
 #include "parse.h"
 
 #define START_TIMEOUT_MS 20000

@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
+#include "cgroup/cgroup.h"
 #include "container.h"
 #include "log.h"
-#include "net.h"
+#include "net/net.h"
 
 static int epfd = -1, stopfd = -1;
 static pthread_t thread;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "error.h"
 #include "keys.h"
 

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "error.h"
 #include "parse.h"
 #include "spawn_child.h"

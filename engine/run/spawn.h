@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "error.h"
 
 struct spawn_ctx {
@@ -29,7 +29,7 @@ struct spawn_ctx {
 };
 
 /* A system container's supervisor serves its console and ttys on RUN/NAME/console.sock
- * (engine/supervisor.c has the protocol; scripts/cfs-console is the client). */
+ * (supervisor/supervisor.c has the protocol; scripts/cfs-console is the client). */
 #define CONSOLE_SOCKET "console.sock"
 
 /* Fork the supervisor-to-be, clone init in its namespaces (init then waits), and
