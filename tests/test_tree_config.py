@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from lib.daemon import has_controller
+from lib.daemon import host_lacks
 from lib.fsops import ini_value, last_error, parse_ini, read_file, read_value, sh, write_file
 from lib.keys import BY_REL, SETTINGS, good_nondefault
 from lib.lxc import LXC_2012
@@ -60,10 +60,10 @@ def test_config_reads_as_ini_with_defaults(daemon, web):
     assert not extra, f"keys that are no settings: {extra}"
 
 
-def _all_good_values():
+def _all_good_values(daemon):
     vals = {}
     for k in SETTINGS:
-        if k.needs and not has_controller(k.needs):
+        if host_lacks(daemon, k.needs):
             continue
         w, r = good_nondefault(k)
         vals[k.rel] = (w.rstrip("\n"), r.rstrip("\n"))
@@ -71,7 +71,7 @@ def _all_good_values():
 
 
 def test_config_write_sets_every_key(daemon, web):
-    vals = _all_good_values()
+    vals = _all_good_values(daemon)
     doc = build_ini({rel: w for rel, (w, _r) in vals.items()})
     res = write_file(os.path.join(web, "config"), doc)
     assert res == 0, f"{res}: {last_error(daemon, 'web')}\n{doc}"
@@ -86,7 +86,7 @@ def test_config_write_sets_every_key(daemon, web):
 
 def test_config_read_write_back_is_no_change(daemon, web):
     """Automation writes back what it read: no change, no error (Ansible's second run)."""
-    vals = _all_good_values()
+    vals = _all_good_values(daemon)
     assert write_file(os.path.join(web, "config"),
                       build_ini({rel: w for rel, (w, _r) in vals.items()})) == 0
     before = snapshot(daemon, "web")

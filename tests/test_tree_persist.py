@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from lib.daemon import has_controller
+from lib.daemon import host_lacks
 from lib.fsops import read_file, read_value, write_file
 from lib.keys import ALIASES, SETTINGS, good_nondefault
 
@@ -30,7 +30,7 @@ def _diff(a, b):
 
 def _set_everything(d, name):
     for k in SETTINGS:
-        if k.needs and not has_controller(k.needs):
+        if host_lacks(d, k.needs):
             continue
         w, _r = good_nondefault(k, name)
         data = w if w.endswith("\n") else w + "\n"
@@ -58,6 +58,9 @@ def test_accepted_change_survives_kill9(daemon):
     """kill -9 right after the write returns: the value is there after the restart."""
     os.mkdir(daemon.path("web"))
     want = {}
+    # a hidden v1 alias keeps the text written through it (blkio.weight where this
+    # host has an I/O weight at all)
+    alias = "cpu.shares" if host_lacks(daemon, "io weight") else "blkio.weight"
 
     def check(step):
         for (name, rel), v in want.items():
@@ -74,8 +77,8 @@ def test_accepted_change_survives_kill9(daemon):
         ("append", lambda: write_file(daemon.path("web", "env"), "C=3\n",
                                       flags=os.O_WRONLY | os.O_APPEND),
          {("web", "env"): "A=1\nB=2\nC=3"}),
-        ("alias", lambda: write_file(daemon.path("web", "cgroup", "blkio.weight"), "500\n"),
-         {("web", "cgroup/blkio.weight"): "500"}),
+        ("alias", lambda: write_file(daemon.path("web", "cgroup", alias), "500\n"),
+         {("web", "cgroup/" + alias): "500"}),
         ("mkdir", lambda: os.mkdir(daemon.path("db")) or 0, {("db", "hostname"): "db"}),
         ("config", lambda: write_file(daemon.path("db", "config"),
                                       "[container]\nhostname = cfg9\n[net]\ntype = veth\n"),

@@ -433,6 +433,30 @@ static const char *ctrl_status(enum cg_ctrl c)
 	}
 }
 
+/* Which file carries an I/O weight here: CFQ's blkio.weight (gone since 5.0) or
+ * the BFQ scheduler's blkio.bfq.weight on v1, io.weight (iocost) or io.bfq.weight
+ * on v2. A kernel built without BFQ has the controller but no weight at all. */
+static const char *io_weight_status(void)
+{
+	static const char *const v1[] = { "blkio.weight", "blkio.bfq.weight" };
+	static const char *const v2[] = { "io.weight", "io.bfq.weight" };
+	static char out[96];
+	char p[PATH_MAX];
+	int h = cg.layout == CG_LAYOUT_V2 ? cg.unified : cg.by_ctrl[CTRL_BLKIO];
+	const char *const *files = cg.layout == CG_LAYOUT_V2 ? v2 : v1;
+
+	if (h < 0 || (cg.layout == CG_LAYOUT_V2 && !(cg.v2_mask & (1u << CTRL_BLKIO))))
+		return "no (no io controller)";
+	for (int i = 0; i < 2; i++)
+		if (cg_path(p, sizeof(p), h, NULL, files[i]) == 0 && cg_exists(p)) {
+			snprintf(out, sizeof(out), "yes (%s)", files[i]);
+			return out;
+		}
+	snprintf(out, sizeof(out), "no (neither %s nor %s: the kernel has no BFQ I/O scheduler)",
+		 files[0], files[1]);
+	return out;
+}
+
 char *cgroup_checkconfig(void)
 {
 	static const char *const layouts[] = { "v1", "hybrid", "v2" };
@@ -458,6 +482,7 @@ char *cgroup_checkconfig(void)
 	if (cg.ready) {
 		fprintf(f, "cgroup swap accounting: %s\n", swap ? "yes" : "no");
 		fprintf(f, "cgroup.kill: %s\n", kill_file ? "yes" : "no");
+		fprintf(f, "cgroup io weight: %s\n", io_weight_status());
 	}
 	fclose(f);
 	return out;

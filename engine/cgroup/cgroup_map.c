@@ -584,6 +584,11 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 		return cfs_err_set(err, EOPNOTSUPP,
 				   "%s: this host has no swap accounting (memory.swap.max is missing), so %s cannot be applied",
 				   path, shown(c, k));
+	if (!strcmp(w->file, "blkio.bfq.weight") || !strcmp(w->file, "io.bfq.weight"))
+		return cfs_err_set(err, EOPNOTSUPP,
+				   "%s: this host has no I/O weight (no %s and no %s: its kernel lacks the BFQ I/O scheduler, or the %s controller is missing), so %s cannot be applied",
+				   path, b == CG_BACKEND_V2 ? "io.weight" : "blkio.weight", w->file,
+				   w->controller, shown(c, k));
 	if (canon(k) == K_DEVICES_DENY || canon(k) == K_DEVICES_ALLOW)
 		return cfs_err_set(err, EOPNOTSUPP,
 				   "%s: this host has no devices controller, so device rules other than the defaults cannot be enforced",
@@ -591,6 +596,7 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 	return cfs_err_set(err, EOPNOTSUPP,
 			   "%s: this host has no %s (the %s controller is %s), so %s cannot be applied",
 			   path, w->file, w->controller,
-			   b == CG_BACKEND_V2 ? "not available to the containers' cgroups" : "not mounted",
+			   b == CG_BACKEND_V2 ? "not available to the containers' cgroups"
+					      : "not mounted, or lacks that file",
 			   shown(c, k));
 }

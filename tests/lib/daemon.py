@@ -109,6 +109,38 @@ def has_controller(name: str) -> bool:
     return False
 
 
+# What a kernel build may lack, as .checkconfig names it: need -> (feature, a status
+# meaning "has it"). Host-dependent expectations come from here, never from the kernel
+# the tests were written on.
+HOST_NEEDS = {
+    "net_cls": ("cgroup controller net_cls", lambda s: s != "missing"),
+    "io weight": ("cgroup io weight", lambda s: s.startswith("yes")),
+    "swap accounting": ("cgroup swap accounting", lambda s: s.startswith("yes")),
+}
+_checkconfig_cache: dict = {}
+
+
+def checkconfig(daemon) -> dict:
+    """.checkconfig of this host as {feature: status} (read once: the host does not change
+    during a run)."""
+    if not _checkconfig_cache:
+        with open(daemon.path(".checkconfig")) as f:
+            for line in f:
+                feat, _sep, status = line.rstrip("\n").partition(": ")
+                _checkconfig_cache[feat] = status
+    return _checkconfig_cache
+
+
+def host_lacks(daemon, need: Optional[str]) -> bool:
+    """True when .checkconfig says this host lacks `need` (a key of HOST_NEEDS)."""
+    if need is None:
+        return False
+    feature, has = HOST_NEEDS[need]
+    status = checkconfig(daemon).get(feature)
+    assert status is not None, f".checkconfig has no line {feature!r}"
+    return not has(status)
+
+
 def cgroup_layout() -> str:
     """v2, hybrid or v1, as the host has it."""
     types = {m["mnt"]: m["fstype"] for m in mountinfo()}

@@ -31,7 +31,9 @@ class Key:
     empty_ok: bool = False  # "" is a valid value
     numeric: bool = False   # "-1" and 2^64 are bad
     alias_of: Optional[str] = None  # hidden v1 alias of this canonical name
-    needs: Optional[str] = None     # a host feature ("net_cls")
+    needs: Optional[str] = None     # a host feature (a key of lib.daemon.HOST_NEEDS)
+    # the kernel's own default: accepted (nothing to apply) even where `needs` is missing
+    host_default: Optional[str] = None
 
     @property
     def rel(self) -> str:
@@ -134,9 +136,10 @@ KEYS: List[Key] = [
     Key("cgroup", "cpuset.cpus", "", _CPULIST_GOOD, _CPULIST_BAD, empty_ok=True, numeric=True),
     Key("cgroup", "cpuset.mems", "", _CPULIST_GOOD, _CPULIST_BAD, empty_ok=True, numeric=True),
     Key("cgroup", "memory.max", "max", _SIZE_GOOD, _SIZE_BAD, numeric=True),
-    Key("cgroup", "memory.swap.max", "max", _SIZE_GOOD, _SIZE_BAD, numeric=True),
+    Key("cgroup", "memory.swap.max", "max", _SIZE_GOOD, _SIZE_BAD, numeric=True,
+        needs="swap accounting"),
     Key("cgroup", "io.weight", "100", ["1", "10000", "512"], ["0", "10001", "abc"],
-        numeric=True),
+        numeric=True, needs="io weight"),
     Key("cgroup", "pids.max", "max", ["100", "0", "max", "4194304"], ["4194305", "abc"],
         numeric=True),
     Key("cgroup", "devices.deny", "a", ["c 1:3 rwm\nb 8:* r\n", "a\n"], _DEV_BAD,
@@ -152,7 +155,7 @@ KEYS: List[Key] = [
         [("128M", "134217728"), ("134217728", "134217728")], ["abc", "-2", "1X", OVERFLOW],
         alias_of="memory.max"),
     Key("cgroup", "blkio.weight", None, ["500", "10", "1000"], ["9", "1001", "abc"],
-        numeric=True, alias_of="io.weight"),
+        numeric=True, alias_of="io.weight", needs="io weight", host_default="500"),
 ]
 
 BY_REL = {k.rel: k for k in KEYS}
