@@ -204,25 +204,6 @@ bool cgroup_exists(const char *name)
 	return false;
 }
 
-char **cgroup_procs_files(const char *name)
-{
-	char **v = calloc(cg.nh + 1, sizeof(*v));
-	char p[PATH_MAX];
-	int n = 0;
-
-	if (!v || !valid_name(name))
-		goto fail;
-	for (int i = 0; i < cg.nh; i++) {
-		if (cg_path(p, sizeof(p), i, name, "cgroup.procs") < 0 || !(v[n] = strdup(p)))
-			goto fail;
-		n++;
-	}
-	return v;
-fail:
-	strv_free(v);
-	return NULL;
-}
-
 int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
 {
 	char p[PATH_MAX], num[24];

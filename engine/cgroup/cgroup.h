@@ -26,7 +26,6 @@ int cgroup_init(const char *parent, struct cfs_err *err);
 /* At daemon exit: remove the parent directories cgroup_init created, where empty
  * (running containers keep theirs, and so the parent, alive). */
 void cgroup_fini(void);
-enum cg_layout cgroup_layout(void);
 /* Lines "cgroup layout: hybrid", "cgroup controller memory: v1", ... for .checkconfig. */
 char *cgroup_checkconfig(void);
 
@@ -62,9 +61,6 @@ int cgroup_destroy(const char *name, struct cfs_err *err);
 int cgroup_stat_read(const char *name, enum stat_id s, char **out);
 /* Does the container's cgroup exist (in any hierarchy)? */
 bool cgroup_exists(const char *name);
-/* The cgroup.procs paths a child writes itself into before exec (NULL-terminated,
- * malloc'd; free with strv_free). */
-char **cgroup_procs_files(const char *name);
 
 /* ---- pure planning (cgroup_map.c): which file of which controller gets which value */
 enum cg_backend { CG_BACKEND_V1, CG_BACKEND_V2 };

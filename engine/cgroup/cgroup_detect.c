@@ -19,11 +19,6 @@ static const char *const ctrl_names[CTRL_COUNT] = {
 	"cpu", "cpuacct", "cpuset", "memory", "blkio", "devices", "freezer", "pids", "net_cls",
 };
 
-const char *cg_ctrl_name(enum cg_ctrl c)
-{
-	return ctrl_names[c];
-}
-
 int cg_ctrl_from_name(const char *s)
 {
 	if (!strcmp(s, "io"))
@@ -406,11 +401,6 @@ void cgroup_fini(void)
 {
 	if (cg.ready)
 		remove_created();
-}
-
-enum cg_layout cgroup_layout(void)
-{
-	return cg.layout;
 }
 
 static const char *ctrl_status(enum cg_ctrl c)

@@ -51,7 +51,6 @@ struct cg_state {
 
 extern struct cg_state cg;
 
-const char *cg_ctrl_name(enum cg_ctrl c);		/* v1 name: "cpu", ..., "blkio" */
 int cg_ctrl_from_name(const char *s);			/* v1 or v2 name; -1 if unknown */
 
 /* <base of hierarchy h>/<name>[/<file>] into buf; -ENAMETOOLONG. name may be NULL
