@@ -168,6 +168,10 @@ class Sshd:
                 "StrictModes no",  # the keys sit below /tmp, which is world-writable
                 "UseDNS no",
                 "LogLevel VERBOSE",
+                # bash run by sshd sources root's ~/.bashrc when SHLVL is unset (Debian's
+                # SSH_SOURCE_BASHRC); a host's rc file (a pyenv rehash waiting 60 s on its
+                # lock, output on stdout) must not decide whether sftp or Ansible work here
+                "SetEnv SHLVL=1",
                 f"Subsystem sftp {SFTP_SERVER}",
                 "",
             ]))
