@@ -18,7 +18,7 @@ B := build
 SANFLAGS :=
 endif
 
-PKGS_ENGINE := libnl-3.0 libnl-route-3.0 libcap
+PKGS_ENGINE := libnl-3.0 libnl-route-3.0 libcap libseccomp
 PKGS_FUSE := fuse3
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wstrict-prototypes
 CFLAGS ?= -O2 -g

@@ -25,6 +25,7 @@ enum key_id {
 	K_MOUNTS,
 	K_CAPS_DROP,
 	K_CAPS_KEEP,
+	K_SECCOMP,
 	K_TTY,
 	K_PTS,
 	K_STOP_SIGNAL,

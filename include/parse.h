@@ -111,6 +111,23 @@ void format_namespaces(unsigned long flags, char *buf, size_t n);
  * case-insensitive); empty is valid. mask gets bit (1<<cap) per capability. */
 int parse_cap_list(const char *s, uint64_t *mask, struct cfs_err *err);
 
+/* The seccomp setting: an optional first word `default` (the built-in deny list;
+ * also what an empty value means) or `unconfined` (no filter), then edits `+NAME`
+ * (deny system call NAME too) and `-NAME` (do not deny it), blank-separated, in
+ * order (a later edit of a name wins). Names are libseccomp's (any architecture's). */
+#define SECCOMP_MAX_EDITS 64
+#define SECCOMP_NAME_MAX 40
+struct seccomp_edit {
+	bool deny;
+	char name[SECCOMP_NAME_MAX];
+};
+struct seccomp_spec {
+	bool unconfined;
+	int n;
+	struct seccomp_edit edit[SECCOMP_MAX_EDITS];
+};
+int parse_seccomp(const char *s, struct seccomp_spec *spec, struct cfs_err *err);
+
 /* fstab line: "SOURCE TARGET FSTYPE [OPTIONS [DUMP [PASS]]]"; OPTIONS is a
  * comma-separated list; known flags become MS_* bits, "create=dir|file" sets create,
  * the rest (fs data) go to data. Octal escapes \040 in fields are decoded. */

@@ -201,6 +201,7 @@ def test_capabilities(daemon, containers, image):
     assert c["CapBnd"] == host & ~dropped, f"{c['CapBnd']:x} want {host & ~dropped:x}"
     assert c["CapEff"] == c["CapPrm"] == c["CapBnd"] and c["CapInh"] == 0
     assert st["NoNewPrivs"] == "1"
+    assert st["Seccomp"] == "2"  # the default filter (seccomp.c)
     c, _ = caps(p2)
     assert c["CapBnd"] == host & kept and c["CapEff"] == host & kept
     # the default: LXC's drop list

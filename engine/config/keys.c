@@ -141,6 +141,18 @@ static int chk_caps(const char *in, char *out, size_t n, struct cfs_err *err)
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
 
+static int chk_seccomp(const char *in, char *out, size_t n, struct cfs_err *err)
+{
+	struct seccomp_spec *spec = malloc(sizeof(*spec));
+	int r;
+
+	if (!spec)
+		return cfs_err_set(err, ENOMEM, "out of memory");
+	r = parse_seccomp(in, spec, err);
+	free(spec);
+	return r < 0 ? r : copy_out(in, out, n, err);
+}
+
 static int chk_range(const char *in, char *out, size_t n, struct cfs_err *err,
 		     uint64_t lo, uint64_t hi)
 {
@@ -391,6 +403,9 @@ const struct key_def key_table[K_COUNT] = {
 	    chk_caps, "lxc.cap.drop", "lxc.cap.drop", "capabilities removed, space separated"),
 	ROW(K_CAPS_KEEP, SEC_CONTAINER, "caps.keep", 0, "", chk_caps,
 	    "lxc.cap.keep", NULL, "if set, only these capabilities are kept"),
+	ROW(K_SECCOMP, SEC_CONTAINER, "seccomp", 0, "default", chk_seccomp,
+	    NULL, NULL, "system call filter: default or unconfined, then +NAME (deny too) "
+	    "and -NAME (allow) edits"),
 	ROW(K_TTY, SEC_CONTAINER, "tty", 0, "0", chk_tty,
 	    "lxc.tty.max", "lxc.tty", "number of ttys, 0-64"),
 	ROW(K_PTS, SEC_CONTAINER, "pts", 0, "1024", chk_pts,

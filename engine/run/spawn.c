@@ -28,6 +28,7 @@
 #include "rootfs.h"
 #include "spawn.h"
 #include "hide.h"
+#include "seccomp.h"
 #include "spawn_child.h"
 
 #ifndef CLONE_NEWTIME
@@ -65,6 +66,7 @@ static void plan_free(struct spawn_plan *p)
 	strv_free(p->envp);
 	strv_free(p->hide_mounts);
 	free(p->exec_argv);
+	free(p->seccomp.filter);
 	free(p);
 }
 
@@ -197,6 +199,9 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		return r;
 	}
 	r = plan_caps(p, c, err);
+	if (r < 0)
+		return r;
+	r = seccomp_prog_build(c->val[K_SECCOMP], &p->seccomp, err);
 	if (r < 0)
 		return r;
 	if (p->rootfs[0]) {

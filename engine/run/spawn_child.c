@@ -20,6 +20,7 @@
 
 #include "rootfs.h"
 #include "hide.h"
+#include "seccomp.h"
 #include "spawn_child.h"
 
 #ifndef CLONE_NEWTIME
@@ -333,15 +334,18 @@ static __attribute__((noreturn)) void init_main(const struct spawn_plan *p)
 	if (dup2(p->sys ? p->console[1] : p->devnull, 0) < 0 ||
 	    dup2(p->console[1], 1) < 0 || dup2(p->console[1], 2) < 0)
 		init_fail(fd, errno, "dup2", NULL);
+	/* the container's processes gain nothing through exec (setuid, file caps),
+	 * and from here on its system calls pass the filter: the last steps */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		init_fail(fd, errno, "set no_new_privs", NULL);
+	if ((e = seccomp_prog_load(&p->seccomp)) < 0)
+		init_fail(fd, -e, "load the seccomp filter", NULL);
 	if (!p->sys) {
 		if (dup2(p->report[1], EXEC_FD) < 0)
 			init_fail(fd, errno, "dup2", NULL);
 		syscall(SYS_execveat, p->sup_fd, "", p->exec_argv, p->envp, AT_EMPTY_PATH);
 		init_fail(fd, errno, "exec", SUPERVISOR_ARGV0 " reaper");
 	}
-	/* a system container's processes gain nothing through exec (setuid, file caps) */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		init_fail(fd, errno, "set no_new_privs", NULL);
 	e = exec_search(p->cmd, p->envp);
 	init_fail(fd, e, "exec", p->cmd[0]);
 }

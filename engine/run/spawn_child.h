@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <limits.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #define MAX_TTY 64		/* the tty setting's range (keys.c) */
 /* Our fds sit above what the children lay out before exec: 0-2, the supervisor's
@@ -33,6 +34,7 @@ struct spawn_plan {
 	bool new_timens;	/* unshared by the helper: applies to its children */
 	char **hide_mounts;	/* containerfs trees to detach in a new mount ns */
 	uint64_t caps_keep;
+	struct sock_fprog seccomp;	/* the filter (seccomp.c); .filter NULL: none */
 	int last_cap;
 	uid_t uid;
 	gid_t gid;

@@ -122,6 +122,7 @@ static const struct {
 	{ K_MOUNTS, "tmpfs tmp tmpfs size=10m 0 0", "tmpfs tmp tmpfs size=10m 0 0" },
 	{ K_CAPS_DROP, "sys_admin CAP_NET_RAW", "sys_admin CAP_NET_RAW" },
 	{ K_CAPS_KEEP, "chown", "chown" },
+	{ K_SECCOMP, "default -keyctl +ptrace", "default -keyctl +ptrace" },
 	{ K_TTY, "4", "4" },
 	{ K_PTS, "10", "10" },
 	{ K_STOP_SIGNAL, "SIGPWR", "SIGPWR" },
