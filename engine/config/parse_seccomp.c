@@ -21,14 +21,16 @@ static int edit_word(const char *p, size_t n, struct seccomp_spec *spec, struct 
 		return cfs_err_set(err, EINVAL, "'%.*s' is not default, unconfined, +SYSCALL "
 				   "or -SYSCALL", (int)(n > 40 ? 40 : n), p);
 	if (n - 1 >= sizeof(name))
-		return cfs_err_set(err, EINVAL, "'%.*s' is not a system call name", 40, p + 1);
+		return cfs_err_set(err, EINVAL, "'%.*s' is not a system call name", 40, p);
 	memcpy(name, p + 1, n - 1);
 	name[n - 1] = '\0';
 	for (const char *c = name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
-			return cfs_err_set(err, EINVAL, "'%s' is not a system call name", name);
+			return cfs_err_set(err, EINVAL, "'%.*s': '%s' is not a system call name",
+					   (int)n, p, name);
 	if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR)
-		return cfs_err_set(err, EINVAL, "'%s' is not a system call name", name);
+		return cfs_err_set(err, EINVAL, "'%.*s': '%s' is not a system call name",
+				   (int)n, p, name);
 	if (spec->n >= SECCOMP_MAX_EDITS)
 		return cfs_err_set(err, EINVAL, "more than %d edits", SECCOMP_MAX_EDITS);
 	e = &spec->edit[spec->n++];

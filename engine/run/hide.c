@@ -2,10 +2,13 @@
  * daemon's, which holds the tree itself: a container must neither reach the tree nor
  * keep the tree's connection alive after the daemon's unmount. The daemon lists the
  * tree's mounts (by the type the front end gave) before fork; init detaches them. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include "hide.h"
 #include "parse.h"
@@ -46,9 +49,52 @@ char **own_mounts_of_type(const char *fstype)
 	return v;
 }
 
-void detach_mounts(char *const *paths)
+/* Is a mount of fstype still in our mountinfo? 1, 0 or -errno. Read with system
+ * calls in pieces, each searched with the tail of the one before. */
+static int type_left(const char *fstype)
+{
+	char pat[96], buf[4096 + 96];
+	size_t plen, keep = 0;
+	int fd, found = 0;
+
+	plen = (size_t)snprintf(pat, sizeof(pat), " - %s ", fstype);
+	if (plen >= sizeof(pat))
+		return -ENAMETOOLONG;
+	fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, buf + keep, sizeof(buf) - keep);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			found = n < 0 ? -errno : 0;
+			break;
+		}
+		keep += (size_t)n;
+		if (memmem(buf, keep, pat, plen)) {
+			found = 1;
+			break;
+		}
+		if (keep >= plen) {
+			memmove(buf, buf + keep - (plen - 1), plen - 1);
+			keep = plen - 1;
+		}
+	}
+	close(fd);
+	return found;
+}
+
+int detach_mounts(char *const *paths, const char *fstype)
 {
 	/* system calls only: this runs in a child of a threaded process */
 	for (; paths && *paths; paths++)
-		umount2(*paths, MNT_DETACH);
+		if (umount2(*paths, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+			return -errno;	/* EINVAL, ENOENT: gone with one detached before */
+	if (!fstype || !*fstype)
+		return 0;
+	int r = type_left(fstype);
+
+	return r > 0 ? -EBUSY : r;
 }

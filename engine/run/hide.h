@@ -6,7 +6,9 @@
  * daemon can see), malloc'd, NULL-terminated (strv_free); an empty vector for NULL
  * or "". Called before fork. */
 char **own_mounts_of_type(const char *fstype);
-/* Detach them (in the container's new mount namespace; no allocation). */
-void detach_mounts(char *const *paths);
+/* Detach them (in a new mount namespace of the caller's; system calls only) and
+ * check that no mount of fstype is left: 0, or -errno of the first failed detach,
+ * -EBUSY if one is left. */
+int detach_mounts(char *const *paths, const char *fstype);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "cgroup/cgroup.h"
 #include "container.h"
+#include "mask.h"
 #include "rootfs.h"
 
 /* The standard nodes of /dev, each made when the device rules allow it. */
@@ -214,31 +215,6 @@ static int mount_fs(int rootfd, const char *dir, const char *type, unsigned long
 	return r;
 }
 
-/* Bind path onto itself, then make it read-only (two calls: a bind ignores flags). */
-static int bind_readonly(int rootfd, const char *path, struct child_err *ce)
-{
-	const unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	char fp[32];
-	int fd = in_root_open(rootfd, path, 0), r = 0;
-
-	if (fd == -ENOENT)
-		return 0;	/* e.g. a kernel without sysrq */
-	if (fd < 0)
-		return path_fail(ce, -fd, "read-only bind of", path);
-	if (mount(fd_path(fp, fd), fp, NULL, MS_BIND, NULL) < 0)
-		r = child_err_set(ce, errno, "read-only bind of", path, NULL);
-	close(fd);
-	if (r < 0)
-		return r;
-	fd = in_root_open(rootfd, path, 0);
-	if (fd < 0)
-		return path_fail(ce, -fd, "read-only bind of", path);
-	if (mount(NULL, fd_path(fp, fd), NULL, ro, NULL) < 0)
-		r = child_err_set(ce, errno, "read-only remount of", path, NULL);
-	close(fd);
-	return r;
-}
-
 static int root_mount(const struct rootfs_plan *s, struct child_err *ce)
 {
 	if (s->overlay) {
@@ -258,13 +234,9 @@ static int proc_and_sys(const struct rootfs_plan *s, int rootfd, struct child_er
 {
 	int r = 0;
 
+	/* host-wide sysctls, sysrq and the like are made read-only by mask.c */
 	if (!s->own_proc)
 		r = mount_fs(rootfd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, ce);
-	/* as LXC's proc:mixed: host-wide sysctls and sysrq are not the container's */
-	if (!r && !s->own_proc)
-		r = bind_readonly(rootfd, "proc/sys", ce);
-	if (!r && !s->own_proc)
-		r = bind_readonly(rootfd, "proc/sysrq-trigger", ce);
 	if (!r && !s->own_sys)
 		r = mount_fs(rootfd, "sys", "sysfs",
 			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, ce);
@@ -422,6 +394,8 @@ int rootfs_setup(const struct spawn_plan *p, struct child_err *ce)
 		r = make_dev(p, rootfd, ce);
 	if (!r)
 		r = mounts_apply(s, rootfd, ce);
+	if (!r)
+		r = mask_kernel_paths(rootfd, ce);	/* also over a /proc of the mounts */
 	close(rootfd);
 	for (int i = 0; i < s->ntty; i++)
 		close(s->tty_slave[i]);	/* bound now; the supervisor keeps its own */

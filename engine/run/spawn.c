@@ -192,6 +192,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	p->new_timens = ns & CLONE_NEWTIME;
 	if (ns & CLONE_NEWNS)
 		p->hide_mounts = own_mounts_of_type(sc->hide_fstype);
+	p->hide_fstype = sc->hide_fstype;
 	p->clone_flags = ns & ~(unsigned long)(CLONE_NEWCGROUP | CLONE_NEWTIME);
 	r = parse_uid_gid(c->val[K_USER] ? c->val[K_USER] : "0:0", &p->uid, &p->gid, err);
 	if (r < 0) {

@@ -20,6 +20,7 @@
 
 #include "rootfs.h"
 #include "hide.h"
+#include "mask.h"
 #include "seccomp.h"
 #include "spawn_child.h"
 
@@ -246,6 +247,34 @@ static void wait_for_go(int fd)
 	close(fd);
 }
 
+/* An application container's own mount namespace gets the masks too (mask.c). */
+static int app_mask(struct child_err *ce)
+{
+	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (rootfd < 0)
+		return child_err_set(ce, errno, "open", "/", NULL);
+	r = mask_kernel_paths(rootfd, ce);
+	close(rootfd);
+	return r;
+}
+
+/* The tree out of what init's mount namespace will copy: a namespace of our own
+ * (the supervisor's), private, without the tree's mounts. */
+static void hide_tree(const struct spawn_plan *p)
+{
+	int r;
+
+	if (p->sys || !(p->clone_flags & CLONE_NEWNS) || !p->hide_mounts || !p->hide_mounts[0])
+		return;
+	if (unshare(CLONE_NEWNS) < 0)
+		info_fail(p->info[1], "unshare mnt namespace", errno, 0);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		info_fail(p->info[1], "make / private", errno, 0);
+	if ((r = detach_mounts(p->hide_mounts, p->hide_fstype)) < 0)
+		info_fail(p->info[1], "detach the tree", -r, 0);
+}
+
 static void init_setup(const struct spawn_plan *p)
 {
 	int fd = p->report[1];
@@ -258,14 +287,14 @@ static void init_setup(const struct spawn_plan *p)
 	if ((p->clone_flags & CLONE_NEWNS) &&
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		init_fail(fd, errno, "make / private", NULL);
-	if (!p->sys && (p->clone_flags & CLONE_NEWNS))
-		detach_mounts(p->hide_mounts);	/* the tree stays the host's */
 	if (p->sys && rootfs_setup(p, &ce) < 0)
 		init_fail_err(fd, &ce);
 	if (!p->sys &&
 	    (p->clone_flags & (CLONE_NEWNS | CLONE_NEWPID)) == (CLONE_NEWNS | CLONE_NEWPID) &&
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		init_fail(fd, errno, "mount", "/proc");
+	if (!p->sys && (p->clone_flags & CLONE_NEWNS) && app_mask(&ce) < 0)
+		init_fail_err(fd, &ce);
 	if ((p->clone_flags & CLONE_NEWUTS) && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		init_fail(fd, errno, "sethostname", NULL);
 	if ((p->clone_flags & CLONE_NEWNET) && (r = loopback_up()) < 0)
@@ -378,6 +407,7 @@ static __attribute__((noreturn)) void keeper_main(const struct spawn_plan *p)
 
 	if (p->new_timens && unshare(CLONE_NEWTIME) < 0)
 		info_fail(p->info[1], "unshare time namespace", errno, 0);
+	hide_tree(p);
 	init = raw_clone(p->clone_flags);
 	if (init < 0)
 		info_fail(p->info[1], "clone", errno, 0);

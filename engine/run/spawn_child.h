@@ -33,6 +33,7 @@ struct spawn_plan {
 	bool new_cgroupns;	/* unshared by init once it is in its cgroups */
 	bool new_timens;	/* unshared by the helper: applies to its children */
 	char **hide_mounts;	/* containerfs trees to detach in a new mount ns */
+	const char *hide_fstype;	/* their type: none may be left */
 	uint64_t caps_keep;
 	struct sock_fprog seccomp;	/* the filter (seccomp.c); .filter NULL: none */
 	int last_cap;
