@@ -12,7 +12,7 @@ import termios
 import pytest
 
 from lib.fsops import (errno_of, last_error, read_file, read_value, run, sh, write_file)
-from lib.keys import SETTINGS, STATS, container_listing, section_files
+from lib.keys import DEF_DEVICES_ALLOW, SETTINGS, STATS, container_listing, section_files
 
 
 def val(web, rel):
@@ -258,7 +258,7 @@ def test_o_append_adds_a_line(daemon, web):
     assert r.returncode == 0, r.stderr
     assert read_file(os.path.join(web, "env")) == "A=1\nB=2\n"
     assert val(web, "cgroup/devices.allow").split("\n")[-1] == "c 10:200 rwm"
-    assert len(val(web, "cgroup/devices.allow").split("\n")) == 10
+    assert len(val(web, "cgroup/devices.allow").split("\n")) == len(DEF_DEVICES_ALLOW.split("\n")) + 1
     r = sh("echo NOEQ >> env", cwd=web)
     assert r.returncode != 0 and "Invalid argument" in r.stderr
     assert read_file(os.path.join(web, "env")) == "A=1\nB=2\n"

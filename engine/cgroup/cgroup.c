@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +129,62 @@ static bool valid_name(const char *name)
 
 /* ---- a container's cgroups in every hierarchy */
 
+/* Ownership: every cgroup directory cgroup_create makes carries the extended
+ * attribute CG_MARK = the container's name, and cleanup kills and removes only
+ * marked directories, never a cgroup somebody else made at <parent>/<name>. Where a
+ * hierarchy takes no xattrs (v1 before Linux 5.x without the xattr mount option),
+ * its directory counts as ours when another hierarchy's is marked, or when no
+ * hierarchy of the host takes marks at all (then there is nothing to tell by). */
+#define CG_MARK "trusted.containerfs"
+enum { MARK_ABSENT, MARK_FOREIGN, MARK_OURS, MARK_UNKNOWN };
+
+static int mark_state(const char *dir, const char *name)
+{
+	char v[256];
+	ssize_t n = getxattr(dir, CG_MARK, v, sizeof(v) - 1);
+
+	if (n >= 0) {
+		v[n] = '\0';
+		return strcmp(v, name) ? MARK_FOREIGN : MARK_OURS;
+	}
+	if (errno == ENOENT)
+		return MARK_ABSENT;
+	if (errno == ENODATA)
+		return MARK_FOREIGN;
+	return MARK_UNKNOWN;	/* EOPNOTSUPP: this hierarchy keeps no xattrs */
+}
+
+static int mark(const char *dir, const char *name)
+{
+	if (setxattr(dir, CG_MARK, name, strlen(name), 0) == 0 || errno == EOPNOTSUPP)
+		return 0;
+	return -errno;
+}
+
+/* Bit h set: hierarchy h's directory of name exists and is ours to kill and remove.
+ * *foreign: one exists that is not (left alone, and logged). */
+static unsigned owned_mask(const char *name, bool *foreign)
+{
+	int st[CG_MAX_HIER];
+	bool any_ours = false, any_known = false;
+	unsigned m = 0;
+	char p[PATH_MAX];
+
+	*foreign = false;
+	for (int i = 0; i < cg.nh; i++) {
+		st[i] = cg_path(p, sizeof(p), i, name, NULL) == 0 ? mark_state(p, name) : MARK_ABSENT;
+		any_ours |= st[i] == MARK_OURS;
+		any_known |= st[i] == MARK_OURS || st[i] == MARK_FOREIGN;
+	}
+	for (int i = 0; i < cg.nh; i++) {
+		if (st[i] == MARK_OURS || (st[i] == MARK_UNKNOWN && (any_ours || !any_known)))
+			m |= 1u << i;
+		else if (st[i] != MARK_ABSENT)
+			*foreign = true;
+	}
+	return m;
+}
+
 /* A directory that exists already is taken only if it is an empty cgroup (left by
  * a run that ended while nobody watched): never a control file of the parent whose
  * name the container shares, never somebody's cgroup with processes in it. */
@@ -176,8 +233,14 @@ int cgroup_create(const char *name, struct cfs_err *err)
 			r = cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long for %s", name);
 		} else if (mkdir(p, 0755) == 0) {
 			made[i] = true;
+			if ((r = mark(p, name)) < 0)
+				r = cfs_err_set(err, -r, "cgroup: cannot mark %s as containerfs's: %s",
+						p, strerror(-r));
 		} else if (errno != EEXIST) {
 			r = cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
+		} else if (mark_state(p, name) == MARK_FOREIGN) {
+			r = cfs_err_set(err, EBUSY, "cgroup: %s exists and was not made by "
+					"containerfs for '%s': left alone", p, name);
 		} else {
 			r = existing_is_leftover(p, err);
 			fresh = 0;
@@ -222,6 +285,63 @@ int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
 			return cfs_err_set(err, -r, "tasks: cannot move %d into %s: %s", (int)pid, p,
 					   strerror(-r));
 	}
+	return 0;
+}
+
+/* The directory of hierarchy h that /proc/PID/cgroup's path names (relative to
+ * the part of the hierarchy mounted at h's mount point). */
+static bool dir_of_line(const struct cg_hier *h, const char *path, char *dir, size_t n)
+{
+	size_t rl = strcmp(h->root, "/") ? strlen(h->root) : 0;
+
+	if (rl && (strncmp(path, h->root, rl) || (path[rl] && path[rl] != '/')))
+		return false;	/* outside what is mounted here: not beneath our parent */
+	return snprintf(dir, n, "%s%s", h->mnt, path + rl) < (int)n;
+}
+
+/* Does one "ID:CONTROLLERS:PATH" line put the process beneath our parent? Then the
+ * first component below it is the container's name. */
+static bool line_container(char *line, char *name, size_t n)
+{
+	char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char dir[PATH_MAX], list[512];
+
+	if (!c2)
+		return false;
+	*c2++ = '\0';
+	c2[strcspn(c2, "\n")] = '\0';
+	snprintf(list, sizeof(list), ",%s,", c1 + 1);
+	for (int i = 0; i < cg.nh; i++) {
+		const struct cg_hier *h = &cg.h[i];
+		char first[64];
+		size_t bl = strlen(h->base);
+
+		snprintf(first, sizeof(first), ",%.*s,", (int)strcspn(h->ctrls, ","), h->ctrls);
+		if (h->v2 ? c1[1] != '\0' : (!c1[1] || !strstr(list, first)))
+			continue;
+		if (!dir_of_line(h, c2, dir, sizeof(dir)) || strncmp(dir, h->base, bl) ||
+		    dir[bl] != '/')
+			continue;
+		snprintf(name, n, "%.*s", (int)strcspn(dir + bl + 1, "/"), dir + bl + 1);
+		return true;
+	}
+	return false;
+}
+
+int cgroup_pid_container(pid_t pid, char *name, size_t n)
+{
+	char p[64];
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0)
+		if (line_container(line, name, n))
+			return 1;
 	return 0;
 }
 
@@ -271,7 +391,15 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int pids_in(const char *name, unsigned mask, pid_t **pids, size_t *n);
+
 int cgroup_pids(const char *name, pid_t **pids, size_t *n)
+{
+	return pids_in(name, ~0u, pids, n);
+}
+
+/* The pids of the hierarchies in mask. */
+static int pids_in(const char *name, unsigned mask, pid_t **pids, size_t *n)
 {
 	struct pidvec pv = { 0 };
 	char p[PATH_MAX];
@@ -283,7 +411,7 @@ int cgroup_pids(const char *name, pid_t **pids, size_t *n)
 		return -EINVAL;
 	/* the union over hierarchies: a pid moved in one only is still the container's */
 	for (int i = 0; i < cg.nh; i++) {
-		int r = cg_path(p, sizeof(p), i, name, NULL);
+		int r = mask & (1u << i) ? cg_path(p, sizeof(p), i, name, NULL) : -ENOENT;
 
 		if (r == 0)
 			r = collect_pids(p, &pv, 0);
@@ -343,7 +471,8 @@ int cgroup_is_frozen(const char *name)
 	return v2 ? cg2_is_frozen(p) : cg1_is_frozen(name);
 }
 
-int cgroup_kill_all(const char *name, int timeout_ms)
+/* SIGKILL what is in the hierarchies of mask (owned_mask). */
+static int kill_in(const char *name, unsigned mask, int timeout_ms)
 {
 	long long deadline = cg_now_ms() + timeout_ms;
 	char p[PATH_MAX], k[PATH_MAX];
@@ -351,18 +480,20 @@ int cgroup_kill_all(const char *name, int timeout_ms)
 
 	if (!valid_name(name))
 		return -EINVAL;
-	has_kill = cg.unified >= 0 && cg_path(p, sizeof(p), cg.unified, name, NULL) == 0 &&
+	has_kill = cg.unified >= 0 && (mask & (1u << cg.unified)) &&
+		   cg_path(p, sizeof(p), cg.unified, name, NULL) == 0 &&
 		   snprintf(k, sizeof(k), "%s/cgroup.kill", p) > 0 && cg_exists(k);
 	/* v1-frozen tasks die only once thawed, so with a v1 freezer always go
 	 * freeze, kill, thaw; cgroup.kill alone also takes forks in flight */
-	use_freezer = freezer_dir(name, k, sizeof(k), &v2) == 0 && (!v2 || !has_kill);
+	use_freezer = freezer_dir(name, k, sizeof(k), &v2) == 0 && (!v2 || !has_kill) &&
+		      (mask & (1u << (v2 ? cg.unified : cg.by_ctrl[CTRL_FREEZER])));
 	/* killed tasks leave within a fraction of a millisecond: look again soon, then
 	 * less often */
 	for (unsigned us = 0;;) {
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n = 0;
 
-		if (cgroup_pids(name, &pids, &n) < 0 || n == 0)
+		if (pids_in(name, mask, &pids, &n) < 0 || n == 0)
 			return 0;
 		if (use_freezer)
 			cgroup_freeze(name, true, 200, NULL);
@@ -375,6 +506,13 @@ int cgroup_kill_all(const char *name, int timeout_ms)
 		if (!cg_wait_backoff(deadline, &us))
 			return -ETIMEDOUT;
 	}
+}
+
+int cgroup_kill_all(const char *name, int timeout_ms)
+{
+	bool foreign;
+
+	return valid_name(name) ? kill_in(name, owned_mask(name, &foreign), timeout_ms) : -EINVAL;
 }
 
 /* rmdir dir after its descendants (a container may have made sub-cgroups). */
@@ -402,24 +540,29 @@ int cgroup_destroy(const char *name, struct cfs_err *err)
 
 	if (!valid_name(name))
 		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
+	bool foreign;
+	unsigned mask = owned_mask(name, &foreign), left = 0;
+
+	if (foreign)
+		log_msg(LOG_WARNING, "cgroup: a cgroup '%s' that containerfs did not make is "
+			"left alone", name);
 	/* The common case: the run's end emptied the cgroups, and rmdir alone is the
 	 * check (it refuses a cgroup with processes or sub-cgroups). Otherwise kill
-	 * what is left and remove the trees. */
-	for (int i = 0; i <= cg.nh; i++) {
-		if (i == cg.nh)
-			return 0;
-		if (cg_path(p, sizeof(p), i, name, NULL) < 0 || (rmdir(p) < 0 && errno != ENOENT))
-			break;
-	}
-	if (!cgroup_exists(name))
+	 * what is left and remove the trees. Only ours, in either case. */
+	for (int i = 0; i < cg.nh; i++)
+		if ((mask & (1u << i)) &&
+		    (cg_path(p, sizeof(p), i, name, NULL) < 0 || (rmdir(p) < 0 && errno != ENOENT)))
+			left |= 1u << i;
+	if (!left)
 		return 0;
-	cgroup_kill_all(name, 5000);
-	cgroup_freeze(name, false, 1000, NULL);	/* a frozen v1 cgroup keeps its dead */
+	kill_in(name, left, 5000);
+	if (!foreign)
+		cgroup_freeze(name, false, 1000, NULL);	/* a frozen v1 cgroup keeps its dead */
 	deadline = cg_now_ms() + 2000;
 	for (int i = 0; i < cg.nh; i++) {
 		unsigned us = 0;
 
-		if (cg_path(p, sizeof(p), i, name, NULL) < 0)
+		if (!(left & (1u << i)) || cg_path(p, sizeof(p), i, name, NULL) < 0)
 			continue;
 		/* the last tasks may take a moment to leave after SIGKILL */
 		while ((r = rmdir_tree(p, 0)) == -EBUSY && cg_wait_backoff(deadline, &us))

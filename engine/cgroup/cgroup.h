@@ -45,6 +45,9 @@ int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
 int cgroup_check_key(const struct config *c, enum key_id k, struct cfs_err *err);
 /* Move pid into the container's cgroup in every hierarchy. ESRCH if no such pid. */
 int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err);
+/* Is pid in a cgroup beneath our parent (in any hierarchy)? 1 with the first
+ * component below the parent (a container's name) in name, 0 if not, -errno. */
+int cgroup_pid_container(pid_t pid, char *name, size_t n);
 /* pids in the container's cgroup (sorted, malloc'd); 0 or -errno. */
 int cgroup_pids(const char *name, pid_t **pids, size_t *n);
 /* Freeze (true) or thaw; returns once the kernel reports FROZEN / THAWED, or

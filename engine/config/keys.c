@@ -368,7 +368,7 @@ static int same_text(const char *in, char *out, size_t n)
 
 #define DEF_DEVICES_ALLOW                                                      \
 	"c 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n"             \
-	"c 5:0 rwm\nc 5:1 rwm\nc 5:2 rwm\nc 136:* rwm"
+	"c 5:0 rwm\nc 5:2 rwm\nc 136:* rwm"
 
 #define ROW(ID, SEC, NAME, FLAGS, DEF, PARSE, LXC, LEGACY, DOC)                \
 	[ID] = { .id = ID, .section = SEC, .name = NAME, .flags = FLAGS, .def = DEF, \

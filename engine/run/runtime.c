@@ -166,6 +166,52 @@ int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size)
 	return r;
 }
 
+/* Same file? (st_dev, st_ino of two paths; false if either is unreadable) */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* tasks takes only ordinary processes of the host: never pid 1, the daemon, a
+ * supervisor or anything of another container (whose next stop would kill it, or
+ * which would carry the container's limits out of it). */
+static int tasks_pid_allowed(struct container *c, pid_t pid, struct cfs_err *err)
+{
+	char p[64], q[64], owner[256];
+	long tgid = -1;
+	int r;
+
+	if (pid == 1)
+		return cfs_err_set(err, EPERM, "tasks: %d is the host's init", (int)pid);
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(p, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return cfs_err_set(err, ESRCH, "tasks: there is no process %d", (int)pid);
+	while (getline(&line, &cap, f) > 0 && sscanf(line, "Tgid: %ld", &tgid) != 1)
+		;
+	if (tgid == (long)getpid())
+		return cfs_err_set(err, EPERM, "tasks: %d is the containerfs daemon itself", (int)pid);
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	if (same_file(p, "/proc/self/exe"))
+		return cfs_err_set(err, EPERM, "tasks: %d is a containerfs daemon", (int)pid);
+	if (same_file(p, eng.supervisor_path))
+		return cfs_err_set(err, EPERM, "tasks: %d is a containerfs supervisor", (int)pid);
+	snprintf(q, sizeof(q), "/proc/%d/ns/pid", (int)pid);
+	if (!same_file(q, "/proc/self/ns/pid"))
+		return cfs_err_set(err, EPERM, "tasks: %d runs in another pid namespace (a "
+				   "container's)", (int)pid);
+	r = cgroup_pid_container(pid, owner, sizeof(owner));
+	if (r > 0 && strcmp(owner, c->name))
+		return cfs_err_set(err, EPERM, "tasks: %d belongs to container '%s'", (int)pid, owner);
+	return r < 0 && r != -ENOENT ? cfs_err_set(err, -r, "tasks: %d: %s", (int)pid,
+						   strerror(-r)) : 0;
+}
+
 int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
 {
 	char num[24];
@@ -187,7 +233,10 @@ int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, stru
 	pthread_mutex_unlock(&c->lock);
 	if (!live)
 		return cfs_err_set(err, EBUSY, "tasks: the container is not running");
-	int r = cgroup_attach(c->name, (pid_t)pid, err);	/* ESRCH: no such process */
+	int r = tasks_pid_allowed(c, (pid_t)pid, err);
+
+	if (r == 0)
+		r = cgroup_attach(c->name, (pid_t)pid, err);	/* ESRCH: no such process */
 
 	if (r < 0 && strncmp(err->msg, "tasks", 5))
 		cfs_err_prefix(err, "tasks");

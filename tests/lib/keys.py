@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple, Union
 Good = Union[str, Tuple[str, str]]  # "v" reads back "v"; ("128M", "134217728")
 
 DEF_DEVICES_ALLOW = ("c 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n"
-                     "c 5:0 rwm\nc 5:1 rwm\nc 5:2 rwm\nc 136:* rwm")
+                     "c 5:0 rwm\nc 5:2 rwm\nc 136:* rwm")
 
 OVERFLOW = "18446744073709551616"  # 2^64
 
