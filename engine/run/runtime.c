@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -344,6 +345,8 @@ static char *checkconfig_text(void)
 	fprintf(f, "overlayfs: %s\n", fs_supported("overlay") ? "yes" : module_status("overlay"));
 	fputs(net ? net : "veth: unknown\nbridge: unknown\n", f);	/* net: probed */
 	fprintf(f, "pivot_root: yes\n");
+	/* the kernel has seccomp filters when it answers PR_GET_SECCOMP */
+	fprintf(f, "seccomp filter: %s\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 ? "yes" : "no");
 	fclose(f);
 	return out;
 }

@@ -1,0 +1,260 @@
+"""Containment: a container's root tries each known way out (tests/helpers/probe.c runs
+as the container's init and reports without changing the host) and each must be closed
+by the defaults; with `seccomp = unconfined` (and `privileged = 1` where that setting
+exists) the same probes document what stays closed there and what opens. Also: the
+seccomp setting and its edits, the filter and no_new_privs in application containers,
+tasks refusing foreign pids, and cleanup leaving alone a cgroup containerfs did not make.
+
+What a kernel lacks (no /proc/kcore, no sysrq, no kexec, no v1 devices hierarchy) is
+read from the host's own /proc, /sys and .checkconfig, never assumed."""
+import errno
+import os
+import shutil
+
+import pytest
+
+from lib.daemon import build_dir, cgroup_hierarchies, cgroup_layout, checkconfig, has_controller
+from lib.fsops import read_file, write_file
+from lib.lifecycle import HostSleep, containers, pid_alive, ppid, proc_status, wait_for
+from lib.system import image, mounts_of, system_container
+
+assert containers and image  # fixtures, imported for the tests below
+
+PROBE = os.path.join(build_dir(), "helpers", "probe")
+V1_DEVICES = cgroup_layout() in ("v1", "hybrid") and has_controller("devices")
+
+
+@pytest.fixture
+def probe_image(daemon, image):
+    if checkconfig(daemon).get("seccomp filter") != "yes":
+        pytest.skip(".checkconfig: this kernel has no seccomp filters")
+    dst = os.path.join(image, "cfs-probe")
+    shutil.copy(PROBE, dst)
+    os.chmod(dst, 0o755)
+    return image
+
+
+def run_probes(containers, image, name, settings=None, which="all") -> dict:
+    """Boot a container whose init is the probe; its results {probe: result}."""
+    c = system_container(containers, name, image,
+                         {"init": f"/cfs-probe {which}", **(settings or {})})
+    c.do("start")
+    c.wait_state("STOPPED", 30)
+    log = c.log().replace("\r", "")
+    assert "probe done" in log, log
+    assert c.exit_status() == "0", log
+    res = {}
+    for line in log.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "probe":
+            res[parts[1]] = parts[2]
+    return res
+
+
+def _host_has(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def masked_or_absent(path: str) -> str:
+    """What the probe of a masked file answers on this host."""
+    return "masked" if _host_has(path) else "ENOENT"
+
+
+def always_closed() -> dict:
+    """Closed in every container whatever its privileges: the masks, the device rules
+    and the default filter (with `seccomp = default`)."""
+    return {
+        "core_pattern": "EROFS",           # /proc/sys is a read-only bind
+        "sysrq": "EROFS" if _host_has("/proc/sysrq-trigger") else "ENOENT",
+        "kcore": masked_or_absent("/proc/kcore"),
+        "keys": masked_or_absent("/proc/keys"),
+        "timer_list": masked_or_absent("/proc/timer_list"),
+        "firmware": "masked" if _host_has("/sys/firmware") else "ENOENT",
+        "mknod_console": "EPERM@mknod",    # c 5:1 is not in the default devices.allow
+        "dev_mem": "EPERM@mknod",          # /dev has no mem, c 1:1 is not allowed
+        "open_by_handle_at": "EPERM",      # the filter
+        "kexec_load": "EPERM",
+        "init_module": "EPERM",
+        "bpf": "EPERM",
+        "keyctl": "EPERM",
+        "tree": "absent",                  # the tree is not in its mount namespace
+        "seccomp": "2",
+    }
+
+
+# What a container whose root keeps CAP_SYS_ADMIN of the host's user namespace can
+# still do (LXC: privileged containers are not root-safe): a fresh proc has writable
+# host sysctls, /sys can be made writable, its own v1 devices cgroup opened for
+# writing. An unprivileged container (user namespace) has them closed.
+ROOT_SAFE_ONLY_UNPRIVILEGED = ["fresh_proc_core_pattern", "remount_sys_rw", "devices_v1"]
+
+
+def is_unprivileged(c) -> bool:
+    if os.path.exists(c.path("privileged")):
+        return c.read("privileged") == "0"
+    return "user" in c.read("namespaces").split()
+
+
+def check_closed(res: dict, want: dict):
+    wrong = {k: (res.get(k), v) for k, v in want.items() if res.get(k) != v}
+    assert not wrong, f"probe: (got, want) {wrong}\nall: {res}"
+
+
+@pytest.mark.timeout(90)
+def test_default_container_is_contained(daemon, containers, probe_image):
+    c = containers("probe0")
+    unpriv = is_unprivileged(c)
+    res = run_probes(containers, probe_image, "dflt")
+    check_closed(res, always_closed())
+    # release_agent: a new hierarchy cannot be made inside a cgroup namespace, and an
+    # existing one shows the container's own cgroup as its root, which has none
+    assert res["release_agent"] != "ok", res
+    if V1_DEVICES:
+        assert res["release_agent"] in ("ENOENT", "EPERM@mount"), res
+    opened = [p for p in ROOT_SAFE_ONLY_UNPRIVILEGED if res[p] == "ok"]
+    if unpriv:
+        assert opened == [], res
+    else:
+        # documented in doc/design.md: these stay open in a privileged container
+        want = ["fresh_proc_core_pattern", "remount_sys_rw"] + (["devices_v1"] if V1_DEVICES else [])
+        assert opened == want, res
+
+
+@pytest.mark.timeout(90)
+def test_unconfined_privileged_documents_what_opens(daemon, containers, probe_image):
+    c = containers("probe0")
+    settings = {"seccomp": "unconfined"}
+    if os.path.exists(c.path("privileged")):
+        settings["privileged"] = "1"
+    res = run_probes(containers, probe_image, "unconf", settings)
+    # the masks and device rules hold without the filter
+    want = always_closed()
+    for k in ("open_by_handle_at", "kexec_load", "init_module", "bpf", "keyctl", "seccomp"):
+        del want[k]
+    check_closed(res, want)
+    assert res["seccomp"] == "0"
+    # what only the filter closed is open: the host's inodes by handle (root keeps
+    # CAP_DAC_READ_SEARCH), the host's BPF programs and the kernel keyrings
+    assert res["open_by_handle_at"] == "ok" and res["bpf"] == "ok" and res["keyctl"] == "ok", res
+    # module loading stays closed by the dropped CAP_SYS_MODULE (ENOSYS: no modules)
+    assert res["init_module"] == ("EPERM" if _host_has("/proc/modules") else "ENOSYS"), res
+    # kexec: CAP_SYS_BOOT is kept, so only the kernel's own switch closes it
+    if not _host_has("/sys/kernel/kexec_loaded"):
+        assert res["kexec_load"] == "ENOSYS", res
+    assert res["fresh_proc_core_pattern"] == "ok" and res["remount_sys_rw"] == "ok", res
+
+
+@pytest.mark.timeout(90)
+def test_seccomp_edits(daemon, containers, probe_image):
+    res = run_probes(containers, probe_image, "minus", {"seccomp": "default -keyctl"},
+                     which="keyctl bpf seccomp")
+    assert res == {"keyctl": "ok", "bpf": "EPERM", "seccomp": "2"}, res
+    res = run_probes(containers, probe_image, "plus", {"seccomp": "unconfined +keyctl"},
+                     which="keyctl bpf open_by_handle_at seccomp")
+    assert res == {"keyctl": "EPERM", "bpf": "ok", "open_by_handle_at": "ok", "seccomp": "2"}, res
+
+
+def test_seccomp_setting_checked_at_write(daemon, containers):
+    c = containers("web")
+    for bad in ("-nosuchcall", "strict", "default +kexec_load unconfined"):
+        res = write_file(c.path("seccomp"), bad + "\n")
+        assert res == errno.EINVAL, (bad, res)
+        le = c.last_error()
+        assert le.startswith("seccomp: ") and bad.split()[-1].lstrip("+-") in le, le
+    assert c.read("seccomp") == "default"
+    c.set("seccomp", "default -bpf +ptrace")
+    assert c.read("seccomp") == "default -bpf +ptrace"
+
+
+def test_application_container_filter_nnp_masks(daemon, containers):
+    if checkconfig(daemon).get("seccomp filter") != "yes":
+        pytest.skip(".checkconfig: this kernel has no seccomp filters")
+    a = containers("app", "sleep", 100)
+    b = containers("free", "sleep", 100, settings={"seccomp": "unconfined"})
+    pa, pb = a.start(), b.start()
+    for p in (pa, a.command_pid()):
+        st = proc_status(p)
+        assert st["Seccomp"] == "2" and st["NoNewPrivs"] == "1", (p, st)
+    st = proc_status(b.command_pid())
+    assert st["Seccomp"] == "0" and st["NoNewPrivs"] == "1", st
+    mounts = mounts_of(pa)
+    assert not [m for m in mounts if m["fstype"].startswith("fuse.containerfs")], mounts
+    ro = {m["mnt"] for m in mounts if "ro" in m["opts"]}
+    assert "/proc/sys" in ro, sorted(ro)
+    if _host_has("/proc/keys"):
+        keys = [m for m in mounts if m["mnt"] == "/proc/keys"]
+        assert keys and keys[-1]["root"].endswith("/null"), keys  # /dev/null bound over it
+    a.do("kill")
+    b.do("kill")
+
+
+def test_tasks_refuses_foreign_pids(daemon, containers):
+    a = containers("a", "sleep", 100)
+    b = containers("b", "sleep", 100)
+    # c runs in the host's pid namespace but in its own cgroup
+    c = containers("c", "sleep", 100, settings={"namespaces": "mnt uts ipc net cgroup"})
+    pa = a.start()
+    b.start()
+    c.start()
+    cases = [
+        (1, "host's init"),
+        (daemon.proc.pid, "daemon"),
+        (ppid(pa), "supervisor"),
+        (b.command_pid(), "another pid namespace"),
+        (c.command_pid(), "belongs to container 'c'"),
+    ]
+    for pid, why in cases:
+        before = read_file(f"/proc/{pid}/cgroup")
+        res = write_file(a.path("tasks"), f"{pid}\n")
+        assert res == errno.EPERM, (pid, why, res)
+        le = a.last_error()
+        assert le.startswith("tasks: ") and why in le and str(pid) in le, (why, le)
+        assert read_file(f"/proc/{pid}/cgroup") == before, f"{pid} was moved"
+    # an ordinary host process is still taken
+    with HostSleep(100) as h:
+        assert write_file(a.path("tasks"), f"{h.pid}\n") == 0, a.last_error()
+        assert str(h.pid) in read_file(a.path("tasks")).split()
+        a.do("kill")
+        assert wait_for(lambda: not pid_alive(h.pid), 10, what="the moved process killed")
+    for x in (b, c):
+        x.do("kill")
+
+
+@pytest.mark.timeout(60)
+def test_cleanup_leaves_a_foreign_cgroup_alone(daemon, containers):
+    c = containers("web", "sleep", 100)
+    # somebody else's cgroup where containerfs would put web's, with a process in it
+    made = []
+    for _mnt, own in cgroup_hierarchies():
+        d = os.path.join(own, daemon.cgroup_parent, "web")
+        if os.path.isdir(os.path.dirname(d)):
+            os.mkdir(d)
+            made.append(d)
+            for f in ("cpuset.cpus", "cpuset.mems"):  # a v1 cpuset starts empty
+                if os.path.exists(os.path.join(d, f)):
+                    with open(os.path.join(os.path.dirname(d), f)) as src, \
+                            open(os.path.join(d, f), "w") as dst:
+                        dst.write(src.read())
+    assert made
+    with HostSleep(100) as h:
+        for d in made:
+            with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                f.write(str(h.pid))
+        # the daemon's start cleans up after every stopped container: not this one
+        daemon.restart()
+        assert pid_alive(h.pid), "a restart killed a process in a foreign cgroup"
+        assert all(os.path.isdir(d) for d in made)
+        # nor does a start take it over
+        res = c.write_state("start")
+        assert res == errno.EBUSY, res
+        assert "not made by containerfs" in c.last_error(), c.last_error()
+        assert pid_alive(h.pid) and all(os.path.isdir(d) for d in made)
+        for d in made:  # give the process back to our own cgroup, then remove ours
+            with open(os.path.join(os.path.dirname(os.path.dirname(d)), "cgroup.procs"), "w") as f:
+                f.write(str(h.pid))
+    for d in made:
+        os.rmdir(d)
+    # with the foreign cgroup gone, the container starts and stops as usual
+    c.start()
+    c.do("stop")
+    assert c.state() == "STOPPED"
