@@ -60,12 +60,14 @@ def masked_or_absent(path: str) -> str:
     return "masked" if _host_has(path) else "ENOENT"
 
 
-def always_closed() -> dict:
+def always_closed(unpriv: bool = False) -> dict:
     """Closed in every container whatever its privileges: the masks, the device rules
-    and the default filter (with `seccomp = default`)."""
+    and the default filter (with `seccomp = default`). In a user namespace the host's
+    files refuse the container's root (EACCES) before the read-only mount does."""
     return {
-        "core_pattern": "EROFS",           # /proc/sys is a read-only bind
-        "sysrq": "EROFS" if _host_has("/proc/sysrq-trigger") else "ENOENT",
+        "core_pattern": "EACCES" if unpriv else "EROFS",  # /proc/sys: a read-only bind
+        "sysrq": ("EACCES" if unpriv else "EROFS") if _host_has("/proc/sysrq-trigger")
+                 else "ENOENT",
         "kcore": masked_or_absent("/proc/kcore"),
         "keys": masked_or_absent("/proc/keys"),
         "timer_list": masked_or_absent("/proc/timer_list"),
@@ -105,7 +107,7 @@ def test_default_container_is_contained(daemon, containers, probe_image):
     c = containers("probe0")
     unpriv = is_unprivileged(c)
     res = run_probes(containers, probe_image, "dflt")
-    check_closed(res, always_closed())
+    check_closed(res, always_closed(unpriv))
     # release_agent: a new hierarchy cannot be made inside a cgroup namespace, and an
     # existing one shows the container's own cgroup as its root, which has none
     assert res["release_agent"] != "ok", res
@@ -118,6 +120,33 @@ def test_default_container_is_contained(daemon, containers, probe_image):
         # documented in doc/design.md: these stay open in a privileged container
         want = ["fresh_proc_core_pattern", "remount_sys_rw"] + (["devices_v1"] if V1_DEVICES else [])
         assert opened == want, res
+
+
+@pytest.mark.timeout(60)
+def test_user_namespace_application_container_is_contained(daemon, containers):
+    """An application container with a user namespace (it shares the host's files, so
+    the kernel's own checks are what hold): every probe closed, with the errno."""
+    if checkconfig(daemon).get("seccomp filter") != "yes":
+        pytest.skip(".checkconfig: this kernel has no seccomp filters")
+    scratch = os.path.join(daemon.base, "scratch")
+    os.mkdir(scratch)
+    os.chmod(scratch, 0o777)  # the container's root is uid 100000 here
+    c = containers("u", init=f"{PROBE} all", settings={
+        "namespaces": "mnt pid uts ipc net cgroup user",
+        "idmap": "u 0 100000 65536\ng 0 100000 65536", "env": f"PROBE_DIR={scratch}"})
+    c.do("start")
+    c.wait_state("STOPPED", 20)
+    log = c.log()
+    assert "probe done" in log and c.exit_status() == "0", log
+    res = {p[1]: p[2] for p in (x.split() for x in log.splitlines()) if len(p) == 3}
+    check_closed(res, always_closed(unpriv=True))
+    assert res["fresh_proc_core_pattern"] == "EACCES", res  # the sysctl is the host's
+    assert res["remount_sys_rw"] == "EPERM@remount", res     # the host's sysfs, locked
+    if V1_DEVICES:
+        assert res["devices_v1"] == "EACCES", res            # devices.allow is the host's
+        assert res["release_agent"] == "ENOENT", res
+    assert [p for p in ROOT_SAFE_ONLY_UNPRIVILEGED + ["release_agent"] if res[p] == "ok"] == []
+    assert os.listdir(scratch) == []
 
 
 @pytest.mark.timeout(90)

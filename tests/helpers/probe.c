@@ -4,6 +4,7 @@
  * name (EPERM, EROFS, ...) with "@STEP" when an earlier step than the last failed,
  * or a word ("masked", "absent"). Nothing here changes the host: a way that needs a
  * write is shown open by opening the file for writing, never by writing to it.
+ * Mount points and device nodes go in $PROBE_DIR (default /tmp), removed after.
  *   probe all          every probe, then "probe done"
  *   probe NAME...      those probes */
 #include <errno.h>
@@ -22,6 +23,16 @@
 #include <unistd.h>
 
 static char result[64];
+static char scratch[256] = "/tmp";	/* PROBE_DIR: where mount points and nodes go */
+
+/* scratch/name, in a static buffer of its own per slot */
+static const char *at(int slot, const char *name)
+{
+	static char buf[4][512];
+
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", scratch, name);
+	return buf[slot];
+}
 
 static const char *ename(int e)
 {
@@ -74,14 +85,14 @@ static const char *p_core_pattern(void)
 
 static const char *p_fresh_proc_core_pattern(void)
 {
-	const char *r = fresh_dir("/tmp/probe-proc");
+	const char *r = fresh_dir(at(0, "probe-proc"));
 
 	if (r)
 		return r;
-	if (mount("proc", "/tmp/probe-proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (mount("proc", at(0, "probe-proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return fail("mount", errno);
-	r = open_w("/tmp/probe-proc/sys/kernel/core_pattern", "mount");
-	umount2("/tmp/probe-proc", MNT_DETACH);
+	r = open_w(at(1, "probe-proc/sys/kernel/core_pattern"), "mount");
+	umount2(at(0, "probe-proc"), MNT_DETACH);
 	return r;
 }
 
@@ -95,14 +106,14 @@ static const char *p_remount_sys_rw(void)
 
 static const char *p_devices_v1(void)
 {
-	const char *r = fresh_dir("/tmp/probe-devices");
+	const char *r = fresh_dir(at(0, "probe-devices"));
 
 	if (r)
 		return r;
-	if (mount("cgroup", "/tmp/probe-devices", "cgroup", 0, "devices") < 0)
+	if (mount("cgroup", at(0, "probe-devices"), "cgroup", 0, "devices") < 0)
 		return fail("mount", errno);
-	r = open_w("/tmp/probe-devices/devices.allow", "mount");
-	umount2("/tmp/probe-devices", MNT_DETACH);
+	r = open_w(at(1, "probe-devices/devices.allow"), "mount");
+	umount2(at(0, "probe-devices"), MNT_DETACH);
 	return r;
 }
 
@@ -124,7 +135,7 @@ static const char *mknod_open(const char *path, unsigned ma, unsigned mi)
 
 static const char *p_mknod_console(void)
 {
-	return mknod_open("/tmp/probe-console", 5, 1);
+	return mknod_open(at(0, "probe-console"), 5, 1);
 }
 
 static const char *p_dev_mem(void)
@@ -135,7 +146,7 @@ static const char *p_dev_mem(void)
 		close(fd);
 		return "ok";
 	}
-	return mknod_open("/tmp/probe-mem", 1, 1);
+	return mknod_open(at(0, "probe-mem"), 1, 1);
 }
 
 /* The handle of "/" if the filesystem gives one, else a made-up one: past the
@@ -228,16 +239,16 @@ static const char *p_sysrq(void)
  * else an existing one (its root, if the cgroup namespace shows it). */
 static const char *p_release_agent(void)
 {
-	const char *r = fresh_dir("/tmp/probe-ra");
+	const char *r = fresh_dir(at(0, "probe-ra"));
 
 	if (r)
 		return r;
-	if (mount("cgroup", "/tmp/probe-ra", "cgroup", 0, "none,name=cfsprobe") < 0 &&
-	    mount("cgroup", "/tmp/probe-ra", "cgroup", 0, "devices") < 0 &&
-	    mount("cgroup", "/tmp/probe-ra", "cgroup", 0, "cpu") < 0)
+	if (mount("cgroup", at(0, "probe-ra"), "cgroup", 0, "none,name=cfsprobe") < 0 &&
+	    mount("cgroup", at(0, "probe-ra"), "cgroup", 0, "devices") < 0 &&
+	    mount("cgroup", at(0, "probe-ra"), "cgroup", 0, "cpu") < 0)
 		return fail("mount", errno);
-	r = open_w("/tmp/probe-ra/release_agent", "mount");
-	umount2("/tmp/probe-ra", MNT_DETACH);
+	r = open_w(at(1, "probe-ra/release_agent"), "mount");
+	umount2(at(0, "probe-ra"), MNT_DETACH);
 	return r;
 }
 
@@ -352,12 +363,17 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (getenv("PROBE_DIR"))
+		snprintf(scratch, sizeof(scratch), "%s", getenv("PROBE_DIR"));
 	if (argc < 2) {
 		fprintf(stderr, "usage: probe all | NAME...\n");
 		return 2;
 	}
 	for (int i = 1; i < argc; i++)
 		rc |= run(argv[i]);
+	rmdir(at(0, "probe-proc"));	/* the mount points, unmounted by now */
+	rmdir(at(0, "probe-devices"));
+	rmdir(at(0, "probe-ra"));
 	printf("probe done\n");
 	return rc;
 }
