@@ -451,6 +451,54 @@ else
 	skip "system container (start with a rootfs failed: $why)"
 fi
 
+# ---- containment: the filter, the masks, tasks, a foreign cgroup (tests/helpers/probe.c)
+mkdir $C/probe
+setv probe init "/cfs/probe all"
+setv probe env PROBE_DIR=/tmp
+if verb probe start && wait_state probe STOPPED 20; then
+	tr -d '\r' <$C/probe/log >/tmp/probe.out
+	for p in "open_by_handle_at EPERM" "bpf EPERM" "keyctl EPERM" "kexec_load EPERM" \
+		"init_module EPERM" "core_pattern EROFS" "mknod_console EPERM@mknod" "tree absent" \
+		"seccomp 2"; do
+		ok "containment: probe $p" grep -qx "probe $p" /tmp/probe.out
+	done
+	[ -e /proc/keys ] && ok "containment: /proc/keys masked" grep -qx "probe keys masked" /tmp/probe.out
+	ok "containment: no release_agent" sh -c '! grep -qx "probe release_agent ok" /tmp/probe.out'
+else
+	fail "containment: the probe container: $why"
+fi
+mkdir $C/other $P/other
+/cfs/payload sleep 1000 &
+FPID=$!
+echo $FPID >$P/other/cgroup.procs
+setv other init "$PAYLOAD sleep 1000"
+if verb other start; then
+	fail "containment: a start took over a cgroup containerfs did not make"
+	verb other kill
+else
+	eq "containment: a foreign cgroup refuses the start" EBUSY \
+		"$(case $why in *"not made by containerfs"*) echo EBUSY ;; *) echo "$why" ;; esac)"
+fi
+ok "containment: the foreign cgroup's process survives" alive $FPID
+setv app init "$PAYLOAD sleep 1000"
+if verb app start; then
+	if echo 1 >$C/app/tasks 2>/dev/null; then
+		fail "containment: tasks took pid 1"
+	else
+		pass "containment: tasks refuses pid 1"
+	fi
+	if echo $FPID >$C/app/tasks 2>/dev/null; then
+		fail "containment: tasks took a process of another container's cgroup"
+	else
+		eq "containment: tasks says why" "tasks: $FPID belongs to container 'other'" \
+			"$(cat $C/app/last_error)"
+	fi
+	verb app kill
+fi
+kill $FPID
+wait $FPID 2>/dev/null
+rmdir $P/other
+
 # ---- a veth container on a bridge answering ping
 brctl addbr br0 && ip addr add 10.99.0.1/24 dev br0 && ip link set br0 up
 mkdir $C/net
