@@ -16,7 +16,7 @@ import pytest
 from lib.daemon import build_dir, cgroup_hierarchies, cgroup_layout, checkconfig, has_controller
 from lib.fsops import read_file, write_file
 from lib.lifecycle import HostSleep, containers, pid_alive, ppid, proc_status, wait_for
-from lib.system import image, mounts_of, system_container
+from lib.system import attach, image, mounts_of, system_container
 
 assert containers and image  # fixtures, imported for the tests below
 
@@ -287,3 +287,24 @@ def test_cleanup_leaves_a_foreign_cgroup_alone(daemon, containers):
     c.start()
     c.do("stop")
     assert c.state() == "STOPPED"
+
+
+@pytest.mark.timeout(60)
+def test_attached_command_runs_under_the_filter(daemon, containers, probe_image):
+    """cfs-attach puts its command under the filter the engine leaves in the run dir."""
+    c = system_container(containers, "web", probe_image, {"seccomp": "default -bpf"})
+    p = c.start()
+    filt = os.path.join(daemon.run_dir, "web", "seccomp.bpf")
+    assert os.path.getsize(filt) % 8 == 0 and os.path.getsize(filt) > 0
+    r = attach(c, "/cfs-probe", "keyctl", "bpf", "seccomp")
+    assert r.returncode == 0, r
+    assert r.stdout.replace("\r", "").splitlines()[:3] == \
+        ["probe keyctl EPERM", "probe bpf ok", "probe seccomp 2"], r.stdout
+    assert proc_status(p)["Seccomp"] == "2"
+    c.do("kill")
+    c.set("seccomp", "unconfined")
+    c.start()
+    assert not os.path.exists(filt), "an unconfined run left a filter for attach"
+    r = attach(c, "/cfs-probe", "keyctl", "seccomp")
+    assert r.stdout.replace("\r", "").splitlines()[:2] == ["probe keyctl ok", "probe seccomp 0"], r
+    c.do("kill")

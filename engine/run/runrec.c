@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "fileio.h"
+#include "seccomp.h"
 #include "spawn.h"
 
 #define LOG_MAX (1024 * 1024)	/* what the log file shows: the last 1 MiB */
@@ -142,7 +143,7 @@ int runrec_exit_status(const char *run_dir)
 void runrec_clear(const char *run_dir)
 {
 	static const char *const files[] = { "record", "record.tmp", "exit", "exit.tmp",
-					     "log.0", "log.1" };
+					     "log.0", "log.1", SECCOMP_FILE, SECCOMP_FILE ".tmp" };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)

@@ -3,6 +3,9 @@
  * whose needs an allow list cannot foresee; each entry reaches host-wide kernel
  * state that no namespace confines (doc/design.md has the reasons one by one). */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -208,6 +211,36 @@ out:
 		seccomp_release(ctx);
 	free(s);
 	return r;
+}
+
+int seccomp_prog_save(const char *dir, const struct sock_fprog *prog, struct cfs_err *err)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	size_t len = (size_t)prog->len * sizeof(struct sock_filter);
+	int fd, r = 0;
+
+	if (snprintf(path, sizeof(path), "%s/" SECCOMP_FILE, dir) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return cfs_err_set(err, ENAMETOOLONG, "start: run dir path too long");
+	if (!prog->filter) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return cfs_err_set(err, errno, "start: %s: %m", path);
+		return 0;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cfs_err_set(err, errno, "start: %s: %m", tmp);
+	if (write(fd, prog->filter, len) != (ssize_t)len)
+		r = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		return cfs_err_set(err, -r, "start: writing %s: %s", path, strerror(-r));
+	}
+	return 0;
 }
 
 int seccomp_prog_load(const struct sock_fprog *prog)

@@ -15,6 +15,13 @@
  * naming the setting. */
 int seccomp_prog_build(const char *setting, struct sock_fprog *prog, struct cfs_err *err);
 
+/* The filter of a run, for cfs-attach to put its command under the same one:
+ * RUN/NAME/seccomp.bpf, the raw sock_filter array (absent: init has no filter). */
+#define SECCOMP_FILE "seccomp.bpf"
+/* Write prog to dir/SECCOMP_FILE atomically (or remove it when prog has no filter).
+ * 0 or -errno with err filled. */
+int seccomp_prog_save(const char *dir, const struct sock_fprog *prog, struct cfs_err *err);
+
 /* In init, after no_new_privs, before exec: system calls only. 0 or -errno. */
 int seccomp_prog_load(const struct sock_fprog *prog);
 

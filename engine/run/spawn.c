@@ -216,7 +216,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
 		return cfs_err_set(err, r < 0 ? -r : errno, "start: run dir %s: %s", sc->run_dir,
 				   strerror(r < 0 ? -r : errno));
-	return 0;
+	return seccomp_prog_save(p->run_dir, &p->seccomp, err);	/* for cfs-attach */
 }
 
 /* Keep our fds clear of 0-3, which the children lay out before exec. */
