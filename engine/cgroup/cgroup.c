@@ -154,6 +154,14 @@ static int mark_state(const char *dir, const char *name)
 	return MARK_UNKNOWN;	/* EOPNOTSUPP: this hierarchy keeps no xattrs */
 }
 
+/* A control file of the parent is no cgroup: existing_is_leftover says so. */
+static bool cg_is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static int mark(const char *dir, const char *name)
 {
 	if (setxattr(dir, CG_MARK, name, strlen(name), 0) == 0 || errno == EOPNOTSUPP)
@@ -238,7 +246,7 @@ int cgroup_create(const char *name, struct cfs_err *err)
 						p, strerror(-r));
 		} else if (errno != EEXIST) {
 			r = cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
-		} else if (mark_state(p, name) == MARK_FOREIGN) {
+		} else if (cg_is_dir(p) && mark_state(p, name) == MARK_FOREIGN) {
 			r = cfs_err_set(err, EBUSY, "cgroup: %s exists and was not made by "
 					"containerfs for '%s': left alone", p, name);
 		} else {
