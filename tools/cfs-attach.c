@@ -515,7 +515,7 @@ int main(int argc, char **argv)
 
 	struct init_creds creds;
 	read_init(pid, &creds);
-	struct attach_filter filter;
+	static struct attach_filter filter; /* reachable until exit */
 	if (attach_filter_load(pid, &filter, path, sizeof path) < 0)
 		die("%s", path);
 	struct ns_fds ns;
