@@ -100,6 +100,10 @@ const char *key_default(enum key_id k, const char *name);
  * *out is malloc'd. The error names the file ("cgroup/memory.max: ..."). */
 int key_normalise(enum key_id k, const char *value, size_t len, char **out, struct cfs_err *err);
 
+/* Check a whole normalised value where its lines depend on each other (idmap: no
+ * overlapping ranges, root mapped). 0 or -errno with err naming the file. */
+int key_check_whole(enum key_id k, const char *norm, struct cfs_err *err);
+
 /* Check one line of a list key (no newline inside). */
 int key_check_line(enum key_id k, const char *line, struct cfs_err *err);
 

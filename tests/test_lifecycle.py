@@ -315,18 +315,14 @@ def test_failed_start_cgroup_write_refused(daemon, containers):
     assert bad in le
 
 
-def test_failed_start_idmap_refused(daemon, containers):
-    """A user namespace whose idmap the kernel refuses (overlapping ranges)."""
+def test_idmap_overlap_refused_at_write(daemon, containers):
+    """An idmap with overlapping ranges is refused when written, not at start."""
     c = containers("web", "sleep", 97.125, settings={
-        "namespaces": "mnt pid uts ipc net cgroup user",
-        "idmap": "u 0 100000 10\nu 5 200000 10\ng 0 100000 10\n"})
-    res = c.write_state("start")
-    if res == 0:
-        c.do("kill")
-        pytest.fail("start with overlapping uid ranges succeeded")
-    assert c.last_error()
-    recs = _no_leftovers(daemon, c, "sleep\x0097.125")
-    assert recs == [], recs
+        "namespaces": "mnt pid uts ipc net cgroup user"})
+    res = write_file(c.path("idmap"), "u 0 100000 10\nu 5 200000 10\ng 0 100000 10\n")
+    assert res == errno.EINVAL, res
+    assert "overlaps" in c.last_error()
+    assert c.read("idmap") == ""
 
 
 # ---- verbs: idempotent, EBUSY, target states, restart ----

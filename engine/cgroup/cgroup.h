@@ -45,6 +45,10 @@ int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
 int cgroup_check_key(const struct config *c, enum key_id k, struct cfs_err *err);
 /* Move pid into the container's cgroup in every hierarchy. ESRCH if no such pid. */
 int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err);
+/* Hand the container's cgroup dirs to its root in a user namespace (uid, gid on the
+ * host): the dirs and the files that delegation covers (procs, threads, tasks,
+ * subtree_control), so an init such as systemd can manage its own subtree. */
+int cgroup_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err);
 /* pids in the container's cgroup (sorted, malloc'd); 0 or -errno. */
 int cgroup_pids(const char *name, pid_t **pids, size_t *n);
 /* Freeze (true) or thaw; returns once the kernel reports FROZEN / THAWED, or

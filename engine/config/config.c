@@ -64,8 +64,12 @@ int config_set(struct config *c, enum key_id k, const char *value, size_t len,
 	char *norm = NULL;
 	int r = key_normalise(k, value, len, &norm, err);
 
-	if (r < 0)
+	if (r >= 0)
+		r = key_check_whole(k, norm, err);
+	if (r < 0) {
+		free(norm);
 		return r;
+	}
 	if (kd->flags & KF_ALIAS) {
 		char canon[CFS_MAX_VALUE];
 

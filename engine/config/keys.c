@@ -628,3 +628,16 @@ fail:
 		cfs_err_prefix(err, "%s", path);
 	return r;
 }
+
+int key_check_whole(enum key_id k, const char *norm, struct cfs_err *err)
+{
+	struct idmap_root root;
+	char path[64];
+	int r = 0;
+
+	if (k == K_IDMAP)
+		r = parse_idmap(norm, &root, err);
+	if (r < 0)
+		cfs_err_prefix(err, "%s", key_path(k, path, sizeof(path)));
+	return r < 0 ? r : 0;
+}

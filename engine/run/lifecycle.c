@@ -96,6 +96,8 @@ static int do_start(struct container *c, struct cfs_err *err)
 	if (r < 0)
 		goto fail;
 	r = cgroup_attach(c->name, sc.init_pid, err);
+	if (r >= 0 && sc.mapped_root)
+		r = cgroup_chown(c->name, sc.root_uid, sc.root_gid, err);
 	if (r < 0)
 		goto fail_spawn;
 	r = net_setup(c->name, c->run_dir, &cfg, sc.init_pid, err);	/* net: the veth */

@@ -295,6 +295,8 @@ static char *checkconfig_text(void)
 	fprintf(f, "overlayfs: %s\n", fs_supported("overlay") ? "yes" : module_status("overlay"));
 	fputs(net ? net : "veth: unknown\nbridge: unknown\n", f);	/* net: probed */
 	fprintf(f, "pivot_root: yes\n");
+	/* a user namespace with an idmap mounts its rootfs idmapped (idmount.c) */
+	fprintf(f, "idmapped mounts: %s\n", idmount_checkconfig());
 	fclose(f);
 	return out;
 }

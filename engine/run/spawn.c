@@ -191,6 +191,18 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	if (ns & CLONE_NEWNS)
 		p->hide_mounts = own_mounts_of_type(sc->hide_fstype);
 	p->clone_flags = ns & ~(unsigned long)(CLONE_NEWCGROUP | CLONE_NEWTIME);
+	if (p->clone_flags & CLONE_NEWUSER) {
+		struct idmap_root root;
+
+		r = parse_idmap(c->val[K_IDMAP] ? c->val[K_IDMAP] : "", &root, err);
+		if (r < 0) {
+			cfs_err_prefix(err, "start: idmap");
+			return r;
+		}
+		p->mapped_root = root.set;
+		p->root_uid = root.uid;
+		p->root_gid = root.gid;
+	}
 	r = parse_uid_gid(c->val[K_USER] ? c->val[K_USER] : "0:0", &p->uid, &p->gid, err);
 	if (r < 0) {
 		cfs_err_prefix(err, "start: user");
@@ -424,6 +436,11 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 	r = read_info(info_fd, sc, err);
 	if (r >= 0 && (p->clone_flags & CLONE_NEWUSER))
 		r = write_idmaps(sc->init_pid, sc->cfg, err);
+	if (r >= 0 && p->sys && p->sys->idmapped)
+		r = idmount_root(p->sys, sc->init_pid, sc->go_fd, err);
+	sc->mapped_root = p->mapped_root;
+	sc->root_uid = p->root_uid;
+	sc->root_gid = p->root_gid;
 	if (r < 0)
 		spawn_abort(sc);
 out:
