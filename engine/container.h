@@ -67,6 +67,11 @@ int store_remove(const char *name, struct cfs_err *err);
 /* Calls fn for every loadable container; logs and skips corrupt ones. */
 int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_err *err);
 
+/* idalloc.c: an unprivileged container (privileged 0) with an empty idmap gets 65536
+ * ids of root's /etc/subuid and /etc/subgid ranges that no other container's idmap
+ * uses, written to its idmap and persisted. Called (op_lock held) before a start. */
+int idalloc_assign(struct container *c, struct cfs_err *err);
+
 /* lifecycle.c: the runtime half. */
 int lifecycle_init(struct cfs_err *err);
 void lifecycle_start_threads(void);

@@ -22,6 +22,7 @@ enum key_id {
 	K_ENV,
 	K_NAMESPACES,
 	K_IDMAP,
+	K_PRIVILEGED,
 	K_MOUNTS,
 	K_CAPS_DROP,
 	K_CAPS_KEEP,

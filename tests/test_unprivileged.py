@@ -129,3 +129,67 @@ def test_bad_idmap_refused_at_write(daemon, containers, idmap, why):
     assert res == errno.EINVAL, f"idmap {idmap!r}: {res}"
     assert why in c.last_error() and "idmap" in c.last_error(), c.last_error()
     assert c.read("idmap") == old
+
+
+def _subid_first(path: str) -> int:
+    """The start of root's first range in /etc/subuid or /etc/subgid (None if none)."""
+    with open(path) as f:
+        for line in f:
+            name, start, count = line.strip().split(":")
+            if name in ("root", "0"):
+                return int(start), int(count)
+    return None
+
+
+def _allocated(c) -> int:
+    """The first outside id of an allocated idmap ("u 0 X 65536", "g 0 X 65536")."""
+    lines = c.read("idmap").splitlines()
+    assert len(lines) == 2, lines
+    u, g = (ln.split() for ln in lines)
+    assert u[0] == "u" and g[0] == "g" and u[1] == g[1] == "0" and u[3] == g[3] == "65536"
+    assert u[2] == g[2]
+    return int(u[2])
+
+
+@pytest.mark.timeout(120)
+def test_privileged_0_allocates_distinct_persistent_ranges(daemon, containers, image):
+    """privileged = 0 with no idmap: a user namespace and 65536 ids of root's
+    subordinate ranges, different for each container, kept across a daemon restart."""
+    _skip_without_idmapped_mounts(daemon)
+    cs = [system_container(containers, n, image, {"privileged": "0", "rootfs.overlay": "1"})
+          for n in ("a", "b")]
+    assert all(c.read("idmap") == "" for c in cs)
+    firsts = []
+    for c in cs:
+        p = c.start()
+        first = _allocated(c)
+        firsts.append(first)
+        assert _ids(p, "Uid") == [first] * 4 and _ids(p, "Gid") == [first] * 4
+        with open(f"/proc/{p}/uid_map") as f:
+            assert f.read().split() == ["0", str(first), "65536"]
+        wait_log(c, f"containerfs busybox: {c.name} is up")
+    assert abs(firsts[0] - firsts[1]) >= 65536, firsts
+    for path in ("/etc/subuid", "/etc/subgid"):
+        start, count = _subid_first(path)
+        assert all(start <= f and f + 65536 <= start + count for f in firsts), (path, firsts)
+    for c in cs:
+        c.do("stop")
+    daemon.restart()
+    assert [_allocated(c) for c in cs] == firsts
+    p = cs[1].start()
+    assert _ids(p, "Uid") == [firsts[1]] * 4
+    cs[1].do("stop")
+    _nothing_left(daemon, cs[1], [image, daemon.state_dir])
+
+
+def test_privileged_0_keeps_an_explicit_idmap(daemon, containers, image):
+    _skip_without_idmapped_mounts(daemon)
+    c = system_container(containers, "web", image, {"privileged": "0", "idmap": IDMAP,
+                                                    "namespaces": "mnt pid uts ipc net"})
+    p = c.start()
+    # namespaces without user does not make it privileged: privileged = 0 does the rest
+    assert _ids(p, "Uid") == [FIRST] * 4
+    assert os.stat(f"/proc/{p}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino
+    assert c.read("idmap") == IDMAP
+    c.do("stop")
+    _nothing_left(daemon, c, [image])

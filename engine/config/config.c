@@ -249,3 +249,10 @@ int config_check_lines(const char *doc, size_t len, struct cfs_err *err)
 	config_free(&c);
 	return r;
 }
+
+bool config_privileged(const struct config *c)
+{
+	const char *v = c->val[K_PRIVILEGED] ? c->val[K_PRIVILEGED] : key_table[K_PRIVILEGED].def;
+
+	return !strcmp(v, "1");
+}

@@ -194,8 +194,8 @@ int parse_idmap(const char *text, struct idmap_root *root, struct cfs_err *err)
 	if (!nm)
 		return 0;
 	if (!has_u || !has_g)
-		return cfs_err_set(err, EINVAL, "the id map does not map %s 0 inside (root "
-				   "inside must be someone outside)", has_u ? "gid" : "uid");
+		return cfs_err_set(err, EINVAL, "the id map '%s' does not map %s 0 inside (root "
+				   "inside must be someone outside)", SHOW(text), has_u ? "gid" : "uid");
 	root->set = true;
 	return 1;
 }

@@ -59,6 +59,9 @@ static int do_start(struct container *c, struct cfs_err *err)
 	bool cg_made = false, fresh;
 	int pidfd = -1, r;
 
+	r = idalloc_assign(c, err);	/* privileged 0: the ids, once */
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&c->lock);
 	r = config_copy(&cfg, &c->cfg);
 	pthread_mutex_unlock(&c->lock);

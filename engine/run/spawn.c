@@ -184,6 +184,9 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		cfs_err_prefix(err, "start: namespaces");
 		return r;
 	}
+	/* unprivileged (privileged 0): a user namespace whatever namespaces says */
+	if (!config_privileged(c))
+		ns |= CLONE_NEWUSER;
 	if (!strcmp(net, "none"))	/* net/type none: the host's network */
 		ns &= ~(unsigned long)CLONE_NEWNET;
 	p->new_cgroupns = ns & CLONE_NEWCGROUP;

@@ -119,6 +119,7 @@ static const struct {
 	{ K_ENV, "A=1", "A=1" },
 	{ K_NAMESPACES, "mnt pid user", "mnt pid user" },
 	{ K_IDMAP, "b 0 100000 65536", "b 0 100000 65536" },
+	{ K_PRIVILEGED, "0", "0" },
 	{ K_MOUNTS, "tmpfs tmp tmpfs size=10m 0 0", "tmpfs tmp tmpfs size=10m 0 0" },
 	{ K_CAPS_DROP, "sys_admin CAP_NET_RAW", "sys_admin CAP_NET_RAW" },
 	{ K_CAPS_KEEP, "chown", "chown" },
