@@ -386,7 +386,7 @@ const struct key_def key_table[K_COUNT] = {
 	ROW(K_IDMAP, SEC_CONTAINER, "idmap", KF_LIST, "", chk_idmap,
 	    "lxc.idmap", "lxc.id_map", "with the user namespace: u|g INSIDE OUTSIDE COUNT, one a line; "
 	    "empty and privileged 0: 65536 ids of root's /etc/subuid and /etc/subgid, written here at the first start"),
-	ROW(K_PRIVILEGED, SEC_CONTAINER, "privileged", 0, "1", chk_bool,
+	ROW(K_PRIVILEGED, SEC_CONTAINER, "privileged", 0, "0", chk_bool,
 	    NULL, NULL, "0: always a user namespace (root inside is an unprivileged id outside); "
 	    "1: user only if namespaces lists it, root inside may be root outside: not root-safe"),
 	ROW(K_MOUNTS, SEC_CONTAINER, "mounts", KF_LIST, "", chk_mount,

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -97,6 +98,11 @@ static int plan_caps(struct spawn_plan *p, const struct config *c, struct cfs_er
 		return r;
 	}
 	p->caps_keep = *keep ? (mask & all) : (all & ~mask);
+	/* never more than the daemon's own bounding set: a new user namespace would
+	 * otherwise start from the full set */
+	for (int cap = 0; cap <= p->last_cap; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
+			p->caps_keep &= ~(1ULL << cap);
 	return 0;
 }
 

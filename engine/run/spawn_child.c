@@ -382,6 +382,15 @@ static __attribute__((noreturn)) void keeper_main(const struct spawn_plan *p)
 
 	if (p->new_timens && unshare(CLONE_NEWTIME) < 0)
 		info_fail(p->info[1], "unshare time namespace", errno, 0);
+	/* A mount namespace made with a user namespace locks every mount it copies:
+	 * init could not detach the tree there. So an application container's is
+	 * copied from a namespace of ours (a slave of the host's) without the tree. */
+	if (!p->sys && (p->clone_flags & (CLONE_NEWUSER | CLONE_NEWNS)) ==
+			       (CLONE_NEWUSER | CLONE_NEWNS)) {
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+			info_fail(p->info[1], "unshare mount namespace", errno, 0);
+		detach_mounts(p->hide_mounts);
+	}
 	init = raw_clone(p->clone_flags);
 	if (init < 0)
 		info_fail(p->info[1], "clone", errno, 0);

@@ -100,7 +100,7 @@ KEYS: List[Key] = [
         ["x 0 0 1", "u 0 0 0", "u 0 100000", "u -1 0 1", "u 4294967295 0 2", "u 0 4294967296 1",
          "u 0 100000 65536\n", "b 0 100000 10\nu 5 200000 1\n", "b 1 100000 10\n"],
         is_list=True, empty_ok=True),
-    Key("container", "privileged", "1", ["0", "1"], ["2", "yes", "true", " 1"], numeric=True),
+    Key("container", "privileged", "0", ["1", "0"], ["2", "yes", "true", " 1"], numeric=True),
     Key("container", "mounts", "",
         ["proc proc proc nodev,noexec,nosuid 0 0\nsysfs sys sysfs defaults 0 0\n",
          "tmpfs tmp tmpfs size=10m 0 0\n", ""],
