@@ -93,9 +93,8 @@ int lifecycle_apply_live(struct container *c, const struct config *newcfg, enum 
 int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err *err);
 void lifecycle_destroy(struct container *c);
 char *lifecycle_checkconfig(void);
-/* idmount.c: "yes" or "no (why)", probed once; and whether it is "yes". */
+/* idmount.c: "yes" or "no (why)", probed once on the state dir. */
 const char *idmount_checkconfig(void);
-bool idmount_supported(void);
 
 /* monitor.c: the thread that notices a supervisor's end and finishes the run. */
 int monitor_init(void);

@@ -152,13 +152,13 @@ def _allocated(c) -> int:
 
 
 @pytest.mark.timeout(120)
-def test_privileged_0_allocates_distinct_persistent_ranges(daemon, containers, image):
-    """privileged = 0 with no idmap: a user namespace and 65536 ids of root's
-    subordinate ranges, different for each container, kept across a daemon restart."""
+def test_default_allocates_distinct_persistent_ranges(daemon, containers, image):
+    """The default (privileged = 0) with no idmap: a user namespace and 65536 ids of
+    root's subordinate ranges, different for each container, kept across a daemon
+    restart."""
     _skip_without_idmapped_mounts(daemon)
-    cs = [system_container(containers, n, image, {"privileged": "0", "rootfs.overlay": "1"})
-          for n in ("a", "b")]
-    assert all(c.read("idmap") == "" for c in cs)
+    cs = [system_container(containers, n, image, {"rootfs.overlay": "1"}) for n in ("a", "b")]
+    assert all(c.read("idmap") == "" and c.read("privileged") == "0" for c in cs)
     firsts = []
     for c in cs:
         p = c.start()
@@ -172,6 +172,9 @@ def test_privileged_0_allocates_distinct_persistent_ranges(daemon, containers, i
     for path in ("/etc/subuid", "/etc/subgid"):
         start, count = _subid_first(path)
         assert all(start <= f and f + 65536 <= start + count for f in firsts), (path, firsts)
+    # root inside may not make device nodes, nor reach the host's root-owned files
+    r = attach_sh(cs[0], "mknod /tmp/mem c 1 1")
+    assert r.returncode != 0 and "not permitted" in r.stderr, r
     for c in cs:
         c.do("stop")
     daemon.restart()
@@ -191,5 +194,16 @@ def test_privileged_0_keeps_an_explicit_idmap(daemon, containers, image):
     assert _ids(p, "Uid") == [FIRST] * 4
     assert os.stat(f"/proc/{p}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino
     assert c.read("idmap") == IDMAP
+    c.do("stop")
+    _nothing_left(daemon, c, [image])
+
+
+def test_privileged_1_is_root_outside(daemon, containers, image):
+    """privileged = 1 keeps the host's user namespace: root inside is root outside."""
+    c = system_container(containers, "web", image, {"privileged": "1", "rootfs.overlay": "1"})
+    p = c.start()
+    assert _ids(p, "Uid") == [0] * 4
+    assert os.stat(f"/proc/{p}/ns/user").st_ino == os.stat("/proc/self/ns/user").st_ino
+    assert c.read("idmap") == ""
     c.do("stop")
     _nothing_left(daemon, c, [image])

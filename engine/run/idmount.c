@@ -169,10 +169,11 @@ int idmount_root(const struct rootfs_plan *s, pid_t init, int go_fd, struct cfs_
 		return cfs_err_set(err, errno, "start: init's namespaces: %m");
 	tree = idmapped_tree(s->image, userns);
 	if (tree < 0)
-		return cfs_err_set(err, -tree, "start: rootfs %s: cannot make an idmapped mount "
-				   "of it (needed by a user namespace with an idmap; see "
-				   "'idmapped mounts' in .checkconfig): %s", s->image,
-				   strerror(-tree));
+		return cfs_err_set(err, -tree, "start: rootfs %s: no idmapped mount of it (a user "
+				   "namespace with an idmap needs idmapped mounts, Linux 5.12 and a "
+				   "filesystem that has them; .checkconfig: idmapped mounts: %s; "
+				   "privileged = 1 runs without): %s", s->image,
+				   idmount_checkconfig(), strerror(-tree));
 	j.mntns = mntns;
 	j.tree = tree;
 	if (run_job(&j) < 0)
@@ -244,7 +245,9 @@ static void probe(void)
 		if (tree < 0) {
 			e = -tree;
 			why = e == ENOSYS ? "the kernel lacks mount_setattr (Linux 5.12 or later)"
-					  : "mount_setattr(MOUNT_ATTR_IDMAP) on the state dir";
+			      : e == EINVAL ? "the state dir's filesystem cannot be idmapped "
+					      "(images on another may be)"
+					    : "mount_setattr(MOUNT_ATTR_IDMAP) on the state dir";
 		} else {
 			close(tree);
 		}
@@ -265,9 +268,4 @@ const char *idmount_checkconfig(void)
 {
 	pthread_once(&probe_once, probe);
 	return probe_text;
-}
-
-bool idmount_supported(void)
-{
-	return !strcmp(idmount_checkconfig(), "yes");
 }

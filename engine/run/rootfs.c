@@ -102,11 +102,9 @@ static int plan_root(struct rootfs_plan *s, const struct spawn_plan *p, const ch
 		return cfs_err_set(err, errno, "start: rootfs '%s': %m", rootfs);
 	if (!S_ISDIR(st.st_mode))
 		return cfs_err_set(err, ENOTDIR, "start: rootfs '%s' is not a directory", rootfs);
+	/* whether the image's filesystem can be idmapped is learnt by trying (idmount.c):
+	 * the probe of .checkconfig only speaks for the state dir's */
 	snprintf(s->image, sizeof(s->image), "%s", real);
-	if (s->idmapped && !idmount_supported())
-		return cfs_err_set(err, EOPNOTSUPP, "start: a user namespace with an idmap needs "
-				   "idmapped mounts for its rootfs, and this host has none: "
-				   "idmapped mounts: %s", idmount_checkconfig());
 	if (cfg->val[K_ROOTFS_OVERLAY] && !strcmp(cfg->val[K_ROOTFS_OVERLAY], "1"))
 		return plan_overlay(s, p, real, &st, name, err);
 	snprintf(s->root, sizeof(s->root), "%s", real);
