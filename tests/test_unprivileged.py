@@ -207,3 +207,18 @@ def test_privileged_1_is_root_outside(daemon, containers, image):
     assert c.read("idmap") == ""
     c.do("stop")
     _nothing_left(daemon, c, [image])
+
+
+def test_host_network_unprivileged(daemon, containers, image):
+    """net/type none keeps the host's network namespace, which the container's user
+    namespace does not own: /sys is then the host's, bound read-only."""
+    _skip_without_idmapped_mounts(daemon)
+    c = system_container(containers, "web", image, {"rootfs.overlay": "1", "net/type": "none"})
+    p = c.start()
+    wait_log(c, "containerfs busybox: web is up")
+    assert os.stat(f"/proc/{p}/ns/net").st_ino == os.stat("/proc/self/ns/net").st_ino
+    r = attach_sh(c, "ls /sys/class/net && touch /sys/x")
+    assert r.returncode != 0 and "lo" in r.stdout.split(), r
+    assert "Read-only" in r.stderr, r
+    c.do("stop")
+    _nothing_left(daemon, c, [image])

@@ -264,8 +264,34 @@ static int root_mount(const struct rootfs_plan *s, struct child_err *ce)
 	return 0;
 }
 
+/* The host's /sys (with what is mounted beneath it) bound read-only at sys: for a
+ * user namespace that does not own the network namespace (net/type none), where a
+ * fresh sysfs may not be mounted. */
+static int host_sys(int rootfd, struct child_err *ce)
+{
+	const unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char fp[32];
+	int fd = in_root_open(rootfd, "sys", 'd'), r = 0;
+
+	if (fd < 0)
+		return path_fail(ce, -fd, "mount point", "sys");
+	if (mount("/sys", fd_path(fp, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
+		r = child_err_set(ce, errno, "bind the host's /sys on", "/sys", NULL);
+	close(fd);
+	if (r < 0)
+		return r;
+	fd = in_root_open(rootfd, "sys", 0);
+	if (fd < 0)
+		return path_fail(ce, -fd, "open", "/sys");
+	if (mount(NULL, fd_path(fp, fd), NULL, ro, NULL) < 0)
+		r = child_err_set(ce, errno, "read-only remount of", "/sys", NULL);
+	close(fd);
+	return r;
+}
+
 /* /proc and a read-only /sys, unless the mounts setting has its own. */
-static int proc_and_sys(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
+static int proc_and_sys(const struct rootfs_plan *s, int rootfd, bool userns,
+			struct child_err *ce)
 {
 	int r = 0;
 
@@ -276,9 +302,12 @@ static int proc_and_sys(const struct rootfs_plan *s, int rootfd, struct child_er
 		r = bind_readonly(rootfd, "proc/sys", ce);
 	if (!r && !s->own_proc)
 		r = bind_readonly(rootfd, "proc/sysrq-trigger", ce);
-	if (!r && !s->own_sys)
+	if (!r && !s->own_sys) {
 		r = mount_fs(rootfd, "sys", "sysfs",
 			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, ce);
+		if (r == -EPERM && userns)
+			r = host_sys(rootfd, ce);
+	}
 	return r;
 }
 
@@ -435,7 +464,7 @@ int rootfs_setup(const struct spawn_plan *p, int given, struct child_err *ce)
 		r = child_err_set(ce, errno, "open the new root", s->root, NULL);
 		goto out;
 	}
-	r = proc_and_sys(s, rootfd, ce);
+	r = proc_and_sys(s, rootfd, p->clone_flags & CLONE_NEWUSER, ce);
 	if (!r)
 		r = make_dev(p, rootfd, ce);
 	if (!r)
