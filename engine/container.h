@@ -67,6 +67,11 @@ int store_remove(const char *name, struct cfs_err *err);
 /* Calls fn for every loadable container; logs and skips corrupt ones. */
 int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_err *err);
 
+/* idalloc.c: an unprivileged container (privileged 0) with an empty idmap gets 65536
+ * ids of root's /etc/subuid and /etc/subgid ranges that no other container's idmap
+ * uses, written to its idmap and persisted. Called (op_lock held) before a start. */
+int idalloc_assign(struct container *c, struct cfs_err *err);
+
 /* lifecycle.c: the runtime half. */
 int lifecycle_init(struct cfs_err *err);
 void lifecycle_start_threads(void);
@@ -88,6 +93,8 @@ int lifecycle_apply_live(struct container *c, const struct config *newcfg, enum 
 int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err *err);
 void lifecycle_destroy(struct container *c);
 char *lifecycle_checkconfig(void);
+/* idmount.c: "yes" or "no (why)", probed once on the state dir. */
+const char *idmount_checkconfig(void);
 
 /* monitor.c: the thread that notices a supervisor's end and finishes the run. */
 int monitor_init(void);

@@ -264,6 +264,7 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 		return cfs_err_set(err, r < 0 ? -r : errno, "cannot use the run dir %s: %s",
 				   o->run_dir, strerror(r < 0 ? -r : errno));
 	find_supervisor(o->libexec_dir);
+	(void)idmount_checkconfig();	/* probed once, at start */
 	snprintf(eng.cgroup_parent, sizeof(eng.cgroup_parent), "%s", o->cgroup_parent);
 	snprintf(eng.tree_fstype, sizeof(eng.tree_fstype), "%s", o->tree_fstype ? o->tree_fstype : "");
 	r = lifecycle_init(err);

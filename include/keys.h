@@ -22,6 +22,7 @@ enum key_id {
 	K_ENV,
 	K_NAMESPACES,
 	K_IDMAP,
+	K_PRIVILEGED,
 	K_MOUNTS,
 	K_CAPS_DROP,
 	K_CAPS_KEEP,
@@ -100,6 +101,10 @@ const char *key_default(enum key_id k, const char *name);
  * newline; a list is checked line by line (empty lines dropped) and joined with '\n'.
  * *out is malloc'd. The error names the file ("cgroup/memory.max: ..."). */
 int key_normalise(enum key_id k, const char *value, size_t len, char **out, struct cfs_err *err);
+
+/* Check a whole normalised value where its lines depend on each other (idmap: no
+ * overlapping ranges, root mapped). 0 or -errno with err naming the file. */
+int key_check_whole(enum key_id k, const char *norm, struct cfs_err *err);
 
 /* Check one line of a list key (no newline inside). */
 int key_check_line(enum key_id k, const char *line, struct cfs_err *err);

@@ -77,6 +77,14 @@ struct idmap_entry {
 	uint32_t inside, outside, count;
 };
 int parse_idmap_line(const char *s, struct idmap_entry *m, struct cfs_err *err);
+/* A whole idmap (the lines above, '\n'-separated): no two ranges of a kind overlap,
+ * inside or outside, and uid 0 and gid 0 inside are both mapped. Returns 0 for an
+ * empty map, 1 with root set to what uid/gid 0 inside are outside, or -EINVAL. */
+struct idmap_root {
+	bool set;
+	uint32_t uid, gid;
+};
+int parse_idmap(const char *text, struct idmap_root *root, struct cfs_err *err);
 
 /* MAC "xx:xx:xx:xx:xx:xx" of hex digits where any hex digit may be 'x'/'X' (random).
  * mac gets the fixed digits, random_mask has a 1 bit for each random bit. The first

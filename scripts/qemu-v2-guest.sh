@@ -428,6 +428,7 @@ mkdir -p $R/bin $R/proc $R/sys $R/dev $R/tmp $R/etc $R/root
 cp /bin/busybox $R/bin/busybox
 for a in sh sleep cat echo hostname mount ls; do ln -s busybox $R/bin/$a; done
 mkdir $C/sys
+setv sys privileged 1
 setv sys rootfs $R
 setv sys rootfs.overlay 1
 setv sys init "/bin/sh -c 'trap \"exit 0\" TERM; echo hi >/written; while true; do sleep 1; done'"
@@ -498,6 +499,48 @@ fi
 kill $FPID
 wait $FPID 2>/dev/null
 rmdir $P/other
+
+# ---- the same image, unprivileged (the default): init is an id of root's subordinate
+# range, its root an idmapped mount of the root-owned image as the overlay's lower layer.
+# tmpfs cannot be idmapped before Linux 6.3: the image goes on an ext4 filesystem.
+info "idmapped mounts: $(sed -n 's/^idmapped mounts: //p' $C/.checkconfig)"
+U=/srv/ubb
+loopdev=$(losetup -f)
+if dd if=/dev/zero of=/tmp/ubb.img bs=1M count=8 2>/dev/null && losetup "$loopdev" /tmp/ubb.img &&
+	mke2fs -q "$loopdev" >/dev/null && mkdir -p $U && mount -t ext4 "$loopdev" $U && cp -a $R/. $U/; then
+	mkdir $C/unpriv
+	setv unpriv rootfs $U
+	setv unpriv rootfs.overlay 1
+	setv unpriv init "/bin/sh -c 'trap \"exit 0\" TERM; echo hi >/written; while true; do sleep 1; done'"
+	if verb unpriv start; then
+		pass "unprivileged system container: start"
+		upid=$(cat $C/unpriv/pid)
+		first=$(sed -n 's/^u 0 \([0-9]*\) 65536$/\1/p' $C/unpriv/idmap)
+		ok "unprivileged system container: an idmap was allocated" test -n "$first"
+		eq "unprivileged system container: init's host uid is the idmap's first" \
+			"$first" "$(awk '/^Uid:/ { print $2 }' /proc/$upid/status)"
+		sleep 0.5
+		eq "unprivileged system container: writes land in its layer" hi \
+			"$(cat /proc/$upid/root/written 2>&1)"
+		eq "unprivileged system container: owned by the mapped root there" "$first" \
+			"$(stat -c %u $STATE/containers/unpriv/overlay/upper/written 2>&1)"
+		ok "unprivileged system container: the image stays untouched" test ! -e $U/written
+		eq "unprivileged system container: its cgroup is its root's" "$first" \
+			"$(stat -c %u $P/unpriv)"
+		if verb unpriv stop; then
+			pass "unprivileged system container: stop"
+		else
+			fail "unprivileged system container: stop: $why"
+		fi
+		ok "unprivileged system container: nothing left" test ! -e $P/unpriv
+	else
+		fail "unprivileged system container: start: $why"
+	fi
+	umount $U
+	losetup -d "$loopdev"
+else
+	skip "unprivileged system container (no ext4 image: mke2fs or mount failed)"
+fi
 
 # ---- a veth container on a bridge answering ping
 brctl addbr br0 && ip addr add 10.99.0.1/24 dev br0 && ip link set br0 up

@@ -53,7 +53,7 @@ def test_start_namespaces_reaper_hostname(daemon, containers):
     assert ppid(cmd) == p
     assert cmdline(cmd) == [payload(), "sleep", "100"]
     assert len(nspids(cmd)) == 2 and nspids(cmd)[-1] > 1
-    # namespaces: the defaults are new, user and time are the host's
+    # namespaces: the defaults are new (user too: privileged = 0), time is the host's
     for ns in ALL_NS:
         link = c.path("ns", ns)
         assert os.path.islink(link), f"ns/{ns} missing"
@@ -114,12 +114,16 @@ def test_net_empty_has_loopback_up(daemon, containers):
     c.do("stop")
 
 
-def test_namespaces_setting_respected(daemon, containers):
-    c = containers("web", "sleep", 100, settings={"namespaces": "pid uts"})
+@pytest.mark.parametrize("privileged", ["0", "1"])
+def test_namespaces_setting_respected(daemon, containers, privileged):
+    """namespaces lists what is new; privileged = 0 adds the user namespace to it."""
+    c = containers("web", "sleep", 100, settings={"namespaces": "pid uts",
+                                                  "privileged": privileged})
     p = c.start()
+    want = ("pid", "uts") + (("user",) if privileged == "0" else ())
     for ns in ALL_NS:
         new = ns_ino(c.path("ns", ns)) != ns_ino(f"/proc/self/ns/{ns}")
-        assert new == (ns in ("pid", "uts")), f"{ns}: new={new}"
+        assert new == (ns in want), f"{ns}: new={new}"
     c.do("stop")
     assert wait_gone(p, 5)
 
@@ -315,18 +319,14 @@ def test_failed_start_cgroup_write_refused(daemon, containers):
     assert bad in le
 
 
-def test_failed_start_idmap_refused(daemon, containers):
-    """A user namespace whose idmap the kernel refuses (overlapping ranges)."""
+def test_idmap_overlap_refused_at_write(daemon, containers):
+    """An idmap with overlapping ranges is refused when written, not at start."""
     c = containers("web", "sleep", 97.125, settings={
-        "namespaces": "mnt pid uts ipc net cgroup user",
-        "idmap": "u 0 100000 10\nu 5 200000 10\ng 0 100000 10\n"})
-    res = c.write_state("start")
-    if res == 0:
-        c.do("kill")
-        pytest.fail("start with overlapping uid ranges succeeded")
-    assert c.last_error()
-    recs = _no_leftovers(daemon, c, "sleep\x0097.125")
-    assert recs == [], recs
+        "namespaces": "mnt pid uts ipc net cgroup user"})
+    res = write_file(c.path("idmap"), "u 0 100000 10\nu 5 200000 10\ng 0 100000 10\n")
+    assert res == errno.EINVAL, res
+    assert "overlaps" in c.last_error()
+    assert c.read("idmap") == ""
 
 
 # ---- verbs: idempotent, EBUSY, target states, restart ----

@@ -3,6 +3,8 @@ SIGTERM, running containers keep running (same process), a new daemon on the sam
 and run dirs shows them RUNNING with the same pid, and stop, freeze and exit_status work
 on them; a container that exits while no daemon runs shows STOPPED with its status."""
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -156,8 +158,18 @@ def test_killed_while_daemon_is_down(daemon, containers):
 
 
 def test_output_while_daemon_is_down_is_logged(daemon, containers):
-    trigger = os.path.join(daemon.base, "trigger")
-    ack = os.path.join(daemon.base, "ack")
+    # a dir the container's root (an unprivileged id outside) can write to
+    sig = tempfile.mkdtemp(prefix="cfs-sig-")
+    try:
+        os.chmod(sig, 0o777)
+        _output_while_down(daemon, containers, sig)
+    finally:
+        shutil.rmtree(sig)
+
+
+def _output_while_down(daemon, containers, sig):
+    trigger = os.path.join(sig, "trigger")
+    ack = os.path.join(sig, "ack")
     c = containers("web", init="/bin/sh -c 'echo before; "
                                f"while [ ! -e {trigger} ]; do sleep 0.05; done; "
                                f"echo during; touch {ack}; exec {payload()} sleep 100'")

@@ -221,7 +221,8 @@ def test_capabilities(daemon, containers, image):
 
 @pytest.mark.timeout(60)
 def test_denied_devices(daemon, containers, image):
-    c = system_container(containers, "web", image)
+    # mknod needs the host's privileges: a user namespace never may (test_unprivileged)
+    c = system_container(containers, "web", image, {"privileged": "1"})
     dflt = c.read("cgroup/devices.allow")
     c.set("cgroup/devices.allow", dflt + "\nc 1:1 m")  # /dev/mem: mknod only
     c.start()

@@ -10,7 +10,7 @@ from lib.fsops import last_error, names_value, read_file, sh, write_file
 from lib.keys import KEYS
 
 LISTS = [k for k in KEYS if k.is_list]
-GOOD_LINE = {"env": "A=1", "idmap": "u 0 100000 65536", "mounts": "proc proc proc nodev 0 0",
+GOOD_LINE = {"env": "A=1", "idmap": "b 0 100000 65536", "mounts": "proc proc proc nodev 0 0",
              "devices.deny": "c 1:3 rwm", "devices.allow": "c 1:5 rwm"}
 BAD_LINE = {"env": "NOEQ", "idmap": "u 0 0 0", "mounts": "onlyone",
             "devices.deny": "x 1:3 rwm", "devices.allow": "c 1:3 rwx"}

@@ -353,6 +353,23 @@ int cgroup_pid_container(pid_t pid, char *name, size_t n)
 	return 0;
 }
 
+int cgroup_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err)
+{
+	static const char *const files[] = { NULL, "cgroup.procs", "cgroup.threads", "tasks",
+					     "cgroup.subtree_control" };
+	char p[PATH_MAX];
+
+	for (int i = 0; i < cg.nh; i++)
+		for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+			if (cg_path(p, sizeof(p), i, name, files[f]) < 0)
+				continue;
+			if (chown(p, uid, gid) < 0 && !(files[f] && errno == ENOENT))
+				return cfs_err_set(err, errno, "start: cannot hand %s to the "
+						   "container's root: %m", p);
+		}
+	return 0;
+}
+
 struct pidvec {
 	pid_t *v;
 	size_t n, cap;

@@ -48,6 +48,10 @@ int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err);
 /* Is pid in a cgroup beneath our parent (in any hierarchy)? 1 with the first
  * component below the parent (a container's name) in name, 0 if not, -errno. */
 int cgroup_pid_container(pid_t pid, char *name, size_t n);
+/* Hand the container's cgroup dirs to its root in a user namespace (uid, gid on the
+ * host): the dirs and the files that delegation covers (procs, threads, tasks,
+ * subtree_control), so an init such as systemd can manage its own subtree. */
+int cgroup_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err);
 /* pids in the container's cgroup (sorted, malloc'd); 0 or -errno. */
 int cgroup_pids(const char *name, pid_t **pids, size_t *n);
 /* Freeze (true) or thaw; returns once the kernel reports FROZEN / THAWED, or

@@ -64,8 +64,12 @@ int config_set(struct config *c, enum key_id k, const char *value, size_t len,
 	char *norm = NULL;
 	int r = key_normalise(k, value, len, &norm, err);
 
-	if (r < 0)
+	if (r >= 0)
+		r = key_check_whole(k, norm, err);
+	if (r < 0) {
+		free(norm);
 		return r;
+	}
 	if (kd->flags & KF_ALIAS) {
 		char canon[CFS_MAX_VALUE];
 
@@ -244,4 +248,11 @@ int config_check_lines(const char *doc, size_t len, struct cfs_err *err)
 	r = config_parse(&c, "check", doc, last - doc + 1, err);
 	config_free(&c);
 	return r;
+}
+
+bool config_privileged(const struct config *c)
+{
+	const char *v = c->val[K_PRIVILEGED] ? c->val[K_PRIVILEGED] : key_table[K_PRIVILEGED].def;
+
+	return !strcmp(v, "1");
 }

@@ -28,6 +28,8 @@ int config_set(struct config *c, enum key_id k, const char *value, size_t len,
 	       struct cfs_err *err);
 /* The value of key k as read (no trailing newline), malloc'd. */
 char *config_get(const struct config *c, enum key_id k);
+/* privileged = 1: a user namespace only if namespaces lists user. */
+bool config_privileged(const struct config *c);
 
 /* The INI document: [container], [net], [cgroup]; a list is its key repeated; an
  * alias set through its v1 name is written after its canonical key. malloc'd. */

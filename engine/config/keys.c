@@ -396,7 +396,11 @@ const struct key_def key_table[K_COUNT] = {
 	ROW(K_NAMESPACES, SEC_CONTAINER, "namespaces", 0, "mnt pid uts ipc net cgroup", chk_namespaces,
 	    NULL, NULL, "namespaces made new: mnt pid uts ipc net cgroup, and user, time"),
 	ROW(K_IDMAP, SEC_CONTAINER, "idmap", KF_LIST, "", chk_idmap,
-	    "lxc.idmap", "lxc.id_map", "with the user namespace: u|g INSIDE OUTSIDE COUNT, one a line"),
+	    "lxc.idmap", "lxc.id_map", "with the user namespace: u|g INSIDE OUTSIDE COUNT, one a line; "
+	    "empty and privileged 0: 65536 ids of root's /etc/subuid and /etc/subgid, written here at the first start"),
+	ROW(K_PRIVILEGED, SEC_CONTAINER, "privileged", 0, "0", chk_bool,
+	    NULL, NULL, "0: always a user namespace (root inside is an unprivileged id outside); "
+	    "1: user only if namespaces lists it, root inside may be root outside: not root-safe"),
 	ROW(K_MOUNTS, SEC_CONTAINER, "mounts", KF_LIST, "", chk_mount,
 	    "lxc.mount.entry", "lxc.mount.entry", "fstab lines, targets inside the container"),
 	ROW(K_CAPS_DROP, SEC_CONTAINER, "caps.drop", 0, "sys_module sys_time sys_rawio mac_admin mac_override",
@@ -642,4 +646,17 @@ fail:
 	if (r < 0 && err && strncmp(err->msg, path, strlen(path)))
 		cfs_err_prefix(err, "%s", path);
 	return r;
+}
+
+int key_check_whole(enum key_id k, const char *norm, struct cfs_err *err)
+{
+	struct idmap_root root;
+	char path[64];
+	int r = 0;
+
+	if (k == K_IDMAP)
+		r = parse_idmap(norm, &root, err);
+	if (r < 0)
+		cfs_err_prefix(err, "%s", key_path(k, path, sizeof(path)));
+	return r < 0 ? r : 0;
 }

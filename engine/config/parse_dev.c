@@ -144,6 +144,62 @@ int parse_idmap_line(const char *s, struct idmap_entry *m, struct cfs_err *err)
 	return 0;
 }
 
+int parse_idmap(const char *text, struct idmap_root *root, struct cfs_err *err)
+{
+	struct idmap_entry m[64];
+	size_t nm = 0;
+	bool has_u = false, has_g = false;
+
+	*root = (struct idmap_root){ 0 };
+	for (const char *s = text; *s;) {
+		size_t len = strcspn(s, "\n");
+		char line[256];
+		int r;
+
+		if (len >= sizeof(line))
+			return cfs_err_set(err, EINVAL, "an id map line is too long");
+		memcpy(line, s, len);
+		line[len] = '\0';
+		s += len + (s[len] == '\n');
+		if (!len)
+			continue;
+		if (nm == sizeof(m) / sizeof(m[0]))
+			return cfs_err_set(err, EINVAL, "more than %zu id map lines",
+					   sizeof(m) / sizeof(m[0]));
+		r = parse_idmap_line(line, &m[nm], err);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < nm; i++) {
+			bool same_kind = m[i].kind == m[nm].kind || m[i].kind == 'b' ||
+					 m[nm].kind == 'b';
+			uint64_t a0 = m[i].inside, a1 = a0 + m[i].count;
+			uint64_t b0 = m[nm].inside, b1 = b0 + m[nm].count;
+			uint64_t c0 = m[i].outside, c1 = c0 + m[i].count;
+			uint64_t d0 = m[nm].outside, d1 = d0 + m[nm].count;
+
+			if (same_kind && ((a0 < b1 && b0 < a1) || (c0 < d1 && d0 < c1)))
+				return cfs_err_set(err, EINVAL, "id map line '%s' overlaps an "
+						   "earlier line of the same kind", SHOW(line));
+		}
+		if (m[nm].inside == 0 && m[nm].kind != 'g') {
+			has_u = true;
+			root->uid = m[nm].outside;
+		}
+		if (m[nm].inside == 0 && m[nm].kind != 'u') {
+			has_g = true;
+			root->gid = m[nm].outside;
+		}
+		nm++;
+	}
+	if (!nm)
+		return 0;
+	if (!has_u || !has_g)
+		return cfs_err_set(err, EINVAL, "the id map '%s' does not map %s 0 inside (root "
+				   "inside must be someone outside)", SHOW(text), has_u ? "gid" : "uid");
+	root->set = true;
+	return 1;
+}
+
 /* ---- namespaces and capabilities */
 
 static const struct {

@@ -59,6 +59,9 @@ static int do_start(struct container *c, struct cfs_err *err)
 	bool cg_made = false, fresh;
 	int pidfd = -1, r;
 
+	r = idalloc_assign(c, err);	/* privileged 0: the ids, once */
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&c->lock);
 	r = config_copy(&cfg, &c->cfg);
 	pthread_mutex_unlock(&c->lock);
@@ -96,6 +99,8 @@ static int do_start(struct container *c, struct cfs_err *err)
 	if (r < 0)
 		goto fail;
 	r = cgroup_attach(c->name, sc.init_pid, err);
+	if (r >= 0 && sc.mapped_root)
+		r = cgroup_chown(c->name, sc.root_uid, sc.root_gid, err);
 	if (r < 0)
 		goto fail_spawn;
 	r = net_setup(c->name, c->run_dir, &cfg, sc.init_pid, err);	/* net: the veth */

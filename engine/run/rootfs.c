@@ -56,19 +56,19 @@ static bool overlay_safe(const char *path)
 
 /* STATE/NAME/overlay/{upper,work,root}: the container's own layer and where the
  * overlay is mounted (in the container's mount namespace only). */
-static int plan_overlay(struct rootfs_plan *s, const char *lower, const struct stat *st,
-			const char *name, struct cfs_err *err)
+static int plan_overlay(struct rootfs_plan *s, const struct spawn_plan *p, const char *lower,
+			const struct stat *st, const char *name, struct cfs_err *err)
 {
-	static const char *const dirs[] = { "upper", "work", "root" };
-	char base[PATH_MAX], d[3][PATH_MAX];
-	int r;
+	static const char *const dirs[] = { "upper", "work", "root", "lower" };
+	char base[PATH_MAX], d[4][PATH_MAX];
+	int ndirs = s->idmapped ? 4 : 3, r;
 
 	if (snprintf(base, sizeof(base), "%s/%s/overlay", eng.state_dir, name) >= (int)sizeof(base))
 		return cfs_err_set(err, ENAMETOOLONG, "start: rootfs.overlay: state dir path too long");
 	if (!overlay_safe(lower) || !overlay_safe(base))
 		return cfs_err_set(err, EINVAL, "start: rootfs.overlay: the paths '%s' and '%s' "
 				   "must not contain ',', ':' or '\\' (overlay options)", lower, base);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < ndirs; i++) {
 		snprintf(d[i], sizeof(d[i]), "%s/%s", base, dirs[i]);
 		r = mkdir_p(d[i], 0755);
 		if (r < 0)
@@ -78,7 +78,14 @@ static int plan_overlay(struct rootfs_plan *s, const char *lower, const struct s
 	/* the merged root takes the upper layer's mode: give it the image's */
 	if (chmod(d[0], st->st_mode & 07777) < 0)
 		return cfs_err_set(err, errno, "start: rootfs.overlay: chmod %s: %m", d[0]);
-	if (asprintf(&s->overlay, "lowerdir=%s,upperdir=%s,workdir=%s", lower, d[0], d[1]) < 0) {
+	/* the upper layer's root is the merged root: the container's root owns it, and
+	 * what is written inside lands there owned by the mapped ids */
+	if (s->idmapped && chown(d[0], p->root_uid, p->root_gid) < 0)
+		return cfs_err_set(err, errno, "start: rootfs.overlay: chown %s: %m", d[0]);
+	if (s->idmapped)
+		snprintf(s->lower, sizeof(s->lower), "%s", d[3]);
+	if (asprintf(&s->overlay, "lowerdir=%s,upperdir=%s,workdir=%s",
+		     s->idmapped ? d[3] : lower, d[0], d[1]) < 0) {
 		s->overlay = NULL;
 		return cfs_err_set(err, ENOMEM, "start: out of memory");
 	}
@@ -86,8 +93,8 @@ static int plan_overlay(struct rootfs_plan *s, const char *lower, const struct s
 	return 0;
 }
 
-static int plan_root(struct rootfs_plan *s, const char *rootfs, const char *name,
-		     const struct config *cfg, struct cfs_err *err)
+static int plan_root(struct rootfs_plan *s, const struct spawn_plan *p, const char *rootfs,
+		     const char *name, const struct config *cfg, struct cfs_err *err)
 {
 	char real[PATH_MAX];
 	struct stat st;
@@ -96,8 +103,11 @@ static int plan_root(struct rootfs_plan *s, const char *rootfs, const char *name
 		return cfs_err_set(err, errno, "start: rootfs '%s': %m", rootfs);
 	if (!S_ISDIR(st.st_mode))
 		return cfs_err_set(err, ENOTDIR, "start: rootfs '%s' is not a directory", rootfs);
+	/* whether the image's filesystem can be idmapped is learnt by trying (idmount.c):
+	 * the probe of .checkconfig only speaks for the state dir's */
+	snprintf(s->image, sizeof(s->image), "%s", real);
 	if (cfg->val[K_ROOTFS_OVERLAY] && !strcmp(cfg->val[K_ROOTFS_OVERLAY], "1"))
-		return plan_overlay(s, real, &st, name, err);
+		return plan_overlay(s, p, real, &st, name, err);
 	snprintf(s->root, sizeof(s->root), "%s", real);
 	return 0;
 }
@@ -174,7 +184,8 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 	if (!(p->clone_flags & CLONE_NEWNS))
 		return cfs_err_set(err, EINVAL, "start: namespaces: a system container (rootfs "
 				   "set) needs its own mnt namespace");
-	r = plan_root(s, p->rootfs, name, cfg, err);
+	s->idmapped = (p->clone_flags & CLONE_NEWUSER) && p->mapped_root;
+	r = plan_root(s, p, p->rootfs, name, cfg, err);
 	if (r < 0)
 		return r;
 	r = plan_mounts(s, cfg->val[K_MOUNTS] ? cfg->val[K_MOUNTS] : "", err);
@@ -229,17 +240,46 @@ static int root_mount(const struct rootfs_plan *s, struct child_err *ce)
 	return 0;
 }
 
+/* The host's /sys (with what is mounted beneath it) bound read-only at sys: for a
+ * user namespace that does not own the network namespace (net/type none), where a
+ * fresh sysfs may not be mounted. */
+static int host_sys(int rootfd, struct child_err *ce)
+{
+	const unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char fp[32];
+	int fd = in_root_open(rootfd, "sys", 'd'), r = 0;
+
+	if (fd < 0)
+		return path_fail(ce, -fd, "mount point", "sys");
+	if (mount("/sys", fd_path(fp, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
+		r = child_err_set(ce, errno, "bind the host's /sys on", "/sys", NULL);
+	close(fd);
+	if (r < 0)
+		return r;
+	fd = in_root_open(rootfd, "sys", 0);
+	if (fd < 0)
+		return path_fail(ce, -fd, "open", "/sys");
+	if (mount(NULL, fd_path(fp, fd), NULL, ro, NULL) < 0)
+		r = child_err_set(ce, errno, "read-only remount of", "/sys", NULL);
+	close(fd);
+	return r;
+}
+
 /* /proc and a read-only /sys, unless the mounts setting has its own. */
-static int proc_and_sys(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
+static int proc_and_sys(const struct rootfs_plan *s, int rootfd, bool userns,
+			struct child_err *ce)
 {
 	int r = 0;
 
 	/* host-wide sysctls, sysrq and the like are made read-only by mask.c */
 	if (!s->own_proc)
 		r = mount_fs(rootfd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, ce);
-	if (!r && !s->own_sys)
+	if (!r && !s->own_sys) {
 		r = mount_fs(rootfd, "sys", "sysfs",
 			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, ce);
+		if (r == -EPERM && userns)
+			r = host_sys(rootfd, ce);
+	}
 	return r;
 }
 
@@ -258,7 +298,8 @@ static int bind_file(int devfd, const char *name, const char *src, struct child_
 	return r;
 }
 
-static int make_nodes(const struct rootfs_plan *s, int devfd, struct child_err *ce)
+static int make_nodes(const struct rootfs_plan *s, int devfd, bool userns,
+		      struct child_err *ce)
 {
 	for (unsigned i = 0; i < N_STD_NODES; i++) {
 		const struct std_node *d = &std_nodes[i];
@@ -272,9 +313,11 @@ static int make_nodes(const struct rootfs_plan *s, int devfd, struct child_err *
 				return child_err_set(ce, errno, "symlink /dev/ptmx", NULL, NULL);
 			continue;
 		}
-		if (mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->major, d->minor)) == 0)
+		/* no mknod in a user namespace: straight to the host's node */
+		if (!userns &&
+		    mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->major, d->minor)) == 0)
 			continue;
-		if (errno != EPERM)
+		if (!userns && errno != EPERM)
 			return child_err_set(ce, errno, "mknod /dev/", d->name, NULL);
 		/* no mknod right (a device rule without m, a user namespace): the host's */
 		child_put_str(host, sizeof(host), child_put_str(host, sizeof(host), 0, "/dev/"),
@@ -346,7 +389,7 @@ static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce
 	devfd = in_root_open(rootfd, "dev", 0);
 	if (devfd < 0)
 		return path_fail(ce, -devfd, "open", "/dev");
-	r = make_nodes(s, devfd, ce);
+	r = make_nodes(s, devfd, p->clone_flags & CLONE_NEWUSER, ce);
 	if (!r)
 		r = dev_ttys(p, devfd, ce);
 	if (!r)
@@ -361,9 +404,10 @@ static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce
 	return r;
 }
 
-static int pivot(const char *root, struct child_err *ce)
+static int pivot(const char *root, int rootfd, struct child_err *ce)
 {
-	if (chdir(root) < 0)
+	/* by the fd: init may not be able to walk the path (a user namespace) */
+	if (fchdir(rootfd) < 0)
 		return child_err_set(ce, errno, "chdir", root, NULL);
 	/* the old root is stacked on the new one and detached from "." at once */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
@@ -375,32 +419,35 @@ static int pivot(const char *root, struct child_err *ce)
 	return 0;
 }
 
-int rootfs_setup(const struct spawn_plan *p, struct child_err *ce)
+int rootfs_setup(const struct spawn_plan *p, int given, struct child_err *ce)
 {
 	const struct rootfs_plan *s = p->sys;
 	mode_t old = umask(0);	/* modes as written here; init gets the old mask back */
-	int rootfd, r;
+	int rootfd = given, r = 0;
 
-	r = root_mount(s, ce);
+	/* the daemon mounted an idmapped root for us (idmount.c) and gave us its fd */
+	if (given < 0)
+		r = root_mount(s, ce);
 	if (r < 0)
 		goto out;
-	rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (given < 0)
+		rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
 		r = child_err_set(ce, errno, "open the new root", s->root, NULL);
 		goto out;
 	}
-	r = proc_and_sys(s, rootfd, ce);
+	r = proc_and_sys(s, rootfd, p->clone_flags & CLONE_NEWUSER, ce);
 	if (!r)
 		r = make_dev(p, rootfd, ce);
 	if (!r)
 		r = mounts_apply(s, rootfd, ce);
 	if (!r)
 		r = mask_kernel_paths(rootfd, ce);	/* also over a /proc of the mounts */
-	close(rootfd);
 	for (int i = 0; i < s->ntty; i++)
 		close(s->tty_slave[i]);	/* bound now; the supervisor keeps its own */
 	if (!r)
-		r = pivot(s->root, ce);
+		r = pivot(s->root, rootfd, ce);
+	close(rootfd);
 out:
 	umask(old);
 	return r;

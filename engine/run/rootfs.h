@@ -14,6 +14,10 @@
 struct rootfs_plan {
 	char root[PATH_MAX];	/* what becomes "/": rootfs, or the overlay's mount point */
 	char *overlay;		/* overlay mount data; NULL: rootfs bound onto itself */
+	/* a user namespace with an idmap: the daemon mounts the root (idmount.c) */
+	bool idmapped;
+	char image[PATH_MAX];	/* the rootfs, resolved */
+	char lower[PATH_MAX];	/* overlay: where the idmapped image is the lower layer */
 	struct fstab_entry *mounts;	/* the mounts setting, parsed */
 	int nmounts;
 	unsigned nodes;		/* bit i: std node i is allowed by the device rules */
@@ -45,7 +49,16 @@ int console_plan(struct spawn_plan *p, struct rootfs_plan *s, int ntty, struct c
 /* Build the root under s->root (overlay or bind, /proc, /sys read-only, /dev with
  * the allowed nodes, devpts, /dev/shm, console and ttys, the mounts setting) and
  * pivot_root into it, the old root detached. 0 or -errno with ce filled. */
-int rootfs_setup(const struct spawn_plan *p, struct child_err *ce);
+int rootfs_setup(const struct spawn_plan *p, int rootfd, struct child_err *ce);
+
+/* ---- idmount.c: the idmapped root (s->idmapped) ---- */
+
+/* The daemon, once init's id maps are written: the idmapped image (as is, or as the
+ * overlay's lower layer) mounted at s->root in init's mount namespace and an O_PATH
+ * fd of it sent to init over go_fd. 0 or -errno with err filled. */
+int idmount_root(const struct rootfs_plan *s, pid_t init, int go_fd, struct cfs_err *err);
+/* init: receive that fd (blocking); -1 if the daemon gave up. */
+int idmount_recv_root(int sock);
 
 /* mounts.c: open path (leading '/' ignored) beneath rootfd as O_PATH without ever
  * leaving it: a symlink or ".." leading outside gives -EXDEV. create 'd' or 'f'

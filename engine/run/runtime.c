@@ -347,6 +347,12 @@ static char *checkconfig_text(void)
 	fprintf(f, "pivot_root: yes\n");
 	/* the kernel has seccomp filters when it answers PR_GET_SECCOMP */
 	fprintf(f, "seccomp filter: %s\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 ? "yes" : "no");
+	/* a user namespace with an idmap mounts its rootfs idmapped (idmount.c) */
+	fprintf(f, "idmapped mounts: %s\n", idmount_checkconfig());
+	fprintf(f, "privileged containers: not root-safe (privileged = 1: root inside is root "
+		   "on the host; privileged = 0: a user namespace, root inside is an unprivileged "
+		   "id of root's /etc/subuid range; default privileged = %s)\n",
+		key_table[K_PRIVILEGED].def);
 	fclose(f);
 	return out;
 }

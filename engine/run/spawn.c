@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -99,6 +100,11 @@ static int plan_caps(struct spawn_plan *p, const struct config *c, struct cfs_er
 		return r;
 	}
 	p->caps_keep = *keep ? (mask & all) : (all & ~mask);
+	/* never more than the daemon's own bounding set: a new user namespace would
+	 * otherwise start from the full set */
+	for (int cap = 0; cap <= p->last_cap; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
+			p->caps_keep &= ~(1ULL << cap);
 	return 0;
 }
 
@@ -186,6 +192,9 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		cfs_err_prefix(err, "start: namespaces");
 		return r;
 	}
+	/* unprivileged (privileged 0): a user namespace whatever namespaces says */
+	if (!config_privileged(c))
+		ns |= CLONE_NEWUSER;
 	if (!strcmp(net, "none"))	/* net/type none: the host's network */
 		ns &= ~(unsigned long)CLONE_NEWNET;
 	p->new_cgroupns = ns & CLONE_NEWCGROUP;
@@ -194,6 +203,18 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		p->hide_mounts = own_mounts_of_type(sc->hide_fstype);
 	p->hide_fstype = sc->hide_fstype;
 	p->clone_flags = ns & ~(unsigned long)(CLONE_NEWCGROUP | CLONE_NEWTIME);
+	if (p->clone_flags & CLONE_NEWUSER) {
+		struct idmap_root root;
+
+		r = parse_idmap(c->val[K_IDMAP] ? c->val[K_IDMAP] : "", &root, err);
+		if (r < 0) {
+			cfs_err_prefix(err, "start: idmap");
+			return r;
+		}
+		p->mapped_root = root.set;
+		p->root_uid = root.uid;
+		p->root_gid = root.gid;
+	}
 	r = parse_uid_gid(c->val[K_USER] ? c->val[K_USER] : "0:0", &p->uid, &p->gid, err);
 	if (r < 0) {
 		cfs_err_prefix(err, "start: user");
@@ -430,6 +451,11 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 	r = read_info(info_fd, sc, err);
 	if (r >= 0 && (p->clone_flags & CLONE_NEWUSER))
 		r = write_idmaps(sc->init_pid, sc->cfg, err);
+	if (r >= 0 && p->sys && p->sys->idmapped)
+		r = idmount_root(p->sys, sc->init_pid, sc->go_fd, err);
+	sc->mapped_root = p->mapped_root;
+	sc->root_uid = p->root_uid;
+	sc->root_gid = p->root_gid;
 	if (r < 0)
 		spawn_abort(sc);
 out:

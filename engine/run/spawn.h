@@ -23,6 +23,9 @@ struct spawn_ctx {
 	/* out (after spawn_begin) */
 	pid_t supervisor_pid;
 	pid_t init_pid;			/* host pid of the container's pid 1 */
+	bool mapped_root;		/* a user namespace whose root is root_uid/gid */
+	uid_t root_uid;
+	gid_t root_gid;
 	/* private */
 	int go_fd;			/* write end: releases init */
 	int report_fd;			/* read end: set-up/exec errors, EOF = exec'd */

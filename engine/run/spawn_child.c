@@ -275,19 +275,24 @@ static void hide_tree(const struct spawn_plan *p)
 		info_fail(p->info[1], "detach the tree", -r, 0);
 }
 
-static void init_setup(const struct spawn_plan *p)
+static void init_setup(const struct spawn_plan *p, int rootfd)
 {
 	int fd = p->report[1];
 	struct child_err ce;
 	int r;
 
+	/* root of our user namespace from here: what the set-up creates (/dev's files,
+	 * mount points) is then owned by an id the namespace maps */
+	if ((p->clone_flags & CLONE_NEWUSER) &&
+	    (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0))
+		init_fail(fd, errno, "become root of the user namespace", NULL);
 	/* now, not at clone: the daemon has moved us into our cgroups since */
 	if (p->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
 		init_fail(fd, errno, "unshare cgroup namespace", NULL);
 	if ((p->clone_flags & CLONE_NEWNS) &&
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		init_fail(fd, errno, "make / private", NULL);
-	if (p->sys && rootfs_setup(p, &ce) < 0)
+	if (p->sys && rootfs_setup(p, rootfd, &ce) < 0)
 		init_fail_err(fd, &ce);
 	if (!p->sys &&
 	    (p->clone_flags & (CLONE_NEWNS | CLONE_NEWPID)) == (CLONE_NEWNS | CLONE_NEWPID) &&
@@ -341,7 +346,7 @@ static int exec_search(char **cmd, char **envp)
 
 static __attribute__((noreturn)) void init_main(const struct spawn_plan *p)
 {
-	int keep[MAX_KEEP], n = 0, fd = p->report[1], e;
+	int keep[MAX_KEEP], n = 0, fd = p->report[1], rootfd = -1, e;
 
 	keep[n++] = p->go[1];
 	keep[n++] = p->report[1];
@@ -354,9 +359,12 @@ static __attribute__((noreturn)) void init_main(const struct spawn_plan *p)
 	 * for EOF on info, and the supervisor for EOF on the console pipe. The tty
 	 * masters are the supervisor's alone. */
 	close_all_but(keep, n);
+	/* an idmapped root comes first, mounted by the daemon (idmount.c) */
+	if (p->sys && p->sys->idmapped && (rootfd = idmount_recv_root(p->go[1])) < 0)
+		_exit(1);
 	wait_for_go(p->go[1]);
 	setsid();	/* our own session and group, apart from the supervisor's */
-	init_setup(p);
+	init_setup(p, rootfd);
 
 	/* fds: 0 /dev/null (a system container: the console), 1+2 the console,
 	 * 3 the report pipe (reaper mode only) */

@@ -39,6 +39,9 @@ struct spawn_plan {
 	int last_cap;
 	uid_t uid;
 	gid_t gid;
+	bool mapped_root;	/* a user namespace whose idmap maps 0: root_uid/gid */
+	uid_t root_uid;
+	gid_t root_gid;
 	int sup_fd, devnull;
 	int go[2];		/* socketpair: [0] daemon writes "go", [1] init reads */
 	int report[2];		/* [0] daemon reads, [1] init/reaper/command write */

@@ -116,6 +116,7 @@ HOST_NEEDS = {
     "net_cls": ("cgroup controller net_cls", lambda s: s != "missing"),
     "io weight": ("cgroup io weight", lambda s: s.startswith("yes")),
     "swap accounting": ("cgroup swap accounting", lambda s: s.startswith("yes")),
+    "idmapped mounts": ("idmapped mounts", lambda s: s == "yes"),
 }
 _checkconfig_cache: dict = {}
 

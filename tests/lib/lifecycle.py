@@ -18,7 +18,8 @@ import pytest
 from lib.daemon import build_dir, cgroup_hierarchies, mountinfo, pid_alive, unmount, wait_gone
 from lib.fsops import read_file, read_value, write_file
 
-NS_NEW_DEFAULT = ["mnt", "pid", "uts", "ipc", "net", "cgroup"]
+# privileged = 0 (the default) adds the user namespace to the namespaces setting's
+NS_NEW_DEFAULT = ["mnt", "pid", "uts", "ipc", "net", "cgroup", "user"]
 
 
 def payload() -> str:

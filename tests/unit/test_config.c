@@ -118,7 +118,8 @@ static const struct {
 	{ K_USER, "1000:100", "1000:100" },
 	{ K_ENV, "A=1", "A=1" },
 	{ K_NAMESPACES, "mnt pid user", "mnt pid user" },
-	{ K_IDMAP, "u 0 100000 65536", "u 0 100000 65536" },
+	{ K_IDMAP, "b 0 100000 65536", "b 0 100000 65536" },
+	{ K_PRIVILEGED, "0", "0" },
 	{ K_MOUNTS, "tmpfs tmp tmpfs size=10m 0 0", "tmpfs tmp tmpfs size=10m 0 0" },
 	{ K_CAPS_DROP, "sys_admin CAP_NET_RAW", "sys_admin CAP_NET_RAW" },
 	{ K_CAPS_KEEP, "chown", "chown" },
@@ -440,8 +441,8 @@ static void test_lxc_details(void)
 	ok(parse(&c, "lxc.rootfs = /r\nlxc.mount.entry = /x   /rx  none   bind 0 0\n", &err) == 0 &&
 	   is(&c, K_MOUNTS, "/x /rx none bind 0 0"), "a target merely starting like the rootfs stays");
 	config_free(&c);
-	ok(parse(&c, "lxc.id_map = u 0 1000 1\nlxc.init_cmd = /bin/sh\nlxc.haltsignal = 30\n", &err) == 0 &&
-	   is(&c, K_IDMAP, "u 0 1000 1") && is(&c, K_INIT, "/bin/sh") && is(&c, K_STOP_SIGNAL, "30"),
+	ok(parse(&c, "lxc.id_map = u 0 1000 1\nlxc.id_map = g 0 1000 1\nlxc.init_cmd = /bin/sh\nlxc.haltsignal = 30\n", &err) == 0 &&
+	   is(&c, K_IDMAP, "u 0 1000 1\ng 0 1000 1") && is(&c, K_INIT, "/bin/sh") && is(&c, K_STOP_SIGNAL, "30"),
 	   "more 2012 spellings");
 	config_free(&c);
 	ok(parse(&c, "lxc.network.0.type = empty\n", &err) == 0 && is(&c, K_NET_TYPE, "empty"),

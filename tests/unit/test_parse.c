@@ -617,6 +617,41 @@ static void test_idmap(void)
 	}
 }
 
+static void test_idmap_whole(void)
+{
+	static const struct {
+		const char *s;
+		uint32_t uid, gid;
+	} good[] = {
+		{ "u 0 100000 65536\ng 0 200000 65536", 100000, 200000 },
+		{ "b 0 1000000 65536", 1000000, 1000000 },
+		{ "u 0 100000 10\nu 10 100010 10\ng 0 5 1\ng 1000 6 1", 100000, 5 },
+		{ "u 0 1 1\n\ng 0 2 1\nb 5 500 10", 1, 2 },
+	};
+	static const char *const bad[] = {
+		"u 0 100000 65536",		/* gid 0 unmapped */
+		"g 0 100000 65536",		/* uid 0 unmapped */
+		"u 1 100000 10\ng 0 100000 10",
+		"u 0 100000 10\nu 5 200000 10\ng 0 1 1",	/* inside overlap */
+		"u 0 100000 10\nu 10 100009 10\ng 0 1 1",	/* outside overlap */
+		"b 0 100000 10\ng 9 300000 1\nu 0 1 1",	/* b overlaps both kinds */
+		"u 0 100000 10\ng 0 1 1\nu x",
+	};
+	struct idmap_root root;
+	struct cfs_err e;
+
+	check(parse_idmap("", &root, &e) == 0 && !root.set, "parse_idmap: empty is no map");
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		check(parse_idmap(good[i].s, &root, &e) == 1 && root.set &&
+			      root.uid == good[i].uid && root.gid == good[i].gid,
+		      "parse_idmap '%s'", esc(good[i].s));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		cfs_err_clear(&e);
+		check(refused(parse_idmap(bad[i], &root, &e), &e),
+		      "parse_idmap refuses '%s': %s", esc(bad[i]), e.msg);
+	}
+}
+
 /* ---- MAC addresses */
 
 static void test_mac(void)
@@ -1291,6 +1326,7 @@ int main(void)
 	test_shell_words();
 	test_device_rule();
 	test_idmap();
+	test_idmap_whole();
 	test_mac();
 	test_mac_fill();
 	test_ipv4();

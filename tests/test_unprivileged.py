@@ -1,0 +1,224 @@
+"""Unprivileged system containers over a root-owned image: the busybox image booted in
+a user namespace through an idmapped mount of the image (as is, and as the overlay's
+lower layer), checked from the host through the kernel: init's host uid is the idmap's
+first outside id, what root writes inside lands in the upper layer owned by that id,
+the image never changes, the cgroup is handed to the container's root; bad idmaps are
+refused at write."""
+import errno
+import hashlib
+import os
+
+import pytest
+
+from lib.daemon import host_lacks, procs_mentioning
+from lib.fsops import write_file
+from lib.lifecycle import (cgroup_dirs, cgroups_below_parent, containers, nspids,
+                           proc_status, procs_in_parent)
+from lib.system import attach_sh, host_mounts_under, image, system_container, wait_log
+
+assert containers and image  # fixtures, imported for the tests below
+
+IDMAP = "u 0 1100000 65536\ng 0 1100000 65536"
+FIRST = 1100000
+
+
+def _tree_hash(root: str) -> str:
+    """Every entry of the tree: path, type, mode, owner, size, link target, contents."""
+    h = hashlib.sha256()
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            p = os.path.join(d, name)
+            st = os.lstat(p)
+            h.update(f"{os.path.relpath(p, root)} {st.st_mode:o} {st.st_uid} {st.st_gid} "
+                     f"{st.st_size}\n".encode())
+            if os.path.islink(p):
+                h.update(os.readlink(p).encode())
+            elif os.path.isfile(p):
+                with open(p, "rb") as f:
+                    h.update(f.read())
+    return h.hexdigest()
+
+
+def _skip_without_idmapped_mounts(daemon):
+    if host_lacks(daemon, "idmapped mounts"):
+        from lib.daemon import checkconfig
+        pytest.skip("idmapped mounts: " + checkconfig(daemon)["idmapped mounts"])
+
+
+def _ids(pid: int, field: str):
+    return [int(x) for x in proc_status(pid)[field].split()]
+
+
+def _nothing_left(d, c, where=()):
+    assert c.state() == "STOPPED"
+    assert cgroups_below_parent(d) == [], "cgroups left"
+    assert procs_in_parent(d) == [], "processes left in the cgroups"
+    assert procs_mentioning(d.run_dir, exclude=d.pids) == []
+    for w in where:
+        assert host_mounts_under(w) == [], f"mounts left under {w}"
+
+
+def _unprivileged(containers, name, img, overlay: bool, idmap: str = IDMAP):
+    return system_container(containers, name, img, {
+        "namespaces": "mnt pid uts ipc net cgroup user",
+        "idmap": idmap,
+        "rootfs.overlay": "1" if overlay else "0",
+    })
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("overlay", [True, False], ids=["overlay", "idmapped"])
+def test_boot_unprivileged_over_root_owned_image(daemon, containers, image, overlay):
+    _skip_without_idmapped_mounts(daemon)
+    st = os.stat(image)
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    before = _tree_hash(image)
+    c = _unprivileged(containers, "web", image, overlay)
+    p = c.start()
+    assert nspids(p)[-1] == 1
+    # init runs as the idmap's first outside id, in all four uid and gid slots
+    assert _ids(p, "Uid") == [FIRST] * 4 and _ids(p, "Gid") == [FIRST] * 4
+    with open(f"/proc/{p}/uid_map") as f:
+        assert f.read().split() == ["0", str(FIRST), "65536"]
+    wait_log(c, "containerfs busybox: web is up")
+    # inside, the image's files are root's; /dev has the host's nodes bound
+    r = attach_sh(c, "id -u; stat -c %u:%g /bin/busybox /etc; echo x > /dev/null && "
+                     "cat /dev/null; head -c 4 /dev/zero | wc -c")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "0:0", "0:0", "4"], r.stdout
+    # the cgroup is the container's root's to manage
+    for ctrl, d in cgroup_dirs(p).items():
+        if d:
+            assert os.stat(d).st_uid == FIRST, (ctrl, d)
+    # root writes a file inside
+    r = attach_sh(c, "echo hello > /root-was-here && mkdir -p /etc/new && "
+                     "echo x > /etc/new/f && stat -c %u /root-was-here")
+    if overlay:
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["0"]
+        upper = os.path.join(daemon.state_dir, "web", "overlay", "upper")
+        for rel in ("root-was-here", "etc/new/f", "etc/new"):
+            s = os.stat(os.path.join(upper, rel))
+            assert (s.st_uid, s.st_gid) == (FIRST, FIRST), rel
+        assert not os.path.exists(os.path.join(image, "root-was-here"))
+        assert _tree_hash(image) == before
+    else:
+        # no overlay: the image is the container's own, written through the idmap, so
+        # what root inside makes is root's on the host
+        assert r.returncode == 0, r.stderr
+        s = os.stat(os.path.join(image, "root-was-here"))
+        assert (s.st_uid, s.st_gid) == (0, 0)
+    c.do("stop")
+    _nothing_left(daemon, c, [image, daemon.state_dir])
+    if overlay:
+        assert _tree_hash(image) == before
+
+
+@pytest.mark.parametrize("idmap,why", [
+    ("u 1 1100000 65536\ng 0 1100000 65536", "uid 0"),
+    ("u 0 1100000 65536\ng 1 1100000 65536", "gid 0"),
+    ("u 0 1100000 100\nu 50 1200000 100\ng 0 1100000 65536", "overlaps"),
+    ("u 0 1100000 100\nu 100 1100050 100\ng 0 1100000 65536", "overlaps"),
+    ("b 0 1100000 100\ng 10 1300000 5", "overlaps"),
+])
+def test_bad_idmap_refused_at_write(daemon, containers, idmap, why):
+    c = containers("web")
+    old = c.read("idmap")
+    res = write_file(c.path("idmap"), idmap + "\n")
+    assert res == errno.EINVAL, f"idmap {idmap!r}: {res}"
+    assert why in c.last_error() and "idmap" in c.last_error(), c.last_error()
+    assert c.read("idmap") == old
+
+
+def _subid_first(path: str) -> int:
+    """The start of root's first range in /etc/subuid or /etc/subgid (None if none)."""
+    with open(path) as f:
+        for line in f:
+            name, start, count = line.strip().split(":")
+            if name in ("root", "0"):
+                return int(start), int(count)
+    return None
+
+
+def _allocated(c) -> int:
+    """The first outside id of an allocated idmap ("u 0 X 65536", "g 0 X 65536")."""
+    lines = c.read("idmap").splitlines()
+    assert len(lines) == 2, lines
+    u, g = (ln.split() for ln in lines)
+    assert u[0] == "u" and g[0] == "g" and u[1] == g[1] == "0" and u[3] == g[3] == "65536"
+    assert u[2] == g[2]
+    return int(u[2])
+
+
+@pytest.mark.timeout(120)
+def test_default_allocates_distinct_persistent_ranges(daemon, containers, image):
+    """The default (privileged = 0) with no idmap: a user namespace and 65536 ids of
+    root's subordinate ranges, different for each container, kept across a daemon
+    restart."""
+    _skip_without_idmapped_mounts(daemon)
+    cs = [system_container(containers, n, image, {"rootfs.overlay": "1"}) for n in ("a", "b")]
+    assert all(c.read("idmap") == "" and c.read("privileged") == "0" for c in cs)
+    firsts = []
+    for c in cs:
+        p = c.start()
+        first = _allocated(c)
+        firsts.append(first)
+        assert _ids(p, "Uid") == [first] * 4 and _ids(p, "Gid") == [first] * 4
+        with open(f"/proc/{p}/uid_map") as f:
+            assert f.read().split() == ["0", str(first), "65536"]
+        wait_log(c, f"containerfs busybox: {c.name} is up")
+    assert abs(firsts[0] - firsts[1]) >= 65536, firsts
+    for path in ("/etc/subuid", "/etc/subgid"):
+        start, count = _subid_first(path)
+        assert all(start <= f and f + 65536 <= start + count for f in firsts), (path, firsts)
+    # root inside may not make device nodes, nor reach the host's root-owned files
+    r = attach_sh(cs[0], "mknod /tmp/mem c 1 1")
+    assert r.returncode != 0 and "not permitted" in r.stderr, r
+    for c in cs:
+        c.do("stop")
+    daemon.restart()
+    assert [_allocated(c) for c in cs] == firsts
+    p = cs[1].start()
+    assert _ids(p, "Uid") == [firsts[1]] * 4
+    cs[1].do("stop")
+    _nothing_left(daemon, cs[1], [image, daemon.state_dir])
+
+
+def test_privileged_0_keeps_an_explicit_idmap(daemon, containers, image):
+    _skip_without_idmapped_mounts(daemon)
+    c = system_container(containers, "web", image, {"privileged": "0", "idmap": IDMAP,
+                                                    "namespaces": "mnt pid uts ipc net"})
+    p = c.start()
+    # namespaces without user does not make it privileged: privileged = 0 does the rest
+    assert _ids(p, "Uid") == [FIRST] * 4
+    assert os.stat(f"/proc/{p}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino
+    assert c.read("idmap") == IDMAP
+    c.do("stop")
+    _nothing_left(daemon, c, [image])
+
+
+def test_privileged_1_is_root_outside(daemon, containers, image):
+    """privileged = 1 keeps the host's user namespace: root inside is root outside."""
+    c = system_container(containers, "web", image, {"privileged": "1", "rootfs.overlay": "1"})
+    p = c.start()
+    assert _ids(p, "Uid") == [0] * 4
+    assert os.stat(f"/proc/{p}/ns/user").st_ino == os.stat("/proc/self/ns/user").st_ino
+    assert c.read("idmap") == ""
+    c.do("stop")
+    _nothing_left(daemon, c, [image])
+
+
+def test_host_network_unprivileged(daemon, containers, image):
+    """net/type none keeps the host's network namespace, which the container's user
+    namespace does not own: /sys is then the host's, bound read-only."""
+    _skip_without_idmapped_mounts(daemon)
+    c = system_container(containers, "web", image, {"rootfs.overlay": "1", "net/type": "none"})
+    p = c.start()
+    wait_log(c, "containerfs busybox: web is up")
+    assert os.stat(f"/proc/{p}/ns/net").st_ino == os.stat("/proc/self/ns/net").st_ino
+    r = attach_sh(c, "ls /sys/class/net && touch /sys/x")
+    assert r.returncode != 0 and "lo" in r.stdout.split(), r
+    assert "Read-only" in r.stderr, r
+    c.do("stop")
+    _nothing_left(daemon, c, [image])
