@@ -222,3 +222,15 @@ def test_host_network_unprivileged(daemon, containers, image):
     assert "Read-only" in r.stderr, r
     c.do("stop")
     _nothing_left(daemon, c, [image])
+
+
+def test_image_that_cannot_be_idmapped_fails_clearly(daemon, containers):
+    """A rootfs on a filesystem without idmapped mounts (sysfs has none on any kernel):
+    the start fails naming what is missing, and leaves nothing behind."""
+    c = system_container(containers, "web", "/sys/kernel")
+    res = c.write_state("start")
+    assert res != 0, "an unprivileged start over sysfs succeeded"
+    le = c.last_error()
+    assert "idmapped mount" in le and "/sys/kernel" in le and "privileged = 1" in le, le
+    _nothing_left(daemon, c, [daemon.state_dir])
+    assert not os.path.exists(os.path.join(daemon.run_dir, "web", "console.sock"))
