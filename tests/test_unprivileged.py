@@ -172,9 +172,18 @@ def test_default_allocates_distinct_persistent_ranges(daemon, containers, image)
     for path in ("/etc/subuid", "/etc/subgid"):
         start, count = _subid_first(path)
         assert all(start <= f and f + 65536 <= start + count for f in firsts), (path, firsts)
-    # root inside may not make device nodes, nor reach the host's root-owned files
+    # root inside may not make device nodes, nor write a host-wide sysctl through a
+    # proc of its own
     r = attach_sh(cs[0], "mknod /tmp/mem c 1 1")
     assert r.returncode != 0 and "not permitted" in r.stderr, r
+    with open("/proc/sys/kernel/core_pattern") as f:
+        core = f.read()
+    r = attach_sh(cs[0], "mkdir -p /tmp/p && mount -t proc proc /tmp/p && echo mounted && "
+                         "echo '|/bin/false' > /tmp/p/sys/kernel/core_pattern")
+    assert "mounted" in r.stdout and r.returncode != 0, r
+    assert "denied" in r.stderr or "not permitted" in r.stderr, r
+    with open("/proc/sys/kernel/core_pattern") as f:
+        assert f.read() == core
     for c in cs:
         c.do("stop")
     daemon.restart()
