@@ -53,12 +53,9 @@ static int read_subid(const char *path, struct ranges *rs)
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, count;
-		char name[64];
+		uint64_t start, count;
 
-		if (sscanf(line, "%63[^:]:%llu:%llu", name, &start, &count) == 3 &&
-		    (!strcmp(name, "root") || !strcmp(name, "0")) &&
-		    start + count <= (1ULL << 32))
+		if (parse_subid_line(line, "root", 0, &start, &count))
 			add_range(rs, start, count);
 	}
 	return 0;

@@ -85,6 +85,10 @@ struct idmap_root {
 	uint32_t uid, gid;
 };
 int parse_idmap(const char *text, struct idmap_root *root, struct cfs_err *err);
+/* A line of /etc/subuid or /etc/subgid, "NAME:START:COUNT", for owner (by name or uid):
+ * true with *start and *count when it is owner's, within 32 bits and count >= 1. */
+bool parse_subid_line(const char *line, const char *owner_name, unsigned long owner_uid,
+		      uint64_t *start, uint64_t *count);
 
 /* MAC "xx:xx:xx:xx:xx:xx" of hex digits where any hex digit may be 'x'/'X' (random).
  * mac gets the fixed digits, random_mask has a 1 bit for each random bit. The first

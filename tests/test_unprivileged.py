@@ -172,9 +172,18 @@ def test_default_allocates_distinct_persistent_ranges(daemon, containers, image)
     for path in ("/etc/subuid", "/etc/subgid"):
         start, count = _subid_first(path)
         assert all(start <= f and f + 65536 <= start + count for f in firsts), (path, firsts)
-    # root inside may not make device nodes, nor reach the host's root-owned files
+    # root inside may not make device nodes, nor write a host-wide sysctl through a
+    # proc of its own
     r = attach_sh(cs[0], "mknod /tmp/mem c 1 1")
     assert r.returncode != 0 and "not permitted" in r.stderr, r
+    with open("/proc/sys/kernel/core_pattern") as f:
+        core = f.read()
+    r = attach_sh(cs[0], "mkdir -p /tmp/p && mount -t proc proc /tmp/p && echo mounted && "
+                         "echo '|/bin/false' > /tmp/p/sys/kernel/core_pattern")
+    assert "mounted" in r.stdout and r.returncode != 0, r
+    assert "denied" in r.stderr or "not permitted" in r.stderr, r
+    with open("/proc/sys/kernel/core_pattern") as f:
+        assert f.read() == core
     for c in cs:
         c.do("stop")
     daemon.restart()
@@ -222,3 +231,15 @@ def test_host_network_unprivileged(daemon, containers, image):
     assert "Read-only" in r.stderr, r
     c.do("stop")
     _nothing_left(daemon, c, [image])
+
+
+def test_image_that_cannot_be_idmapped_fails_clearly(daemon, containers):
+    """A rootfs on a filesystem without idmapped mounts (sysfs has none on any kernel):
+    the start fails naming what is missing, and leaves nothing behind."""
+    c = system_container(containers, "web", "/sys/kernel")
+    res = c.write_state("start")
+    assert res != 0, "an unprivileged start over sysfs succeeded"
+    le = c.last_error()
+    assert "idmapped mount" in le and "/sys/kernel" in le and "privileged = 1" in le, le
+    _nothing_left(daemon, c, [daemon.state_dir])
+    assert not os.path.exists(os.path.join(daemon.run_dir, "web", "console.sock"))

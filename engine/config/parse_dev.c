@@ -1,5 +1,7 @@
 /* parse_dev.c - pure parsers of device rules, id maps, namespaces, capabilities
  * and fstab lines, and the cgroup v1 <-> v2 unit conversions. */
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <sched.h>
@@ -198,6 +200,35 @@ int parse_idmap(const char *text, struct idmap_root *root, struct cfs_err *err)
 				   "inside must be someone outside)", SHOW(text), has_u ? "gid" : "uid");
 	root->set = true;
 	return 1;
+}
+
+bool parse_subid_line(const char *line, const char *owner_name, unsigned long owner_uid,
+		      uint64_t *start, uint64_t *count)
+{
+	const char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char num[24], *end;
+	size_t n = c1 ? (size_t)(c1 - line) : 0;
+	unsigned long long a, b;
+
+	if (!c2 || !n)
+		return false;
+	snprintf(num, sizeof(num), "%lu", owner_uid);
+	if (!((strlen(owner_name) == n && !strncmp(line, owner_name, n)) ||
+	      (strlen(num) == n && !strncmp(line, num, n))))
+		return false;
+	if (!isdigit((unsigned char)c1[1]) || !isdigit((unsigned char)c2[1]))
+		return false;
+	errno = 0;
+	a = strtoull(c1 + 1, &end, 10);
+	if (end != c2 || errno)
+		return false;
+	b = strtoull(c2 + 1, &end, 10);
+	if (errno || (*end && *end != '\n' && !isspace((unsigned char)*end)) || b < 1 ||
+	    a >= (1ULL << 32) || b > (1ULL << 32) || a + b > (1ULL << 32))
+		return false;
+	*start = a;
+	*count = b;
+	return true;
 }
 
 /* ---- namespaces and capabilities */

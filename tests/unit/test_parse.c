@@ -617,6 +617,32 @@ static void test_idmap(void)
 	}
 }
 
+static void test_subid(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t start, count;
+	} good[] = {
+		{ "root:1000000:1000000000\n", 1000000, 1000000000 },
+		{ "0:100000:65536", 100000, 65536 },
+		{ "root:0:4294967296\n", 0, 4294967296ULL },
+	};
+	static const char *const bad[] = {
+		"rooty:1000000:65536", "roo:1000000:65536", "alice:1000000:65536", "1:5:5",
+		"root:1000000", "root::65536", "root:1:0", "root:-1:5", "root:4294967295:2",
+		"root:1x:5", "root:1:5x", ":1:5", "# root:1:5", "",
+	};
+	uint64_t a, b;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		check(parse_subid_line(good[i].s, "root", 0, &a, &b) && a == good[i].start &&
+			      b == good[i].count,
+		      "parse_subid_line '%s'", esc(good[i].s));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		check(!parse_subid_line(bad[i], "root", 0, &a, &b),
+		      "parse_subid_line refuses '%s'", esc(bad[i]));
+}
+
 static void test_idmap_whole(void)
 {
 	static const struct {
@@ -1327,6 +1353,7 @@ int main(void)
 	test_device_rule();
 	test_idmap();
 	test_idmap_whole();
+	test_subid();
 	test_mac();
 	test_mac_fill();
 	test_ipv4();
