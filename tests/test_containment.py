@@ -152,9 +152,7 @@ def test_user_namespace_application_container_is_contained(daemon, containers):
 @pytest.mark.timeout(90)
 def test_unconfined_privileged_documents_what_opens(daemon, containers, probe_image):
     c = containers("probe0")
-    settings = {"seccomp": "unconfined"}
-    if os.path.exists(c.path("privileged")):
-        settings["privileged"] = "1"
+    settings = {"seccomp": "unconfined", **host_privileges(c)}
     res = run_probes(containers, probe_image, "unconf", settings)
     # the masks and device rules hold without the filter
     want = always_closed()
@@ -173,12 +171,20 @@ def test_unconfined_privileged_documents_what_opens(daemon, containers, probe_im
     assert res["fresh_proc_core_pattern"] == "ok" and res["remount_sys_rw"] == "ok", res
 
 
+def host_privileges(c) -> dict:
+    """Settings that give c root's privileges on the host, so that what a probe shows
+    is the filter's doing, not the user namespace's (bpf and open_by_handle_at need
+    capabilities of the host's user namespace)."""
+    return {"privileged": "1"} if os.path.exists(c.path("privileged")) else {}
+
+
 @pytest.mark.timeout(90)
 def test_seccomp_edits(daemon, containers, probe_image):
-    res = run_probes(containers, probe_image, "minus", {"seccomp": "default -keyctl"},
+    priv = host_privileges(containers("probe0"))
+    res = run_probes(containers, probe_image, "minus", {"seccomp": "default -keyctl", **priv},
                      which="keyctl bpf seccomp")
     assert res == {"keyctl": "ok", "bpf": "EPERM", "seccomp": "2"}, res
-    res = run_probes(containers, probe_image, "plus", {"seccomp": "unconfined +keyctl"},
+    res = run_probes(containers, probe_image, "plus", {"seccomp": "unconfined +keyctl", **priv},
                      which="keyctl bpf open_by_handle_at seccomp")
     assert res == {"keyctl": "EPERM", "bpf": "ok", "open_by_handle_at": "ok", "seccomp": "2"}, res
 
@@ -293,6 +299,8 @@ def test_cleanup_leaves_a_foreign_cgroup_alone(daemon, containers):
 def test_attached_command_runs_under_the_filter(daemon, containers, probe_image):
     """cfs-attach puts its command under the filter the engine leaves in the run dir."""
     c = system_container(containers, "web", probe_image, {"seccomp": "default -bpf"})
+    for k, v in host_privileges(c).items():
+        c.set(k, v)
     p = c.start()
     filt = os.path.join(daemon.run_dir, "web", "seccomp.bpf")
     assert os.path.getsize(filt) % 8 == 0 and os.path.getsize(filt) > 0

@@ -563,6 +563,7 @@ int main(int argc, char **argv)
 	}
 	close(tasks);
 	close(root);
+	free(filter.insns);	/* the child has its copy */
 	for (size_t i = 0; i < NNS; i++)
 		if (ns.fd[i] >= 0)
 			close(ns.fd[i]);

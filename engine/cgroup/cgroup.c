@@ -138,10 +138,30 @@ static bool valid_name(const char *name)
 #define CG_MARK "trusted.containerfs"
 enum { MARK_ABSENT, MARK_FOREIGN, MARK_OURS, MARK_UNKNOWN };
 
+/* trusted.* xattrs are root's of the host: a daemon in a user namespace of its own
+ * could neither write nor see them, and then marks tell nothing. */
+static bool marks_usable(void)
+{
+	static int usable = -1;
+	char map[64] = "";
+	unsigned a, b, c;
+
+	if (usable < 0) {
+		read_file_into("/proc/self/uid_map", map, sizeof(map));
+		usable = geteuid() == 0 && sscanf(map, "%u %u %u", &a, &b, &c) == 3 && a == 0 &&
+			 b == 0 && c == 4294967295u;
+	}
+	return usable;
+}
+
 static int mark_state(const char *dir, const char *name)
 {
 	char v[256];
-	ssize_t n = getxattr(dir, CG_MARK, v, sizeof(v) - 1);
+	ssize_t n;
+
+	if (!marks_usable())
+		return access(dir, F_OK) == 0 ? MARK_UNKNOWN : MARK_ABSENT;
+	n = getxattr(dir, CG_MARK, v, sizeof(v) - 1);
 
 	if (n >= 0) {
 		v[n] = '\0';
@@ -164,7 +184,8 @@ static bool cg_is_dir(const char *p)
 
 static int mark(const char *dir, const char *name)
 {
-	if (setxattr(dir, CG_MARK, name, strlen(name), 0) == 0 || errno == EOPNOTSUPP)
+	if (!marks_usable() || setxattr(dir, CG_MARK, name, strlen(name), 0) == 0 ||
+	    errno == EOPNOTSUPP)
 		return 0;
 	return -errno;
 }

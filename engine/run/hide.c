@@ -1,7 +1,10 @@
 /* hide.c - an application container's mount namespace starts as a copy of the
  * daemon's, which holds the tree itself: a container must neither reach the tree nor
  * keep the tree's connection alive after the daemon's unmount. The daemon lists the
- * tree's mounts (by the type the front end gave) before fork; init detaches them. */
+ * tree's mounts (by the type the front end gave) before fork; the supervisor-to-be
+ * detaches them in a mount namespace of its own (a slave of the host's) before it
+ * clones init, whose namespace is then a copy without them, and a failure fails the
+ * start. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

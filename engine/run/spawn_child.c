@@ -260,7 +260,10 @@ static int app_mask(struct child_err *ce)
 }
 
 /* The tree out of what init's mount namespace will copy: a namespace of our own
- * (the supervisor's), private, without the tree's mounts. */
+ * (the supervisor's) without the tree's mounts. A slave of the host's: the host's
+ * unmounts still reach it, so the supervisor pins nothing, and our detaching does
+ * not travel back. (A mount namespace made with a user namespace locks what it
+ * copies: init could not detach the tree there itself.) */
 static void hide_tree(const struct spawn_plan *p)
 {
 	int r;
@@ -269,8 +272,8 @@ static void hide_tree(const struct spawn_plan *p)
 		return;
 	if (unshare(CLONE_NEWNS) < 0)
 		info_fail(p->info[1], "unshare mnt namespace", errno, 0);
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		info_fail(p->info[1], "make / private", errno, 0);
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		info_fail(p->info[1], "make / a slave", errno, 0);
 	if ((r = detach_mounts(p->hide_mounts, p->hide_fstype)) < 0)
 		info_fail(p->info[1], "detach the tree", -r, 0);
 }
