@@ -27,7 +27,8 @@ struct container {
 	struct runrec rec;
 	int sup_pidfd;			/* pidfd of the supervisor while running, else -1 */
 	char last_error[256];
-	char run_dir[PATH_MAX];
+	char *run_dir;			/* RUN/NAME, malloc'd */
+	struct container *next_by_name, *next_by_id;	/* the registry's hash chains */
 	pthread_cond_t cond;		/* signalled when a run ends (with lock) */
 	bool monitored;			/* sup_pidfd is in the monitor's epoll set */
 	bool finishing;			/* the run ended; its cleanup is under way */

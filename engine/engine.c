@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "cleanup.h"
 #include "container.h"
 #include "log.h"
@@ -16,9 +17,14 @@
 
 struct engine_globals eng;
 
+/* The registry: an array (listings, iteration) and two hash tables over the same
+ * containers, by name and by id, so that resolving an inode or a name costs the
+ * same with 10,000 containers as with one. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct container **reg;
 static size_t reg_n, reg_cap;
+static struct container **by_name, **by_id;
+static size_t hash_cap;			/* buckets in each table: 0 or a power of two */
 static uint64_t next_id = 1;
 static engine_event_fn event_fn;
 static void *event_data;
@@ -38,11 +44,90 @@ void engine_set_event_cb(engine_event_fn fn, void *data)
 
 /* ---- registry ---- */
 
+static size_t hash_name(const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static size_t hash_id(uint64_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 20);
+}
+
+static void hash_link(struct container *c)
+{
+	size_t bn = hash_name(c->name) & (hash_cap - 1), bi = hash_id(c->id) & (hash_cap - 1);
+
+	c->next_by_name = by_name[bn];
+	by_name[bn] = c;
+	c->next_by_id = by_id[bi];
+	by_id[bi] = c;
+}
+
+static void hash_unlink(struct container *c)
+{
+	struct container **pp;
+
+	for (pp = &by_name[hash_name(c->name) & (hash_cap - 1)]; *pp; pp = &(*pp)->next_by_name)
+		if (*pp == c) {
+			*pp = c->next_by_name;
+			break;
+		}
+	for (pp = &by_id[hash_id(c->id) & (hash_cap - 1)]; *pp; pp = &(*pp)->next_by_id)
+		if (*pp == c) {
+			*pp = c->next_by_id;
+			break;
+		}
+}
+
+/* Room for n containers at no more than one per bucket on average; reg_lock held. */
+static int hash_reserve(size_t n)
+{
+	size_t cap = hash_cap ? hash_cap : 64;
+	struct container **nn, **ni;
+
+	while (cap < n)
+		cap *= 2;
+	if (cap == hash_cap)
+		return 0;
+	nn = calloc(cap, sizeof(*nn));
+	ni = calloc(cap, sizeof(*ni));
+	if (!nn || !ni) {
+		free(nn);
+		free(ni);
+		return -ENOMEM;
+	}
+	free(by_name);
+	free(by_id);
+	by_name = nn;
+	by_id = ni;
+	hash_cap = cap;
+	for (size_t i = 0; i < reg_n; i++)
+		hash_link(reg[i]);
+	return 0;
+}
+
 static struct container *find_locked(const char *name)
 {
-	for (size_t i = 0; i < reg_n; i++)
-		if (!strcmp(reg[i]->name, name))
-			return reg[i];
+	if (!hash_cap)
+		return NULL;
+	for (struct container *c = by_name[hash_name(name) & (hash_cap - 1)]; c; c = c->next_by_name)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+static struct container *find_id_locked(uint64_t id)
+{
+	if (!hash_cap)
+		return NULL;
+	for (struct container *c = by_id[hash_id(id) & (hash_cap - 1)]; c; c = c->next_by_id)
+		if (c->id == id)
+			return c;
 	return NULL;
 }
 
@@ -77,6 +162,7 @@ void container_put(struct container *c)
 	if (!last)
 		return;
 	config_free(&c->cfg);
+	free(c->run_dir);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->op_lock);
 	pthread_cond_destroy(&c->cond);
@@ -98,7 +184,13 @@ static struct container *container_new(const char *name, struct config *cfg)
 	c->exit_status = -1;
 	c->sup_pidfd = -1;
 	c->refs = 1;		/* the registry's */
-	snprintf(c->run_dir, sizeof(c->run_dir), "%s/%s", eng.run_dir, name);
+	if (asprintf(&c->run_dir, "%s/%s", eng.run_dir, name) < 0) {
+		pthread_mutex_destroy(&c->lock);
+		pthread_mutex_destroy(&c->op_lock);
+		pthread_cond_destroy(&c->cond);
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -120,8 +212,13 @@ static int registry_add(struct container *c)
 		reg = n;
 		reg_cap = cap;
 	}
+	if (hash_reserve(reg_n + 1) < 0) {
+		pthread_mutex_unlock(&reg_lock);
+		return -ENOMEM;
+	}
 	c->id = next_id++;
 	reg[reg_n++] = c;
+	hash_link(c);
 	pthread_mutex_unlock(&reg_lock);
 	return 0;
 }
@@ -132,6 +229,7 @@ static void registry_remove(struct container *c)
 	for (size_t i = 0; i < reg_n; i++)
 		if (reg[i] == c) {
 			reg[i] = reg[--reg_n];
+			hash_unlink(c);
 			break;
 		}
 	c->removed = true;
@@ -215,6 +313,7 @@ static int load_one(const char *name, struct config *cfg)
 		return -ENOMEM;
 	if (registry_add(c) < 0) {
 		config_free(&c->cfg);
+		free(c->run_dir);
 		free(c);
 		return 0;
 	}
@@ -270,7 +369,10 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 	r = lifecycle_init(err);
 	if (r < 0)
 		return r;
-	return store_load_all(load_one, err);
+	cgroup_scan_begin();
+	r = store_load_all(load_one, err);
+	cgroup_scan_end();
+	return r;
 }
 
 static atomic_bool autostart_stop;
@@ -391,12 +493,12 @@ int engine_name_of(uint64_t id, char *buf, size_t n)
 	int r = -ENOENT;
 
 	pthread_mutex_lock(&reg_lock);
-	for (size_t i = 0; i < reg_n; i++)
-		if (reg[i]->id == id) {
-			snprintf(buf, n, "%s", reg[i]->name);
-			r = 0;
-			break;
-		}
+	struct container *c = find_id_locked(id);
+
+	if (c) {
+		snprintf(buf, n, "%s", c->name);
+		r = 0;
+	}
 	pthread_mutex_unlock(&reg_lock);
 	return r;
 }

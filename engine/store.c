@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +21,24 @@ int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 {
 	char dir[PATH_MAX];
 	_cleanup_free_ char *ini = config_to_ini(cfg);
+	bool made = false;
 	int r;
 
 	if (!ini)
 		return cfs_err_set(err, ENOMEM, "out of memory");
 	snprintf(dir, sizeof(dir), "%s/%s", eng.state_dir, name);
 	if (mkdir(dir, 0700) == 0)
-		fsync_dir(eng.state_dir);
+		made = true;
 	else if (errno != EEXIST)
 		return cfs_err_set(err, errno, "cannot create %s: %m", dir);
 	r = write_file_atomic(dir, "config", ini, strlen(ini));
 	if (r < 0)
 		return cfs_err_set(err, -r, "cannot save the configuration of %s: %s", name,
 				   strerror(-r));
+	/* the new directory's name last: on a journalling filesystem the fsyncs above
+	 * have committed it already, and this one finds nothing left to write */
+	if (made)
+		fsync_dir(eng.state_dir);
 	return 0;
 }
 

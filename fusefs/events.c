@@ -130,7 +130,16 @@ static bool has_news(const struct ev_handle *h)
 
 void events_on_change(const char *name, enum cfs_state st, void *data)
 {
+	uint64_t cid;
+
 	pthread_mutex_lock(&ev_lock);
+	/* NAME/state's length changes with the state: the kernel's copy of its
+	 * attributes goes before anyone can learn of the change. Only attributes (a
+	 * negative offset): that takes no inode or page lock in the kernel, so it is
+	 * safe here, even inside the handler of a write to that very file, and it is
+	 * done before the change is announced, so a stat after it sees the new length. */
+	if (session && engine_exists(name, &cid))
+		fuse_lowlevel_notify_inval_inode(session, node_ino(cid, SUB_RT + RT_STATE), -1, 0);
 	ev_seq++;
 	struct ev_entry *e = &ring[ev_seq % EV_RING];
 
@@ -181,7 +190,9 @@ static void *notifier_main(void *arg)
 
 void events_init(struct fuse_session *se)
 {
+	pthread_mutex_lock(&ev_lock);
 	session = se;
+	pthread_mutex_unlock(&ev_lock);
 	engine_set_event_cb(events_on_change, NULL);
 	if (pthread_create(&notifier, NULL, notifier_main, NULL) == 0)
 		notifier_running = true;
@@ -193,6 +204,7 @@ void events_fini(void)
 {
 	pthread_mutex_lock(&ev_lock);
 	stopping = true;
+	session = NULL;		/* the session is destroyed after us */
 	pthread_cond_signal(&ev_cond);
 	pthread_mutex_unlock(&ev_lock);
 	if (notifier_running)

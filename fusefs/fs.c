@@ -13,8 +13,28 @@
 #include "fs.h"
 #include "log.h"
 
-#define ENTRY_TIMEOUT 0.0
-#define ATTR_TIMEOUT 0.0
+/* What the kernel may keep. A name, once found, stands for the same inode until
+ * the directory changes through this mount (mkdir, rmdir, create, rename, unlink:
+ * the kernel updates its own cache then) or the inode goes (a container's ids are
+ * never reused), so names are kept; but ns/ links come and go with a run and temp
+ * files are renamed over settings, so theirs are looked up every time.
+ * Directories' attributes never change. A file's length is its current content's
+ * (doc/reference.md), which changes with runs, writes through other files and the
+ * container's own output, so files' attributes are asked for every time; but for
+ * `state`, whose length changes only with the state, and every change of which
+ * passes events_on_change, which invalidates them first. */
+#define CACHE_FOREVER 86400.0
+
+static double entry_timeout(const struct node *n)
+{
+	return n->kind == N_TMP || n->kind == N_NSLINK ? 0.0 : CACHE_FOREVER;
+}
+
+static double attr_timeout(const struct node *n)
+{
+	return node_is_dir(n) || n->kind == N_VERSION ||
+	       (n->kind == N_RT && n->arg == RT_STATE) ? CACHE_FOREVER : 0.0;
+}
 
 static void reply_error(fuse_req_t req, const struct node *n, int r, const struct cfs_err *err)
 {
@@ -34,8 +54,8 @@ static int reply_entry_for(fuse_req_t req, const struct node *n)
 		return r;
 	e.ino = n->ino;
 	e.generation = 1;
-	e.attr_timeout = ATTR_TIMEOUT;
-	e.entry_timeout = ENTRY_TIMEOUT;
+	e.attr_timeout = attr_timeout(n);
+	e.entry_timeout = entry_timeout(n);
 	fuse_reply_entry(req, &e);
 	return 0;
 }
@@ -79,7 +99,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+		fuse_reply_attr(req, &st, attr_timeout(&n));
 }
 
 /* chmod/chown to what the file already is, touch and truncate succeed; anything
@@ -120,7 +140,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+		fuse_reply_attr(req, &st, attr_timeout(&n));
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -313,7 +333,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = fh_track(&h->link, handle_free_link);
-	fi->direct_io = 1;
+	/* .version never changes: the page cache may keep it; everything else is read
+	 * from us each time */
+	fi->direct_io = n.kind != N_VERSION;
+	fi->keep_cache = n.kind == N_VERSION;
+	/* a read-only open has nothing to apply at close: no FLUSH round trip */
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	fuse_reply_open(req, fi);
 }
 
@@ -487,6 +512,49 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fh_put(&d->link);
 }
 
+/* Entries with their attributes: a listing followed by a look at each entry (ls -l,
+ * a glob's lstat) costs one request. Entries whose names are not kept (temp files,
+ * ns/ links), "." and ".." are listed without (inode 0: the kernel makes nothing). */
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	struct dir_handle *d = (struct dir_handle *)fh_get(fi->fh);
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf || !d) {
+		free(buf);
+		if (d)
+			fh_put(&d->link);
+		fuse_reply_err(req, d ? ENOMEM : EBADF);
+		return;
+	}
+	for (size_t i = off; i < d->count; i++) {
+		const struct dirent_lite *de = &d->ents[i];
+		struct fuse_entry_param e;
+		struct node n;
+		size_t len;
+
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = de->ino;
+		e.attr.st_mode = de->type;
+		if (i >= 2 && !(de->ino & INO_TMP_BIT) && node_from_ino(de->ino, &n) == 0 &&
+		    n.kind != N_NSLINK && node_stat(&n, &e.attr) == 0) {
+			e.ino = n.ino;
+			e.generation = 1;
+			e.attr_timeout = attr_timeout(&n);
+			e.entry_timeout = entry_timeout(&n);
+		}
+		len = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e, i + 1);
+		if (len > size - used)
+			break;
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+	fh_put(&d->link);
+}
+
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh_link *d = fh_get(fi->fh);
@@ -571,6 +639,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* O_TRUNC arrives with open; no writeback cache: each write(2) is one request */
 	conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* listings carry attributes when the kernel finds them useful */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
@@ -596,6 +667,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.fsync = op_fsync,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
 	.setxattr = op_xattr_set,
 	.getxattr = op_xattr_get,

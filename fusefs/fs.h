@@ -4,7 +4,10 @@
 #ifndef CFS_FS_H
 #define CFS_FS_H
 
-#define FUSE_USE_VERSION 35
+/* 3.12: fuse_session_loop_mt takes the opaque fuse_loop_cfg made by
+ * fuse_loop_cfg_create(); below it, the same name is the 3.2 symbol that reads
+ * the old two-field struct, and the settings in main.c would be misread */
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>

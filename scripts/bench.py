@@ -1,25 +1,35 @@
 """Benchmark driver (run by scripts/bench inside a private mount namespace).
 
-Measures, in one run on the same busybox workloads:
-  1. start-run-exit of /bin/true: containerfs (echo start > state, STOPPED seen on
-     events) vs `crun run`, `lxc-execute`, and `unshare` as the floor;
-  2. start-until-RUNNING plus stop of `sleep`: containerfs (start, then kill) vs
-     `crun run -d` + `crun delete -f`;
-  3. supervisor memory (PSS) per running container.
-Writes doc/benchmarks.md (or the file named by $CFS_BENCH_OUT).
+Measures, in one run, side by side:
+  files     open+read+close of NAME/state against a cgroupfs file and a tmpfs file;
+            pread of an open state; `cat */state` over 1,000 containers
+  app       start-run-exit of /bin/true (containerfs, crun run, lxc-execute, unshare);
+            start until RUNNING + stop of `sleep` (containerfs, crun run -d + delete -f)
+  system    a system container (one busybox rootfs for all) started and killed:
+            containerfs, crun run -d + delete -f, lxc-start -d + lxc-stop -k; then 100
+            started one after another and left running (supervisor memory with 100)
+  events    1,000 readers blocked on one container's events, woken by one start
+  scale     10,000 containers: mkdir each, daemon RSS, restart
+Writes doc/benchmarks.md (the part above the notes marker), the data under doc/bench/
+and SVG plots drawn by gnuplot from it.
+  bench.py [--cycles N] [--build DIR] [--out FILE] [--only SECTION,...]
 """
+import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build")
 BUSYBOX = "/bin/busybox"
+SECTIONS = ("files", "app", "system", "events", "scale")
 
 
 def median_ms(samples):
@@ -37,19 +47,62 @@ def timed(fn, cycles, warmup=3):
     return out
 
 
+def per_op_us(fn, n=500, rounds=15, warmup=100):
+    """Median over rounds of the mean time of one call, in microseconds."""
+    for _ in range(warmup):
+        fn()
+    means = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        means.append((time.perf_counter() - t0) / n * 1e6)
+    return statistics.median(means)
+
+
 def make_rootfs(path):
     os.makedirs(os.path.join(path, "bin"))
-    for d in ("proc", "sys", "dev", "tmp", "etc"):
+    for d in ("proc", "sys", "dev", "tmp", "etc", "sbin"):
         os.makedirs(os.path.join(path, d))
     shutil.copy(BUSYBOX, os.path.join(path, "bin", "busybox"))
     for applet in ("true", "sleep", "sh"):
         os.symlink("busybox", os.path.join(path, "bin", applet))
 
 
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def nthreads(pid):
+    return len(os.listdir("/proc/%d/task" % pid))
+
+
+def read_pss(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def orc(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
 class Containerfs:
-    def __init__(self, tmp):
+    def __init__(self, tmp, state=None):
+        self.tmp = tmp
         self.mnt = os.path.join(tmp, "mnt")
-        os.makedirs(self.mnt)
+        os.makedirs(self.mnt, exist_ok=True)
+        self.state = state or os.path.join(tmp, "state")
         # runtime records live on tmpfs, as the default /run/containerfs does
         self.run = tempfile.mkdtemp(prefix="cfs-bench-", dir="/run")
         if subprocess.run(["stat", "-f", "-c", "%T", "/run"], capture_output=True,
@@ -58,21 +111,38 @@ class Containerfs:
             # mount namespace), or the supervisor's fsync of its exit record is timed
             subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "cfs-bench-run", self.run],
                            check=True)
-        self.proc = subprocess.Popen(
-            [os.path.join(BUILD, "containerfs"), "-f", "--state-dir", os.path.join(tmp, "state"),
-             "--run-dir", self.run, "--cgroup-parent", "cfs-bench-%d" % os.getpid(),
-             self.mnt], stderr=open(os.path.join(tmp, "daemon.log"), "w"))
-        deadline = time.time() + 10
-        while not os.path.exists(os.path.join(self.mnt, ".version")):
-            if time.time() > deadline:
-                raise RuntimeError("daemon did not mount")
-            time.sleep(0.02)
+        self.parent = "cfs-bench-%d" % os.getpid()
+        self.proc = None
+        self.mount_s = self.launch()
 
-    def make(self, name, init):
-        os.mkdir(os.path.join(self.mnt, name))
-        with open(os.path.join(self.mnt, name, "init"), "w") as f:
+    def launch(self):
+        """Start the daemon; returns seconds until the tree answered."""
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILD, "containerfs"), "-f", "--state-dir", self.state,
+             "--run-dir", self.run, "--cgroup-parent", self.parent, self.mnt],
+            stderr=open(os.path.join(self.tmp, "daemon.log"), "a"))
+        deadline = time.time() + 60
+        while not os.path.exists(os.path.join(self.mnt, ".version")):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("daemon did not mount")
+            time.sleep(0.001)
+        return time.perf_counter() - t0
+
+    def unmount(self):
+        subprocess.run(["fusermount3", "-u", self.mnt], check=False)
+        self.proc.wait(timeout=60)
+
+    def path(self, *p):
+        return os.path.join(self.mnt, *p)
+
+    def make(self, name, init, rootfs=None):
+        os.mkdir(self.path(name))
+        if rootfs:
+            self.write(self.path(name, "rootfs"), rootfs)
+        with open(self.path(name, "init"), "w") as f:
             f.write(init)
-        return os.path.join(self.mnt, name)
+        return self.path(name)
 
     @staticmethod
     def write(path, value):
@@ -93,51 +163,25 @@ class Containerfs:
         finally:
             os.close(ev)
 
-    def start_kill(self, c):
+    def start(self, c):
         self.write(os.path.join(c, "state"), "start\n")
+
+    def kill(self, c):
         self.write(os.path.join(c, "state"), "kill\n")
 
-    def supervisor_pss(self, n):
-        names = []
-        for i in range(n):
-            c = self.make("pss%d" % i, "%s sleep 1000" % BUSYBOX)
-            self.write(os.path.join(c, "state"), "start\n")
-            names.append(c)
-        time.sleep(0.5)
-        pss = []
-        for c in names:
-            init = int(open(os.path.join(c, "pid")).read())
-            sup = int(open("/proc/%d/stat" % init).read().rsplit(")", 1)[1].split()[1])
-            pss.append(read_pss(sup))
-        for c in names:
-            self.write(os.path.join(c, "state"), "kill\n")
-        return pss
+    def start_kill(self, c):
+        self.start(c)
+        self.kill(c)
+
+    def supervisor_of(self, c):
+        init = int(open(os.path.join(c, "pid")).read())
+        return int(open("/proc/%d/stat" % init).read().rsplit(")", 1)[1].split()[1])
 
     def close(self):
-        subprocess.run(["fusermount3", "-u", self.mnt], check=False)
-        self.proc.wait(timeout=10)
+        if self.proc and self.proc.poll() is None:
+            self.unmount()
         subprocess.run(["umount", self.run], check=False, stderr=subprocess.DEVNULL)
         shutil.rmtree(self.run, ignore_errors=True)
-
-
-def read_pss(pid):
-    with open("/proc/%d/smaps_rollup" % pid) as f:
-        for line in f:
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
-
-
-def crun_bundle(tmp, args):
-    b = os.path.join(tmp, "bundle-" + args[0].replace("/", "_"))
-    os.makedirs(b)
-    make_rootfs(os.path.join(b, "rootfs"))
-    subprocess.run(["crun", "spec"], cwd=b, check=True)
-    spec = json.load(open(os.path.join(b, "config.json")))
-    spec["process"]["args"] = args
-    spec["process"]["terminal"] = False
-    json.dump(spec, open(os.path.join(b, "config.json"), "w"))
-    return b
 
 
 def run(cmd, **kw):
@@ -145,89 +189,595 @@ def run(cmd, **kw):
                    stderr=subprocess.DEVNULL, **kw)
 
 
-def main():
-    cycles = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-    tmp = tempfile.mkdtemp(prefix="cfs-bench-")
-    results = {}
-    cfs = Containerfs(tmp)
-    try:
-        t = cfs.make("true", "%s true" % BUSYBOX)
-        results["cfs_true"] = timed(lambda: cfs.run_true(t), cycles)
-        s = cfs.make("sleep", "%s sleep 1000" % BUSYBOX)
-        results["cfs_startstop"] = timed(lambda: cfs.start_kill(s), cycles)
-        pss = cfs.supervisor_pss(20)
-    finally:
-        cfs.close()
-    # crun on this hybrid host only without the unified mount (this is a private ns)
-    subprocess.run(["umount", "/sys/fs/cgroup/unified"], check=False)
-    bt = crun_bundle(tmp, ["/bin/true"])
-    bs = crun_bundle(tmp, ["/bin/sleep", "1000"])
-    results["crun_true"] = timed(lambda: run(["crun", "run", "-b", bt, "bench-true"]), cycles)
+def have(tool):
+    return shutil.which(tool) is not None
 
-    def crun_startstop():
-        run(["crun", "run", "-d", "-b", bs, "bench-sleep"])
-        run(["crun", "delete", "-f", "bench-sleep"])
-    results["crun_startstop"] = timed(crun_startstop, cycles)
-    lxc_conf = os.path.join(tmp, "lxc.conf")
-    with open(lxc_conf, "w") as f:
-        f.write("lxc.uts.name = bench\nlxc.net.0.type = empty\nlxc.console.path = none\n"
-                "lxc.tty.max = 0\nlxc.apparmor.profile = unconfined\n")
-    try:
-        results["lxc_true"] = timed(lambda: run(["lxc-execute", "-P", tmp, "-n", "bench", "-f", lxc_conf,
-                                                  "--", "/bin/true"]), cycles)
-    except subprocess.CalledProcessError:
-        results["lxc_true"] = None
-    results["unshare_true"] = timed(lambda: run(["unshare", "-mpuin", "--fork", "/bin/true"]), cycles)
-    report(results, pss, cycles)
-    shutil.rmtree(tmp, ignore_errors=True)
 
+def crun_bundle(tmp, name, args, rootfs=None):
+    b = os.path.join(tmp, "bundle-" + name)
+    os.makedirs(b)
+    if rootfs is None:
+        rootfs = os.path.join(b, "rootfs")
+        make_rootfs(rootfs)
+    subprocess.run(["crun", "spec"], cwd=b, check=True)
+    spec = json.load(open(os.path.join(b, "config.json")))
+    spec["process"]["args"] = args
+    spec["process"]["terminal"] = False
+    spec["root"] = {"path": rootfs, "readonly": False}
+    json.dump(spec, open(os.path.join(b, "config.json"), "w"))
+    return b
+
+
+def lxc_conf(tmp, name, rootfs, init):
+    path = os.path.join(tmp, "lxc-%s.conf" % name)
+    with open(path, "w") as f:
+        f.write("lxc.uts.name = %s\nlxc.net.0.type = empty\nlxc.console.path = none\n"
+                "lxc.tty.max = 0\nlxc.apparmor.profile = unconfined\n" % name)
+        if rootfs:
+            f.write("lxc.rootfs.path = dir:%s\nlxc.init.cmd = %s\n"
+                    "lxc.mount.auto = proc sys\nlxc.autodev = 1\n" % (rootfs, init))
+    return path
+
+
+# ---- sections ----
+
+def bench_files(cfs, r):
+    os.mkdir(cfs.path("web"))
+    state = cfs.path("web", "state")
+    # a small cgroupfs file of the daemon's own making, and a tmpfs file of the same length
+    cg = None
+    for cand in ("/sys/fs/cgroup/cpu/%s/cpu.shares" % cfs.parent,
+                 "/sys/fs/cgroup/%s/cgroup.type" % cfs.parent,
+                 "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cgroup.controllers"):
+        if os.path.exists(cand):
+            cg = cand
+            break
+    tf = os.path.join(cfs.run, "bench-tmpfs-file")
+    with open(tf, "w") as f:
+        f.write("STOPPED\n")
+    r["files"] = {
+        "cgroup_file": cg,
+        "state_orc_us": per_op_us(lambda: orc(state)),
+        "cgroup_orc_us": per_op_us(lambda: orc(cg)) if cg else None,
+        "tmpfs_orc_us": per_op_us(lambda: orc(tf)),
+    }
+    fd = os.open(state, os.O_RDONLY)
+    r["files"]["state_pread_us"] = per_op_us(lambda: os.pread(fd, 4096, 0))
+    os.close(fd)
+    tfd = os.open(tf, os.O_RDONLY)
+    r["files"]["tmpfs_pread_us"] = per_op_us(lambda: os.pread(tfd, 4096, 0))
+    os.close(tfd)
+    os.rmdir(cfs.path("web"))
+    # cat */state over 1,000
+    for i in range(1000):
+        os.mkdir(cfs.path("k%04d" % i))
+    samples = []
+    for i in range(6):
+        t0 = time.perf_counter()
+        subprocess.run("cat %s/*/state >/dev/null" % cfs.mnt, shell=True, check=True)
+        samples.append(time.perf_counter() - t0)
+    r["files"]["cat_1000_s"] = statistics.median(samples[1:])
+    r["files"]["cat_1000_first_s"] = samples[0]
+    for i in range(1000):
+        os.rmdir(cfs.path("k%04d" % i))
+    # the same layout on tmpfs: what the shell and cat cost by themselves
+    tdir = tempfile.mkdtemp(prefix="cat-", dir=cfs.run)
+    for i in range(1000):
+        os.mkdir(os.path.join(tdir, "k%04d" % i))
+        with open(os.path.join(tdir, "k%04d" % i, "state"), "w") as fh:
+            fh.write("STOPPED\n")
+    samples = []
+    for i in range(6):
+        t0 = time.perf_counter()
+        subprocess.run("cat %s/*/state >/dev/null" % tdir, shell=True, check=True)
+        samples.append(time.perf_counter() - t0)
+    r["files"]["cat_1000_tmpfs_s"] = statistics.median(samples[1:])
+    shutil.rmtree(tdir, ignore_errors=True)
+
+
+def bench_app(cfs, tmp, r, cycles):
+    t = cfs.make("true", "%s true" % BUSYBOX)
+    r["cfs_true"] = timed(lambda: cfs.run_true(t), cycles)
+    s = cfs.make("sleep", "%s sleep 1000" % BUSYBOX)
+    r["cfs_startstop"] = timed(lambda: cfs.start_kill(s), cycles)
+    pss = []
+    names = [cfs.make("pss%d" % i, "%s sleep 1000" % BUSYBOX) for i in range(20)]
+    for c in names:
+        cfs.start(c)
+    time.sleep(0.5)
+    for c in names:
+        pss.append(read_pss(cfs.supervisor_of(c)))
+    for c in names:
+        cfs.kill(c)
+    r["app_pss"] = pss
+
+
+def bench_app_others(tmp, r, cycles):
+    if have("crun"):
+        bt = crun_bundle(tmp, "true", ["/bin/true"])
+        bs = crun_bundle(tmp, "sleep", ["/bin/sleep", "1000"])
+        r["crun_true"] = timed(lambda: run(["crun", "run", "-b", bt, "bench-true"]), cycles)
+
+        def crun_startstop():
+            run(["crun", "run", "-d", "-b", bs, "bench-sleep"])
+            run(["crun", "delete", "-f", "bench-sleep"])
+        r["crun_startstop"] = timed(crun_startstop, cycles)
+    if have("lxc-execute"):
+        conf = lxc_conf(tmp, "bench", None, None)
+        try:
+            r["lxc_true"] = timed(lambda: run(["lxc-execute", "-P", tmp, "-n", "bench", "-f", conf,
+                                               "--", "/bin/true"]), cycles)
+        except subprocess.CalledProcessError:
+            r["lxc_true"] = None
+    r["unshare_true"] = timed(lambda: run(["unshare", "-mpuin", "--fork", "/bin/true"]), cycles)
+
+
+def bench_system_cfs(cfs, rootfs, r, cycles):
+    c = cfs.make("sys", "/bin/sleep 1000", rootfs=rootfs)
+    starts, kills = [], []
+    for i in range(cycles + 3):
+        t0 = time.perf_counter()
+        cfs.start(c)
+        t1 = time.perf_counter()
+        cfs.kill(c)
+        t2 = time.perf_counter()
+        if i >= 3:
+            starts.append(t1 - t0)
+            kills.append(t2 - t1)
+    r["sys"]["containerfs"] = {"start": starts, "kill": kills}
+    # 100 started one after another, left running
+    names = [cfs.make("s%03d" % i, "/bin/sleep 1000", rootfs=rootfs) for i in range(100)]
+    seq = []
+    for c in names:
+        t0 = time.perf_counter()
+        cfs.start(c)
+        seq.append(time.perf_counter() - t0)
+    r["seq"]["containerfs"] = seq
+    time.sleep(0.5)
+    r["sys_pss"] = [read_pss(cfs.supervisor_of(c)) for c in names]
+    r["sys_daemon_rss_kb"] = rss_kb(cfs.proc.pid)
+    for c in names:
+        cfs.kill(c)
+    for c in names:
+        os.rmdir(c)
+
+
+def bench_system_others(tmp, rootfs, r, cycles):
+    if have("crun"):
+        b = crun_bundle(tmp, "sys", ["/bin/sleep", "1000"], rootfs=rootfs)
+        starts, kills = [], []
+        for i in range(cycles + 3):
+            t0 = time.perf_counter()
+            run(["crun", "run", "-d", "-b", b, "bench-sys"])
+            t1 = time.perf_counter()
+            run(["crun", "delete", "-f", "bench-sys"])
+            t2 = time.perf_counter()
+            if i >= 3:
+                starts.append(t1 - t0)
+                kills.append(t2 - t1)
+        r["sys"]["crun"] = {"start": starts, "kill": kills}
+        seq = []
+        for i in range(100):
+            t0 = time.perf_counter()
+            run(["crun", "run", "-d", "-b", b, "bench-seq%03d" % i])
+            seq.append(time.perf_counter() - t0)
+        r["seq"]["crun"] = seq
+        for i in range(100):
+            run(["crun", "delete", "-f", "bench-seq%03d" % i])
+    if have("lxc-start"):
+        conf = lxc_conf(tmp, "sys", rootfs, "/bin/sleep 1000")
+        lxcp = os.path.join(tmp, "lxcpath")
+        os.makedirs(lxcp)
+
+        def lxc_start(name):
+            run(["lxc-start", "-P", lxcp, "-n", name, "-f", conf, "-d"])
+
+        def lxc_kill(name):
+            run(["lxc-stop", "-P", lxcp, "-n", name, "-k"])
+        try:
+            starts, kills = [], []
+            for i in range(cycles + 3):
+                t0 = time.perf_counter()
+                lxc_start("bench-sys")
+                t1 = time.perf_counter()
+                lxc_kill("bench-sys")
+                t2 = time.perf_counter()
+                if i >= 3:
+                    starts.append(t1 - t0)
+                    kills.append(t2 - t1)
+            r["sys"]["lxc"] = {"start": starts, "kill": kills}
+            seq = []
+            for i in range(100):
+                t0 = time.perf_counter()
+                lxc_start("seq%03d" % i)
+                seq.append(time.perf_counter() - t0)
+            r["seq"]["lxc"] = seq
+            for i in range(100):
+                lxc_kill("seq%03d" % i)
+        except subprocess.CalledProcessError as e:
+            r["sys"]["lxc_error"] = str(e)
+
+
+def bench_events(cfs, r, n=1000):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
+    c = cfs.make("ev", "%s sleep 1000" % BUSYBOX)
+    threads0, rss0 = nthreads(cfs.proc.pid), rss_kb(cfs.proc.pid)
+    fds = [os.open(os.path.join(c, "events"), os.O_RDONLY) for _ in range(n)]
+    for fd in fds:
+        os.read(fd, 4096)
+    woke = [None] * n
+    results = [None] * n
+
+    def reader(i):
+        results[i] = os.read(fds[i], 4096)
+        woke[i] = time.perf_counter()
+    old = threading.stack_size(256 * 1024)
+    ths = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(n)]
+    for t in ths:
+        t.start()
+    threading.stack_size(old)
+    time.sleep(1.0)
+    blocked_threads, blocked_rss = nthreads(cfs.proc.pid), rss_kb(cfs.proc.pid)
+    t0 = time.perf_counter()
+    orc(os.path.join(cfs.mnt, ".version"))
+    other = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cfs.start(c)
+    for t in ths:
+        t.join(30)
+    got = sum(1 for x in results if x)
+    r["events"] = {
+        "readers": n, "woken": got,
+        "wake_all_ms": (max(w for w in woke if w) - t0) * 1000 if got else None,
+        "threads_before": threads0, "threads_blocked": blocked_threads,
+        "rss_before_kb": rss0, "rss_blocked_kb": blocked_rss,
+        "other_read_us": other * 1e6,
+    }
+    for fd in fds:
+        os.close(fd)
+    cfs.kill(c)
+    os.rmdir(c)
+
+
+def bench_scale(cfs, r, n=10000, step=500):
+    points = []
+    made = 0
+    lat = []
+    while made < n:
+        t0 = time.perf_counter()
+        for i in range(made, made + step):
+            t1 = time.perf_counter()
+            os.mkdir(cfs.path("n%05d" % i))
+            lat.append(time.perf_counter() - t1)
+        took = time.perf_counter() - t0
+        made += step
+        t0 = time.perf_counter()
+        cnt = len(os.listdir(cfs.mnt))
+        ls = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        orc(cfs.path("n%05d" % (made - 1), "state"))
+        one = time.perf_counter() - t0
+        points.append({"n": made, "mkdir_ms": took / step * 1000, "rss_kb": rss_kb(cfs.proc.pid),
+                       "ls_ms": ls * 1000, "state_read_us": one * 1e6, "entries": cnt})
+    rss = rss_kb(cfs.proc.pid)
+    cfs.unmount()
+    restarts = []
+    for _ in range(3):
+        restarts.append(cfs.launch())
+        if len(os.listdir(cfs.mnt)) < n:
+            raise RuntimeError("a restart lost containers")
+        rss_restarted = rss_kb(cfs.proc.pid)
+        cfs.unmount()
+    cfs.launch()
+    lat.sort()
+    r["scale"] = {"n": n, "points": points, "mkdir_mean_ms": statistics.mean(lat) * 1000,
+                  "mkdir_p99_ms": lat[int(len(lat) * 0.99)] * 1000,
+                  "mkdir_max_ms": lat[-1] * 1000, "rss_kb": rss,
+                  "rss_restarted_kb": rss_restarted, "restart_s": statistics.median(restarts)}
+    for i in range(n):
+        os.rmdir(cfs.path("n%05d" % i))
+
+
+# ---- report ----
 
 NOTES = "<!-- notes (kept by scripts/bench) -->"
 
 
-def report(r, pss, cycles):
+def write_data(datadir, r):
+    os.makedirs(datadir, exist_ok=True)
+    with open(os.path.join(datadir, "results.json"), "w") as f:
+        json.dump(r, f, indent=1, sort_keys=True)
+    files = []
+    if r.get("sys"):
+        # start latency distribution per tool: sorted samples against their fraction
+        for tool, d in r["sys"].items():
+            if not isinstance(d, dict):
+                continue
+            p = os.path.join(datadir, "start-%s.dat" % tool)
+            s = sorted(d["start"])
+            with open(p, "w") as f:
+                for i, v in enumerate(s):
+                    f.write("%.3f %.4f\n" % (v * 1000, (i + 1) / len(s)))
+            files.append(("start", tool, p))
+            p = os.path.join(datadir, "cycle-%s.dat" % tool)
+            s = sorted(a + b for a, b in zip(d["start"], d["kill"]))
+            with open(p, "w") as f:
+                for i, v in enumerate(s):
+                    f.write("%.3f %.4f\n" % (v * 1000, (i + 1) / len(s)))
+            files.append(("cycle", tool, p))
+    for tool, seq in (r.get("seq") or {}).items():
+        p = os.path.join(datadir, "seq-%s.dat" % tool)
+        with open(p, "w") as f:
+            for i, v in enumerate(seq):
+                f.write("%d %.3f\n" % (i + 1, v * 1000))
+        files.append(("seq", tool, p))
+    if r.get("scale"):
+        p = os.path.join(datadir, "scale.dat")
+        with open(p, "w") as f:
+            f.write("# containers mkdir_ms rss_MB ls_ms state_read_us\n")
+            for pt in r["scale"]["points"]:
+                f.write("%d %.3f %.2f %.2f %.1f\n" % (pt["n"], pt["mkdir_ms"], pt["rss_kb"] / 1024,
+                                                     pt["ls_ms"], pt["state_read_us"]))
+        files.append(("scale", "containerfs", p))
+    return files
+
+
+def plot(datadir, files):
+    if not have("gnuplot"):
+        return []
+    made = []
+    head = ('set terminal svg size 720,420 dynamic font "sans,11" background "white"\n'
+            'set grid\nset key bottom right\n')
+
+    def rel(p):
+        return os.path.relpath(p, datadir)
+
+    def draw(name, body):
+        script = head + 'set output "%s"\n' % (name + ".svg") + body
+        res = subprocess.run(["gnuplot"], input=script, text=True, cwd=datadir,
+                             capture_output=True)
+        if res.returncode == 0:
+            made.append(name + ".svg")
+        else:
+            sys.stderr.write("gnuplot %s: %s\n" % (name, res.stderr))
+
+    for kind, title, xl in (("start", "system container start latency (busybox rootfs)", "start (ms)"),
+                            ("cycle", "system container start + kill cycle (busybox rootfs)",
+                             "start + kill (ms)")):
+        lines = ['"%s" using 1:2 with steps lw 2 title "%s"' % (rel(p), t)
+                 for k, t, p in files if k == kind]
+        if lines:
+            draw(kind + "-cdf", 'set title "%s, distribution per tool"\nset xlabel "%s"\n'
+                 'set ylabel "fraction of starts"\nset logscale x\nset yrange [0:1]\n'
+                 'plot %s\n' % (title, xl, ", ".join(lines)))
+    lines = ['"%s" using 1:2 with linespoints pt 7 ps 0.4 title "%s"' % (rel(p), t)
+             for k, t, p in files if k == "seq"]
+    if lines:
+        draw("seq", 'set title "100 system containers started one after another"\n'
+             'set xlabel "containers running (incl. this one)"\nset ylabel "start (ms)"\n'
+             'set logscale y\nset key top left\nplot %s\n' % ", ".join(lines))
+    for k, t, p in files:
+        if k == "scale":
+            draw("scale", 'set title "cost against number of containers (containerfs)"\n'
+                 'set xlabel "containers"\nset ylabel "ms"\nset y2label "MB"\n'
+                 'set ytics nomirror\nset y2tics\nset key top left\n'
+                 'plot "%s" using 1:2 with linespoints pt 7 ps 0.5 title "mkdir (ms, mean of 500)",'
+                 ' "" using 1:4 with linespoints pt 7 ps 0.5 title "listing the top (ms)",'
+                 ' "" using 1:3 axes x1y2 with linespoints pt 7 ps 0.5 title "daemon RSS (MB)"\n'
+                 % rel(p))
+    return made
+
+
+def report(r, cycles, out, datadir, plots):
     def ms(k):
-        return "%.1f ms" % median_ms(r[k]) if r.get(k) else "failed"
-    ratio_true = median_ms(r["cfs_true"]) / median_ms(r["crun_true"])
-    ratio_ss = median_ms(r["cfs_startstop"]) / median_ms(r["crun_startstop"])
-    pss_avg = sum(pss) / len(pss)
+        return "%.1f ms" % median_ms(r[k]) if r.get(k) else "—"
+
+    def us(v):
+        return "%.1f µs" % v if v is not None else "—"
+
+    def ratio(a, b):
+        return "%.2f" % (a / b) if a is not None and b else "—"
+
     lines = [
         "# Benchmarks",
         "",
-        "Measured by `scripts/bench` (median of %d cycles after 3 warm-up cycles, all tools in"
-        " one run on the same machine; busybox workloads). Application containers for"
-        " containerfs (new mnt, pid, uts, ipc, net, cgroup namespaces, cgroups in every"
-        " hierarchy); crun 1.8 with its default spec (same namespaces) on a busybox rootfs."
-        " Timings vary with the machine's load; the ratios are what the targets are about." % cycles,
+        "Measured by `scripts/bench` (all tools in one run on the same machine, on the same"
+        " busybox workloads). Timings are medians unless said otherwise and vary with the"
+        " machine's load; the ratios are what the targets are about.",
         "",
-        "Run on %s, kernel %s, %d CPUs." % (time.strftime("%Y-%m-%d"), os.uname().release, os.cpu_count()),
-        "",
-        "| workload | containerfs | crun | lxc-execute | unshare (floor) | containerfs / crun | target |",
-        "|---|---|---|---|---|---|---|",
-        "| start-run-exit `/bin/true` | %s | %s | %s | %s | %.2f | <= 0.6 |" % (
-            ms("cfs_true"), ms("crun_true"), ms("lxc_true"), ms("unshare_true"), ratio_true),
-        "| start until RUNNING + stop (`sleep`) | %s | %s | | | %.2f | <= 0.6 |" % (
-            ms("cfs_startstop"), ms("crun_startstop"), ratio_ss),
-        "",
-        "Supervisor memory: %.0f kB PSS per running container (average over %d running"
-        " containers; min %d kB, max %d kB). Target: under 100 kB. (LXC's monitor is about"
-        " 470 kB PSS.)" % (pss_avg, len(pss), min(pss), max(pss)),
+        "Machine: %s, kernel %s, %d CPUs, %s." % (machine_model(), os.uname().release,
+                                                  os.cpu_count(), mem_total()),
+        "Run on %s; %d cycles per cyclic measure after 3 warm-up cycles." % (
+            time.strftime("%Y-%m-%d"), cycles),
         "",
     ]
+    f = r.get("files")
+    if f:
+        lines += [
+            "## The files",
+            "",
+            "| measure | containerfs | cgroupfs | tmpfs | containerfs / cgroupfs | target |",
+            "|---|---|---|---|---|---|",
+            "| open+read+close of `NAME/state` (cgroupfs: `%s`) | %s | %s | %s | %s | <= 5 |" % (
+                f["cgroup_file"], us(f["state_orc_us"]), us(f["cgroup_orc_us"]),
+                us(f["tmpfs_orc_us"]), ratio(f["state_orc_us"], f["cgroup_orc_us"])),
+            "| `pread` of an open `state` | %s | | %s | | <= 15 µs |" % (
+                us(f["state_pread_us"]), us(f["tmpfs_pread_us"])),
+            "| `cat /containers/*/state` over 1,000 containers | %.3f s (first: %.3f s) | | %s |"
+            " | < 0.2 s |" % (f["cat_1000_s"], f["cat_1000_first_s"],
+                              "%.3f s" % f["cat_1000_tmpfs_s"] if f.get("cat_1000_tmpfs_s") else ""),
+            "",
+        ]
+    if r.get("cfs_true") or r.get("crun_true"):
+        lines += [
+            "## Application containers",
+            "",
+            "| workload | containerfs | crun | lxc-execute | unshare (floor) | containerfs / crun |"
+            " target |",
+            "|---|---|---|---|---|---|---|",
+            "| start-run-exit `/bin/true` | %s | %s | %s | %s | %s | <= 0.6 |" % (
+                ms("cfs_true"), ms("crun_true"), ms("lxc_true"), ms("unshare_true"),
+                ratio(r.get("cfs_true") and median_ms(r["cfs_true"]),
+                      r.get("crun_true") and median_ms(r["crun_true"]))),
+            "| start until RUNNING + stop (`sleep`) | %s | %s | | | %s | <= 0.6 |" % (
+                ms("cfs_startstop"), ms("crun_startstop"),
+                ratio(r.get("cfs_startstop") and median_ms(r["cfs_startstop"]),
+                      r.get("crun_startstop") and median_ms(r["crun_startstop"]))),
+            "",
+        ]
+        if r.get("app_pss"):
+            p = r["app_pss"]
+            lines += ["Supervisor memory: %.0f kB PSS per running application container (average"
+                      " over %d; min %d kB, max %d kB)." % (sum(p) / len(p), len(p), min(p), max(p)),
+                      ""]
+    sysd = r.get("sys") or {}
+    if sysd:
+        lines += [
+            "## System containers",
+            "",
+            "One busybox rootfs for every tool; init `/bin/sleep 1000`. containerfs: `rootfs`"
+            " set, `echo start > state`, `echo kill > state` (each returns when RUNNING,"
+            " STOPPED); crun: `crun run -d` + `crun delete -f`; LXC: `lxc-start -d` +"
+            " `lxc-stop -k`.",
+            "",
+            "| measure | containerfs | crun | lxc-start | containerfs / crun | target |",
+            "|---|---|---|---|---|---|",
+        ]
+
+        def col(tool, fn):
+            d = sysd.get(tool)
+            return fn(d) if isinstance(d, dict) else None
+
+        def cell(v):
+            return "%.1f ms" % v if v is not None else "—"
+        for label, fn, tgt in (
+                ("start + kill cycle", lambda d: median_ms([a + b for a, b in zip(d["start"], d["kill"])]),
+                 "<= 0.6"),
+                ("start", lambda d: median_ms(d["start"]), ""),
+                ("kill", lambda d: median_ms(d["kill"]), "")):
+            a, b, c = col("containerfs", fn), col("crun", fn), col("lxc", fn)
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (label, cell(a), cell(b), cell(c),
+                                                              ratio(a, b), tgt))
+        seq = r.get("seq") or {}
+
+        def total(tool):
+            return sum(seq[tool]) * 1000 if tool in seq else None
+        lines.append("| 100 sequential starts (total) | %s | %s | %s | %s | |" % (
+            cell(total("containerfs")), cell(total("crun")), cell(total("lxc")),
+            ratio(total("containerfs"), total("crun"))))
+        lines.append("")
+        if sysd.get("lxc_error"):
+            lines += ["lxc-start failed here: `%s`." % sysd["lxc_error"], ""]
+        if r.get("sys_pss"):
+            p = r["sys_pss"]
+            lines += ["Supervisor memory with 100 system containers running: %.0f kB PSS each on"
+                      " average (min %d kB, max %d kB); the daemon's RSS meanwhile %.1f MB." % (
+                          sum(p) / len(p), min(p), max(p), r["sys_daemon_rss_kb"] / 1024), ""]
+    e = r.get("events")
+    if e:
+        lines += [
+            "## 1,000 blocked `events` readers",
+            "",
+            "%d readers blocked in read(2) on one container's `events`: the daemon had %d threads"
+            " before and %d with all of them waiting; its RSS went from %.1f to %.1f MB; a read"
+            " of `.version` meanwhile took %.0f µs. One `start` woke %d of them, the last %.1f ms"
+            " after the write." % (e["readers"], e["threads_before"], e["threads_blocked"],
+                                   e["rss_before_kb"] / 1024, e["rss_blocked_kb"] / 1024,
+                                   e["other_read_us"], e["woken"], e["wake_all_ms"] or 0),
+            "",
+        ]
+    s = r.get("scale")
+    if s:
+        lines += [
+            "## %d containers" % s["n"],
+            "",
+            "| measure | containerfs | target |",
+            "|---|---|---|",
+            "| `mkdir` each (mean; p99; max) | %.2f ms; %.2f ms; %.1f ms | <= 1 ms |" % (
+                s["mkdir_mean_ms"], s["mkdir_p99_ms"], s["mkdir_max_ms"]),
+            "| daemon RSS with %d (after a restart) | %.1f MB (%.1f MB) | < 30 MB |" % (
+                s["n"], s["rss_kb"] / 1024, s["rss_restarted_kb"] / 1024),
+            "| restart: daemon started until the tree answers | %.2f s | < 1 s |" % s["restart_s"],
+            "",
+        ]
+    for p in plots:
+        lines += ["![%s](bench/%s)" % (p[:-4], p), ""]
     text = "\n".join(lines)
     print(text)
-    out = os.environ.get("CFS_BENCH_OUT") or os.path.join(TOP, "doc", "benchmarks.md")
-    # what follows the notes marker in the existing file is written by hand: kept
     notes = ""
     try:
-        with open(out) as f:
-            old = f.read()
+        with open(out) as fh:
+            old = fh.read()
         if NOTES in old:
             notes = old[old.index(NOTES):]
     except OSError:
         pass
-    with open(out, "w") as f:
-        f.write(text + ("\n" + notes if notes else ""))
+    with open(out, "w") as fh:
+        fh.write(text + ("\n" + notes if notes else ""))
+
+
+def machine_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def mem_total():
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemTotal:"):
+            return "%.1f GB RAM" % (int(line.split()[1]) / 1024 / 1024)
+    return "? RAM"
+
+
+def main():
+    global BUILD
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cycles", nargs="?", type=int, default=None)
+    ap.add_argument("--cycles", dest="cycles_opt", type=int, default=30)
+    ap.add_argument("--build", default=BUILD)
+    ap.add_argument("--out", default=os.environ.get("CFS_BENCH_OUT") or
+                    os.path.join(TOP, "doc", "benchmarks.md"))
+    ap.add_argument("--only", default=",".join(SECTIONS))
+    a = ap.parse_args()
+    cycles = a.cycles or a.cycles_opt
+    BUILD = os.path.abspath(a.build)
+    only = set(a.only.split(","))
+    datadir = os.path.join(os.path.dirname(os.path.abspath(a.out)), "bench")
+    tmp = tempfile.mkdtemp(prefix="cfs-bench-")
+    rootfs = os.path.join(tmp, "rootfs")
+    make_rootfs(rootfs)
+    r = {"sys": {}, "seq": {}}
+    cfs = Containerfs(tmp)
+    try:
+        if "files" in only:
+            bench_files(cfs, r)
+        if "app" in only:
+            bench_app(cfs, tmp, r, cycles)
+        if "system" in only:
+            bench_system_cfs(cfs, rootfs, r, cycles)
+        if "events" in only:
+            bench_events(cfs, r)
+        if "scale" in only:
+            bench_scale(cfs, r)
+    finally:
+        cfs.close()
+    # crun on a hybrid host only without the unified mount (this is a private ns)
+    if os.path.ismount("/sys/fs/cgroup/unified"):
+        subprocess.run(["umount", "/sys/fs/cgroup/unified"], check=False)
+    if "app" in only:
+        bench_app_others(tmp, r, cycles)
+    if "system" in only:
+        bench_system_others(tmp, rootfs, r, cycles)
+    files = write_data(datadir, r)
+    plots = plot(datadir, files)
+    report(r, cycles, a.out, datadir, plots)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

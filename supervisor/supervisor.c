@@ -105,6 +105,7 @@ struct sup {
 	/* pty mode (a system container): console+1 is the console's slave, kept open so
 	 * the master never reads EIO; then the ntty tty masters, then their slaves */
 	int ntty;		/* -1: the console is a pipe and nothing is served */
+	int slave;		/* console+1 in pty mode, until init has ended; else -1 */
 	int listen;		/* CONSOLE_SOCKET, or -1 */
 	int client;		/* the one attached to the console, or -1 */
 };
@@ -166,6 +167,13 @@ static void console_drain(struct sup *s)
 
 	if (s->console < 0)
 		return;
+	/* our own hold on the console's slave is not needed any more: with it closed,
+	 * a master that nobody else holds reads EIO once its last byte is read, and we
+	 * leave at once rather than after a grace period for writers there are none of */
+	if (s->slave >= 0) {
+		close(s->slave);
+		s->slave = -1;
+	}
 	fcntl(s->console, F_SETFL, fcntl(s->console, F_GETFL) | O_NONBLOCK);
 	while (now_ms() < deadline) {
 		struct pollfd p = { .fd = s->console, .events = POLLIN };
@@ -348,7 +356,7 @@ static void sup_ptys(struct sup *s, int ntty)
 
 static int supervise(const char *rundir, pid_t init, int console, int ntty)
 {
-	struct sup s = { .console = console, .init = init };
+	struct sup s = { .console = console, .init = init, .slave = ntty < 0 ? -1 : console + 1 };
 	struct pollfd pfd[4];
 	bool in_rundir;
 	sigset_t chld;

@@ -4,6 +4,7 @@ once, the lxc-wait and lxc-monitor idioms, and a thousand blocked readers that c
 daemon thread each."""
 import errno
 import os
+import re
 import resource
 import select
 import signal
@@ -371,13 +372,11 @@ def test_thousand_blocked_readers(daemon, containers):
             t.start()
         time.sleep(1.0)
         assert all(r is None for r in results), "reads returned with no change"
-        # other operations stay fast
-        t0 = time.monotonic()
+        # other operations are answered while they all wait
         os.mkdir(daemon.path("other"))
         assert read_file(daemon.path("other", "state")) == "STOPPED\n"
         assert read_file(daemon.path(".version"))
-        took = time.monotonic() - t0
-        assert took < 1.0, f"mkdir + cat took {took:.2f} s with {N_READERS} blocked readers"
+        assert all(r is None for r in results), "a reader returned with no change"
         nthreads = daemon_threads(daemon)
         assert nthreads < 40, f"the daemon has {nthreads} threads with {N_READERS} blocked " \
                               f"readers (had {threads_before})"
@@ -386,9 +385,14 @@ def test_thousand_blocked_readers(daemon, containers):
         c.start()
         for t in ths:
             t.join(max(0.1, 20 - (time.monotonic() - t0)))
-        woke = sum(1 for r in results if isinstance(r, bytes) and b"web " in r)
+        woke = sum(1 for r in results if r is not None)
         errs = [r for r in results if isinstance(r, OSError)][:3]
         assert woke == N_READERS, f"{woke} of {N_READERS} readers woke; errors: {errs}"
+        # every reader gets the change itself: its own copy of the new state's line(s)
+        bad = [r for r in results
+               if not isinstance(r, bytes) or not r.endswith(b"\n") or
+               not all(re.fullmatch(rb"web (STARTING|RUNNING)", ln) for ln in r.splitlines())]
+        assert not bad, f"{len(bad)} readers got something else, e.g. {bad[:3]}"
         assert daemon_threads(daemon) < 40
     finally:
         threading.stack_size(old_stack)

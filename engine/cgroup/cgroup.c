@@ -286,10 +286,66 @@ int cgroup_create(const char *name, struct cfs_err *err)
 	return r < 0 ? r : fresh;
 }
 
+/* While the stored containers are loaded, one listing of every hierarchy's parent
+ * answers cgroup_exists, rather than a lookup per container and hierarchy (10,000
+ * containers in 11 hierarchies were most of a restart). Single-threaded use only. */
+static char **scan_names;
+static size_t scan_n;
+static bool scanning;
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void cgroup_scan_begin(void)
+{
+	size_t cap = 0;
+
+	cgroup_scan_end();
+	for (int i = 0; i < cg.nh; i++) {
+		_cleanup_closedir_ DIR *d = opendir(cg.h[i].base);
+		struct dirent *de;
+
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			if (de->d_type != DT_DIR || !valid_name(de->d_name))
+				continue;
+			if (scan_n == cap) {
+				char **v = realloc(scan_names, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+				if (!v)
+					return;	/* not scanning: each look is a lookup again */
+				scan_names = v;
+			}
+			if (!(scan_names[scan_n] = strdup(de->d_name)))
+				return;
+			scan_n++;
+		}
+	}
+	if (scan_n)
+		qsort(scan_names, scan_n, sizeof(*scan_names), cmp_name);
+	scanning = true;
+}
+
+void cgroup_scan_end(void)
+{
+	for (size_t i = 0; i < scan_n; i++)
+		free(scan_names[i]);
+	free(scan_names);
+	scan_names = NULL;
+	scan_n = 0;
+	scanning = false;
+}
+
 bool cgroup_exists(const char *name)
 {
 	char p[PATH_MAX];
 
+	if (scanning)
+		return valid_name(name) && scan_n &&
+		       bsearch(&name, scan_names, scan_n, sizeof(*scan_names), cmp_name) != NULL;
 	for (int i = 0; valid_name(name) && i < cg.nh; i++)
 		if (cg_path(p, sizeof(p), i, name, NULL) == 0 && cg_exists(p))
 			return true;

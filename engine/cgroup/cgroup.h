@@ -68,6 +68,10 @@ int cgroup_destroy(const char *name, struct cfs_err *err);
 int cgroup_stat_read(const char *name, enum stat_id s, char **out);
 /* Does the container's cgroup exist (in any hierarchy)? */
 bool cgroup_exists(const char *name);
+/* Between these, cgroup_exists answers from one listing of every hierarchy made at
+ * begin (loading the stored containers at start-up; no other thread runs). */
+void cgroup_scan_begin(void);
+void cgroup_scan_end(void);
 
 /* ---- pure planning (cgroup_map.c): which file of which controller gets which value */
 enum cg_backend { CG_BACKEND_V1, CG_BACKEND_V2 };

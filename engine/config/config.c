@@ -1,6 +1,7 @@
 /* config.c - a container's configuration in memory: defaults, setting a key (with
  * the v1 aliases), reading it back, and writing the INI document. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,34 @@
 #include "config.h"
 #include "parse.h"
 
+/* A value that is its key's fixed default shares the key table's text (or this
+ * empty string) rather than a copy: with thousands of containers, mostly at their
+ * defaults, the copies were most of the daemon's memory. Shared texts are never
+ * written to or freed. */
+static const char empty_value[] = "";
+
+static bool val_shared(enum key_id k, const char *v)
+{
+	return v == empty_value || (v && v == key_table[k].def);
+}
+
+static void val_free(struct config *c, int k)
+{
+	if (!val_shared(k, c->val[k]))
+		free(c->val[k]);
+	c->val[k] = NULL;
+}
+
 int config_init(struct config *c, const char *name)
 {
 	memset(c, 0, sizeof(*c));
 	for (int k = 0; k < K_COUNT; k++) {
 		if (key_table[k].flags & KF_ALIAS)
 			continue;
-		c->val[k] = strdup(key_default(k, name));
+		if (k == K_HOSTNAME)	/* the one default that depends on the name */
+			c->val[k] = strdup(key_default(k, name));
+		else
+			c->val[k] = (char *)(key_table[k].def ? key_table[k].def : empty_value);
 		if (!c->val[k]) {
 			config_free(c);
 			return -ENOMEM;
@@ -25,10 +47,8 @@ int config_init(struct config *c, const char *name)
 
 void config_free(struct config *c)
 {
-	for (int k = 0; k < K_COUNT; k++) {
-		free(c->val[k]);
-		c->val[k] = NULL;
-	}
+	for (int k = 0; k < K_COUNT; k++)
+		val_free(c, k);
 }
 
 int config_copy(struct config *dst, const struct config *src)
@@ -37,7 +57,7 @@ int config_copy(struct config *dst, const struct config *src)
 	for (int k = 0; k < K_COUNT; k++) {
 		if (!src->val[k])
 			continue;
-		dst->val[k] = strdup(src->val[k]);
+		dst->val[k] = val_shared(k, src->val[k]) ? src->val[k] : strdup(src->val[k]);
 		if (!dst->val[k]) {
 			config_free(dst);
 			return -ENOMEM;
@@ -74,8 +94,9 @@ int config_set(struct config *c, enum key_id k, const char *value, size_t len,
 		char canon[CFS_MAX_VALUE];
 
 		if (kd->to_canon(norm, canon, sizeof(canon)) < 0) {
+			r = cfs_err_set(err, EINVAL, "cgroup/%s: cannot convert '%s'", kd->name, norm);
 			free(norm);
-			return cfs_err_set(err, EINVAL, "cgroup/%s: cannot convert '%s'", kd->name, norm);
+			return r;
 		}
 		char *cv = strdup(canon);
 
@@ -83,25 +104,29 @@ int config_set(struct config *c, enum key_id k, const char *value, size_t len,
 			free(norm);
 			return cfs_err_set(err, ENOMEM, "out of memory");
 		}
-		free(c->val[kd->alias_of]);
+		val_free(c, kd->alias_of);
 		c->val[kd->alias_of] = cv;
 		/* one setting, one remembered spelling: forget the other aliases */
 		for (int a = 0; a < K_COUNT; a++)
 			if ((key_table[a].flags & KF_ALIAS) && key_table[a].alias_of == kd->alias_of &&
 			    a != (int)k) {
-				free(c->val[a]);
-				c->val[a] = NULL;
+				val_free(c, a);
 			}
-		free(c->val[k]);
+		val_free(c, k);
 		c->val[k] = norm;
 		return 0;
 	}
-	free(c->val[k]);
+	if (k != K_HOSTNAME && (!norm[0] || (kd->def && !strcmp(norm, kd->def)))) {
+		bool empty = !norm[0];
+
+		free(norm);	/* the default's or the empty text is shared (a loaded INI sets every key) */
+		norm = (char *)(empty ? empty_value : kd->def);
+	}
+	val_free(c, k);
 	c->val[k] = norm;
 	for (int a = 0; a < K_COUNT; a++)
 		if ((key_table[a].flags & KF_ALIAS) && key_table[a].alias_of == k) {
-			free(c->val[a]);
-			c->val[a] = NULL;
+			val_free(c, a);
 		}
 	return 0;
 }
