@@ -474,6 +474,9 @@ static int commit_config(struct container *c, struct config *newcfg, struct cfs_
 	enum cfs_state st;
 	int r;
 
+	r = store_check(newcfg, err);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&c->lock);
 	st = c->state;
 	pthread_mutex_unlock(&c->lock);

@@ -16,6 +16,28 @@
 #include "log.h"
 #include "parse.h"
 
+/* One limit for the whole container: the INI document the store writes is never
+ * longer than what the loader (and a write of `config`) accepts. */
+static int check_size(const char *ini, struct cfs_err *err)
+{
+	size_t len = strlen(ini);
+
+	if (len > CFS_MAX_CONFIG)
+		return cfs_err_set(err, EFBIG,
+				   "the configuration would be %zu bytes long as INI, at most %d",
+				   len, CFS_MAX_CONFIG);
+	return 0;
+}
+
+int store_check(const struct config *cfg, struct cfs_err *err)
+{
+	_cleanup_free_ char *ini = config_to_ini(cfg);
+
+	if (!ini)
+		return cfs_err_set(err, ENOMEM, "out of memory");
+	return check_size(ini, err);
+}
+
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 {
 	char dir[PATH_MAX];
@@ -24,6 +46,9 @@ int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 
 	if (!ini)
 		return cfs_err_set(err, ENOMEM, "out of memory");
+	r = check_size(ini, err);
+	if (r < 0)
+		return r;
 	snprintf(dir, sizeof(dir), "%s/%s", eng.state_dir, name);
 	if (mkdir(dir, 0700) == 0)
 		fsync_dir(eng.state_dir);
@@ -97,7 +122,7 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_e
 		if (parse_container_name(de->d_name, NULL) < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, de->d_name);
-		_cleanup_free_ char *doc = read_small_file(path, CFS_MAX_LIST + 1, &len);
+		_cleanup_free_ char *doc = read_small_file(path, CFS_MAX_CONFIG + 1, &len);
 
 		if (!doc) {
 			log_err("skipping container %s: cannot read %s: %m", de->d_name, path);

@@ -14,7 +14,8 @@
 #include "error.h"
 
 #define CFS_MAX_VALUE 4096	/* longest one-line value or list line */
-#define CFS_MAX_LIST 65536	/* longest list or config document */
+#define CFS_MAX_LIST 65536	/* longest list */
+#define CFS_MAX_CONFIG 262144	/* longest config document: the whole container as INI */
 #define CFS_UNLIMITED UINT64_MAX	/* "max" */
 
 /* Container name: 1-64 of [A-Za-z0-9_.-], not starting with '.' or '-'. EINVAL otherwise. */

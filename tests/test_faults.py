@@ -1,0 +1,98 @@
+"""Trustworthy under faults and bad input: one size limit for the whole container (what is
+accepted is saved, loaded and copied; what is over the limit changes nothing), containers
+whose config cannot be loaded are kept and shown, a failed rmdir loses nothing, deep
+container-written trees are removed, one daemon per state dir, kill beside a running stop,
+and daemon crashes during a storm of writers."""
+import errno
+import os
+import subprocess
+
+import pytest
+
+from lib.fsops import errno_of, read_file, read_value, write_file
+
+MAX_LIST = 65536
+MAX_CONFIG = 262144
+
+
+def env_lines(n, width=10):
+    """n distinct env lines of `width` bytes each (newline included)."""
+    return "".join(f"V{i:0{width - 4}d}=x\n" for i in range(n))
+
+
+def test_largest_list_is_saved_loaded_and_copied(daemon):
+    os.mkdir(daemon.path("web"))
+    os.mkdir(daemon.path("clone"))
+    env = env_lines(6300)  # 63,000 bytes: within the list limit, >64 KiB as INI
+    assert len(env) <= MAX_LIST
+    assert write_file(daemon.path("web", "env"), env) == 0
+    doc = read_file(daemon.path("web", "config"))
+    assert len(doc) > MAX_LIST, len(doc)
+    assert write_file(daemon.path("clone", "config"), doc) == 0
+    p = subprocess.run(["cp", daemon.path("web", "config"), daemon.path("clone", "config")],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    daemon.restart()
+    assert {"clone", "web"} <= set(os.listdir(daemon.path()))
+    assert read_file(daemon.path("web", "env")) == env
+    assert read_file(daemon.path("clone", "env")) == env
+    assert "skipping" not in daemon.stderr_text()
+
+
+def test_whole_container_limit_refuses_and_keeps(daemon):
+    """Lists that each fit but together would make the INI longer than the limit: the
+    write that would cross it fails with EFBIG and changes nothing."""
+    os.mkdir(daemon.path("web"))
+    short = "".join(f"A{i:x}=\n" for i in range(9800))  # 4-8 bytes a line, "env = " each
+    assert len(short) <= MAX_LIST
+    assert write_file(daemon.path("web", "env"), short) == 0
+    before = read_file(daemon.path("web", "config"))
+    assert len(before) < MAX_CONFIG
+    dev = "".join(f"c {i // 250 + 1}:{i % 250} rwm\n" for i in range(5300))
+    assert len(dev) <= MAX_LIST
+    r = write_file(daemon.path("web", "cgroup", "devices.allow"), dev)
+    assert r == errno.EFBIG, r
+    assert "at most 262144" in read_value(daemon.path("web", "last_error"))
+    assert read_file(daemon.path("web", "config")) == before
+    daemon.restart()
+    assert read_file(daemon.path("web", "config")) == before
+
+
+@pytest.mark.parametrize("target", ["config", "env"])
+def test_over_limit_write_changes_nothing(daemon, target):
+    """dd of an oversized document in 4 KiB writes: an error, and nothing of it is
+    persisted, not even the part that arrived before the limit."""
+    os.mkdir(daemon.path("web"))
+    assert write_file(daemon.path("web", "hostname"), "keep\n") == 0
+    before = read_file(daemon.path("web", "config"))
+    if target == "config":
+        big = "[container]\nhostname = changed\nenv = A=1\n" + "# padding\n" * 30000 + \
+            "[cgroup]\nmemory.max = 1G\n"
+        assert len(big) > MAX_CONFIG
+    else:
+        big = env_lines(100000)
+    data = big.encode()
+    chunks = [data[i:i + 4096] for i in range(0, len(data), 4096)]
+    r = write_file(daemon.path("web", target), chunks)
+    assert r == errno.EFBIG, r
+    assert read_file(daemon.path("web", "config")) == before
+    p = subprocess.run(["dd", f"of={daemon.path('web', target)}", "bs=4k"], input=data,
+                       capture_output=True, timeout=20)
+    assert p.returncode != 0, p.stderr
+    assert read_file(daemon.path("web", "config")) == before
+    daemon.restart()
+    assert read_file(daemon.path("web", "config")) == before
+
+
+def test_oversized_temp_file_is_not_renamed_in(daemon):
+    os.mkdir(daemon.path("web"))
+    before = read_file(daemon.path("web", "config"))
+    tmp = daemon.path("web", "sedXYZ")
+    data = ("[container]\nhostname = changed\n" + env_lines(30000)).encode()
+    assert len(data) > MAX_CONFIG
+    r = write_file(tmp, [data[i:i + 4096] for i in range(0, len(data), 4096)],
+                   flags=os.O_WRONLY | os.O_CREAT)
+    assert r == errno.EFBIG, r
+    assert errno_of(os.rename, tmp, daemon.path("web", "config")) == errno.EFBIG
+    os.unlink(tmp)
+    assert read_file(daemon.path("web", "config")) == before
