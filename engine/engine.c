@@ -365,6 +365,8 @@ int engine_destroy(const char *name, struct cfs_err *err)
 	if (r == 0) {
 		lifecycle_destroy(c);
 		registry_remove(c);
+	} else {
+		container_set_error(c, err->msg);	/* it stays, whole */
 	}
 	pthread_mutex_unlock(&c->op_lock);
 	container_put(c);

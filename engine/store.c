@@ -61,17 +61,57 @@ int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 	return 0;
 }
 
+/* STATE/.NAME.removed: where a removed container's directory goes first. */
+static void removed_path(const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/.%s.removed", eng.state_dir, name);
+}
+
+/* The container's directory is renamed away in one step, so a failure (a read-only
+ * or immutable state dir) leaves its configuration whole and the error is returned.
+ * Its contents (the overlay layer may be large) are removed after; a leftover is
+ * removed at the next start. */
 int store_remove(const char *name, struct cfs_err *err)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], gone[PATH_MAX];
 	int r;
 
 	snprintf(dir, sizeof(dir), "%s/%s", eng.state_dir, name);
-	r = rm_rf(dir);
+	removed_path(name, gone, sizeof(gone));
+	r = rm_rf(gone);	/* an earlier leftover of this name */
 	if (r < 0)
-		return cfs_err_set(err, -r, "cannot remove %s: %s", dir, strerror(-r));
+		return cfs_err_set(err, -r, "cannot remove %s: %s", gone, strerror(-r));
+	if (rename(dir, gone) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cfs_err_set(err, errno, "cannot remove %s: %m", dir);
+	}
 	fsync_dir(eng.state_dir);
+	r = rm_rf(gone);
+	if (r < 0)
+		log_err("cannot remove %s (removed at the next start): %s", gone, strerror(-r));
 	return 0;
+}
+
+/* What a killed daemon left: a removed container's directory, a temp config. */
+static void clean_leftovers(const char *entry)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(entry);
+	int r;
+
+	if (entry[0] == '.' && n > 9 && !strcmp(entry + n - 8, ".removed")) {
+		snprintf(path, sizeof(path), "%s/%s", eng.state_dir, entry);
+		r = rm_rf(path);
+		if (r < 0)
+			log_err("cannot remove %s: %s", path, strerror(-r));
+		return;
+	}
+	if (parse_container_name(entry, NULL) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s/.config.tmp", eng.state_dir, entry);
+	if (unlink(path) == 0)
+		log_info("removed %s, left by an interrupted write", path);
 }
 
 static char *read_small_file(const char *path, size_t max, size_t *len)
@@ -113,6 +153,10 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_e
 
 	if (!d)
 		return cfs_err_set(err, errno, "cannot open the state dir %s: %m", eng.state_dir);
+	while ((de = readdir(d))) {
+		clean_leftovers(de->d_name);
+	}
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		char path[PATH_MAX];
 		struct cfs_err e = { 0 };

@@ -96,3 +96,88 @@ def test_oversized_temp_file_is_not_renamed_in(daemon):
     assert errno_of(os.rename, tmp, daemon.path("web", "config")) == errno.EFBIG
     os.unlink(tmp)
     assert read_file(daemon.path("web", "config")) == before
+
+
+def _nest(top, depth, name="d123456789"):
+    """depth nested directories below top, each holding a file (paths far beyond PATH_MAX)."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir(name, dir_fd=fd)
+            sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = sub
+            with open(os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+                f.write("x")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.timeout(120)
+def test_rmdir_removes_a_deep_container_layer(daemon):
+    """A container's overlay layer holding 3,000 nested directories (a path of 33,000
+    bytes): rmdir removes it all and the daemon stays up."""
+    os.mkdir(daemon.path("web"))
+    upper = os.path.join(daemon.state_dir, "web", "overlay", "upper")
+    os.makedirs(upper, exist_ok=True)
+    _nest(upper, 3000)
+    os.rmdir(daemon.path("web"))
+    assert not os.path.exists(os.path.join(daemon.state_dir, "web"))
+    assert os.listdir(daemon.state_dir) == []
+    os.mkdir(daemon.path("web"))
+    assert read_value(daemon.path("web", "hostname")) == "web"
+
+
+def _remount(path, ro):
+    subprocess.run(["mount", "-o", f"remount,bind,{'ro' if ro else 'rw'}", path], check=True,
+                   timeout=10)
+
+
+def test_failed_rmdir_keeps_the_container(daemon):
+    """rmdir on a read-only state dir: the error comes back and the configuration stays,
+    in the tree and on disk (it is there after a restart)."""
+    os.mkdir(daemon.path("web"))
+    assert write_file(daemon.path("web", "hostname"), "keep-me\n") == 0
+    subprocess.run(["mount", "--bind", daemon.state_dir, daemon.state_dir], check=True, timeout=10)
+    try:
+        _remount(daemon.state_dir, ro=True)
+        assert errno_of(os.rmdir, daemon.path("web")) == errno.EROFS
+        assert read_value(daemon.path("web", "hostname")) == "keep-me"
+        assert "read-only" in read_value(daemon.path("web", "last_error")).lower()
+        assert write_file(daemon.path("web", "hostname"), "other\n") == errno.EROFS
+        _remount(daemon.state_dir, ro=False)
+    finally:
+        subprocess.run(["umount", daemon.state_dir], timeout=10)
+    daemon.restart()
+    assert read_value(daemon.path("web", "hostname")) == "keep-me"
+
+
+def test_failed_rmdir_immutable_state_dir(daemon, tmp_path):
+    os.mkdir(daemon.path("web"))
+    assert write_file(daemon.path("web", "hostname"), "keep-me\n") == 0
+    sub = daemon.state_dir
+    p = subprocess.run(["chattr", "+i", sub], capture_output=True, text=True, timeout=10)
+    if p.returncode != 0:
+        pytest.skip(f"the state dir's file system takes no immutable flag: {p.stderr.strip()}")
+    try:
+        assert errno_of(os.rmdir, daemon.path("web")) == errno.EPERM
+        assert read_value(daemon.path("web", "hostname")) == "keep-me"
+    finally:
+        subprocess.run(["chattr", "-i", sub], timeout=10)
+    daemon.restart()
+    assert read_value(daemon.path("web", "hostname")) == "keep-me"
+    os.rmdir(daemon.path("web"))
+    assert os.listdir(daemon.state_dir) == []
+
+
+def test_leftovers_of_a_killed_daemon_are_cleaned(daemon):
+    os.mkdir(daemon.path("web"))
+    os.mkdir(daemon.path("old"))
+    assert daemon.stop() == 0
+    with open(os.path.join(daemon.state_dir, "web", ".config.tmp"), "w") as f:
+        f.write("[container]\nhostname = half")
+    os.rename(os.path.join(daemon.state_dir, "old"), os.path.join(daemon.state_dir, ".old.removed"))
+    daemon.start()
+    assert sorted(os.listdir(daemon.state_dir)) == ["web"]
+    assert os.listdir(os.path.join(daemon.state_dir, "web")) == ["config"]
+    assert read_value(daemon.path("web", "hostname")) == "web"
