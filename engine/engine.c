@@ -207,12 +207,20 @@ void container_set_error(struct container *c, const char *msg)
 
 /* ---- init ---- */
 
-static int load_one(const char *name, struct config *cfg)
+/* A container whose configuration cannot be loaded is kept: shown, its processes
+ * adopted, its file on disk untouched until a whole new `config` is written. */
+static int load_one(const char *name, struct config *cfg, const char *why)
 {
 	struct container *c = container_new(name, cfg);
 
 	if (!c)
 		return -ENOMEM;
+	if (why) {
+		c->broken = true;
+		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
+		snprintf(c->last_error, sizeof(c->last_error),
+			 "config: the configuration on disk cannot be loaded: %s", why);
+	}
 	if (registry_add(c) < 0) {
 		config_free(&c->cfg);
 		free(c);
@@ -321,6 +329,9 @@ int engine_create(const char *name, struct cfs_err *err)
 		cfs_err_prefix(err, "mkdir");
 		return r;
 	}
+	if (store_has_config(name))
+		return cfs_err_set(err, EEXIST, "mkdir %s: a configuration of %s is in the state "
+				   "dir but not loaded", name, name);
 	if (config_init(&cfg, name) < 0)
 		return cfs_err_set(err, ENOMEM, "out of memory");
 	c = container_new(name, &cfg);
@@ -425,6 +436,24 @@ char **engine_list(void)
 
 /* ---- settings ---- */
 
+/* EIO while c's configuration on disk could not be loaded: its settings are unknown,
+ * so they can be neither read nor changed one by one (only a whole `config` replaces
+ * them). */
+static int refuse_broken(struct container *c, struct cfs_err *err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->broken && err)
+		r = cfs_err_set(err, EIO, "the configuration on disk cannot be loaded (%s); write "
+				"a whole config to replace it", c->broken_why);
+	else if (c->broken)
+		r = -EIO;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+
 static char *with_newline(const char *s)
 {
 	size_t l = strlen(s);
@@ -447,6 +476,12 @@ int engine_setting_read(const char *name, enum key_id k, char **out, struct cfs_
 
 	if (!c)
 		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	int r = refuse_broken(c, err);
+
+	if (r < 0) {
+		container_put(c);
+		return r;
+	}
 	pthread_mutex_lock(&c->lock);
 	_cleanup_free_ char *v = config_get(&c->cfg, k);
 	pthread_mutex_unlock(&c->lock);
@@ -515,6 +550,7 @@ static int commit_config(struct container *c, struct config *newcfg, struct cfs_
 	pthread_mutex_lock(&c->lock);
 	config_free(&c->cfg);
 	c->cfg = *newcfg;
+	c->broken = false;	/* a whole new configuration replaced the unreadable one */
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 undo:
@@ -555,6 +591,9 @@ int engine_setting_write(const char *name, enum key_id k, const char *buf, size_
 
 	if (r < 0)
 		return r;
+	r = refuse_broken(c, err);
+	if (r < 0)
+		return done(c, r, err);
 	pthread_mutex_lock(&c->lock);
 	r = config_copy(&newcfg, &c->cfg);
 	pthread_mutex_unlock(&c->lock);
@@ -578,6 +617,12 @@ int engine_config_read(const char *name, char **out, struct cfs_err *err)
 
 	if (!c)
 		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	int r = refuse_broken(c, err);
+
+	if (r < 0) {
+		container_put(c);
+		return r;
+	}
 	pthread_mutex_lock(&c->lock);
 	*out = config_to_ini(&c->cfg);
 	pthread_mutex_unlock(&c->lock);
@@ -600,7 +645,7 @@ int engine_config_write(const char *name, const char *buf, size_t len, struct cf
 			cfs_err_prefix(err, "config");
 		return done(c, r, err);
 	}
-	if (config_equal(&newcfg, &c->cfg)) {
+	if (config_equal(&newcfg, &c->cfg) && !c->broken) {
 		config_free(&newcfg);
 		return done(c, 0, err);
 	}
@@ -668,6 +713,17 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 	r = with_container(name, &c, err);
 	if (r < 0)
 		return r;
+	/* a container whose configuration is unknown is not started; its adopted
+	 * processes can still be stopped, killed, frozen and thawed */
+	if (!strcmp(verb, "restart") ||
+	    ((!strcmp(verb, "start") || !strcmp(verb, "RUNNING")) &&
+	     engine_state(name) == ST_STOPPED)) {
+		r = refuse_broken(c, err);
+		if (r < 0) {
+			cfs_err_prefix(err, "%s", verb);
+			return done(c, r, err);
+		}
+	}
 	r = lifecycle_state_write(c, verb, err);
 	return done(c, r, err);
 }

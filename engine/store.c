@@ -146,19 +146,19 @@ static char *read_small_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_err *err)
+int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *why),
+		   struct cfs_err *err)
 {
 	_cleanup_closedir_ DIR *d = opendir(eng.state_dir);
 	struct dirent *de;
 
 	if (!d)
 		return cfs_err_set(err, errno, "cannot open the state dir %s: %m", eng.state_dir);
-	while ((de = readdir(d))) {
+	while ((de = readdir(d)))
 		clean_leftovers(de->d_name);
-	}
 	rewinddir(d);
 	while ((de = readdir(d))) {
-		char path[PATH_MAX];
+		char path[PATH_MAX], why[300];
 		struct cfs_err e = { 0 };
 		struct config cfg;
 		size_t len;
@@ -168,17 +168,41 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_e
 		snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, de->d_name);
 		_cleanup_free_ char *doc = read_small_file(path, CFS_MAX_CONFIG + 1, &len);
 
+		if (!doc && errno == ENOENT) {
+			/* a directory without a configuration: a mkdir that never completed */
+			log_info("ignoring %s/%s: it holds no configuration", eng.state_dir, de->d_name);
+			continue;
+		}
 		if (!doc) {
-			log_err("skipping container %s: cannot read %s: %m", de->d_name, path);
-			continue;
+			snprintf(why, sizeof(why), "cannot read it: %s",
+				 errno == EFBIG ? "longer than 262144 bytes" : strerror(errno));
+			if (config_init(&cfg, de->d_name) < 0)
+				return cfs_err_set(err, ENOMEM, "out of memory");
+		} else if (len == 0) {
+			snprintf(why, sizeof(why), "the file is empty (cut short)");
+			if (config_init(&cfg, de->d_name) < 0)
+				return cfs_err_set(err, ENOMEM, "out of memory");
+		} else if (config_parse(&cfg, de->d_name, doc, len, &e) < 0) {
+			snprintf(why, sizeof(why), "%s", e.msg);
+		} else {
+			why[0] = '\0';
+			if (doc[len - 1] != '\n')
+				log_warn("%s ends in the middle of a line (cut short?): its last line "
+					 "was loaded as it is", path);
 		}
-		if (config_parse(&cfg, de->d_name, doc, len, &e) < 0) {
-			log_err("skipping container %s: %s: %s", de->d_name, path, e.msg);
-			config_free(&cfg);
-			continue;
-		}
-		if (fn(de->d_name, &cfg) < 0)
+		if (why[0])
+			log_err("container %s: %s cannot be loaded: %s", de->d_name, path, why);
+		if (fn(de->d_name, &cfg, why[0] ? why : NULL) < 0)
 			config_free(&cfg);
 	}
 	return 0;
+}
+
+bool store_has_config(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, name);
+	return lstat(path, &st) == 0 || errno != ENOENT;
 }

@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
+from lib.daemon import pid_alive, unmount, wait_gone
 from lib.fsops import errno_of, read_file, read_value, write_file
+from lib.lifecycle import containers, payload, wait_for  # noqa: F401
 
 MAX_LIST = 65536
 MAX_CONFIG = 262144
@@ -181,3 +183,45 @@ def test_leftovers_of_a_killed_daemon_are_cleaned(daemon):
     assert sorted(os.listdir(daemon.state_dir)) == ["web"]
     assert os.listdir(os.path.join(daemon.state_dir, "web")) == ["config"]
     assert read_value(daemon.path("web", "hostname")) == "web"
+
+
+def test_running_container_with_unloadable_config_stays_adopted(daemon, containers):
+    c = containers("web", init=f"/bin/sh -c 'echo hello; exec {payload()} sleep 100'")
+    p = c.start()
+    wait_for(lambda: "hello\n" in c.log(), 5, what="output")
+    daemon.proc.kill()
+    daemon.proc.wait()
+    unmount(daemon.mnt)
+    cfg = os.path.join(daemon.state_dir, "web", "config")
+    with open(cfg, "w") as f:
+        f.write("[container]\nno_such_key = 1\n")
+    daemon.start()
+    assert c.state() == "RUNNING" and c.pid() == p and pid_alive(p)
+    assert "no_such_key" in c.last_error()
+    assert errno_of(os.mkdir, daemon.path("web")) == errno.EEXIST
+    assert c.write_state("start") == 0  # already running
+    c.do("kill")
+    c.wait_state("STOPPED")
+    assert wait_gone(p)
+    assert "hello\n" in c.log()
+    assert c.write_state("start") == errno.EIO
+    assert c.state() == "STOPPED"
+    assert "hello\n" in c.log(), "a refused start must keep the log of the last run"
+    assert c.exit_status() != ""
+    with open(cfg) as f:
+        assert f.read() == "[container]\nno_such_key = 1\n"
+
+
+def test_config_cut_mid_line_loads_with_a_warning(daemon):
+    os.mkdir(daemon.path("web"))
+    assert write_file(daemon.path("web", "namespaces"), "mnt pid uts\n") == 0
+    assert daemon.stop() == 0
+    cfg = os.path.join(daemon.state_dir, "web", "config")
+    with open(cfg) as f:
+        doc = f.read()
+    cut = doc.index("namespaces = mnt pid") + len("namespaces = mnt pid")
+    with open(cfg, "w") as f:
+        f.write(doc[:cut])
+    daemon.start()
+    assert "ends in the middle of a line" in daemon.stderr_text()
+    assert read_value(daemon.path("web", "namespaces")) == "mnt pid"
