@@ -1,11 +1,13 @@
 /* engine.c - the registry of containers and the settings half of the engine API:
  * create/destroy, settings and config read/write with validation, persistence
  * before acknowledgement, and live application through lifecycle.c. */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -255,6 +257,27 @@ static void find_supervisor(const char *libexec)
 	}
 }
 
+/* One daemon per state dir and run dir: an exclusive flock on each, held for the
+ * daemon's life (the open file description survives its fork into the background,
+ * O_CLOEXEC keeps it from the supervisors). */
+static int lock_dir(const char *dir, const char *what, struct cfs_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cfs_err_set(err, errno, "cannot open the %s %s: %m", what, dir);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return cfs_err_set(err, EBUSY, "the %s %s is in use by another containerfs "
+					   "daemon; one daemon per state and run dir", what, dir);
+		return cfs_err_set(err, e, "cannot lock the %s %s: %s", what, dir, strerror(e));
+	}
+	return 0;	/* fd stays open: the lock lasts as long as the daemon */
+}
+
 int engine_init(const struct engine_opts *o, struct cfs_err *err)
 {
 	int r;
@@ -271,6 +294,11 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 	if (r < 0 || !realpath(o->run_dir, eng.run_dir))
 		return cfs_err_set(err, r < 0 ? -r : errno, "cannot use the run dir %s: %s",
 				   o->run_dir, strerror(r < 0 ? -r : errno));
+	r = lock_dir(eng.state_dir, "state dir", err);
+	if (r == 0 && strcmp(eng.state_dir, eng.run_dir))
+		r = lock_dir(eng.run_dir, "run dir", err);
+	if (r < 0)
+		return r;
 	find_supervisor(o->libexec_dir);
 	snprintf(eng.cgroup_parent, sizeof(eng.cgroup_parent), "%s", o->cgroup_parent);
 	snprintf(eng.tree_fstype, sizeof(eng.tree_fstype), "%s", o->tree_fstype ? o->tree_fstype : "");

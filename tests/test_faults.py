@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from lib.daemon import pid_alive, unmount, wait_gone
+from lib.daemon import Daemon, pid_alive, unmount, wait_gone
 from lib.fsops import errno_of, read_file, read_value, write_file
 from lib.lifecycle import containers, payload, wait_for  # noqa: F401
 
@@ -225,3 +225,21 @@ def test_config_cut_mid_line_loads_with_a_warning(daemon):
     daemon.start()
     assert "ends in the middle of a line" in daemon.stderr_text()
     assert read_value(daemon.path("web", "namespaces")) == "mnt pid"
+
+
+@pytest.mark.parametrize("shared", ["state", "run"])
+def test_second_daemon_on_the_same_dirs_refuses(daemon, tmp_path, shared):
+    os.mkdir(daemon.path("web"))
+    other = Daemon(str(tmp_path))
+    if shared == "state":
+        other.state_dir = daemon.state_dir
+    else:
+        other.run_dir = daemon.run_dir
+    with pytest.raises(AssertionError, match="exited with 1"):
+        other.start()
+    assert "in use by another containerfs daemon" in other.stderr_text()
+    assert not other.is_mounted()
+    assert read_value(daemon.path("web", "hostname")) == "web"
+    # the lock goes with the daemon
+    daemon.restart()
+    assert read_value(daemon.path("web", "hostname")) == "web"
