@@ -759,11 +759,14 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
 {
 	struct container *c;
-	int r = with_container(name, &c, err);	/* not while a stop empties the cgroup */
+	int r = with_container(name, &c, err);
 
 	if (r < 0)
 		return r;
-	r = lifecycle_tasks_write(c, buf, len, err);
+	if (engine_state(name) == ST_STOPPING)	/* not while a stop empties the cgroup */
+		r = cfs_err_set(err, EBUSY, "tasks: the container is stopping");
+	else
+		r = lifecycle_tasks_write(c, buf, len, err);
 	return done(c, r, err);
 }
 

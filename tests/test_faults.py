@@ -6,6 +6,7 @@ and daemon crashes during a storm of writers."""
 import errno
 import os
 import subprocess
+import threading
 
 import pytest
 
@@ -243,3 +244,39 @@ def test_second_daemon_on_the_same_dirs_refuses(daemon, tmp_path, shared):
     # the lock goes with the daemon
     daemon.restart()
     assert read_value(daemon.path("web", "hostname")) == "web"
+
+
+@pytest.mark.timeout(90)
+def test_writes_do_not_wait_behind_stop(daemon, containers):
+    """A stop waiting out stop.timeout (init ignores SIGTERM) holds the container's other
+    files free: a live setting is written at once, and tasks is refused (EBUSY) at once
+    rather than moving a process into a container being stopped."""
+    c = containers("web", "ignore-term-sleep", "1000", settings={"stop.timeout": "20"})
+    p = c.start()
+    res = {}
+    # made before any write is in flight: a fork's close of a busy handle would wait
+    other = subprocess.Popen(["sleep", "100"])
+    t = threading.Thread(target=lambda: res.setdefault("stop", c.write_state("stop")), daemon=True)
+    t.start()
+    try:
+        c.wait_state("STOPPING")
+        w = threading.Thread(target=lambda: res.setdefault(
+            "pids", write_file(c.path("cgroup", "pids.max"), "50\n")), daemon=True)
+        w.start()
+        w.join(10)
+        assert not w.is_alive(), "a live setting write waited behind the stop"
+        assert res["pids"] == 0, res
+        tw = threading.Thread(target=lambda: res.setdefault(
+            "tasks", write_file(c.path("tasks"), f"{other.pid}\n")), daemon=True)
+        tw.start()
+        tw.join(10)
+        assert not tw.is_alive(), "a tasks write waited behind the stop"
+        assert res["tasks"] == errno.EBUSY, res
+    finally:
+        t.join(40)
+        other.kill()
+        other.wait()
+    assert not t.is_alive()
+    assert res["stop"] == 0, res
+    assert c.state() == "STOPPED"
+    assert wait_gone(p)
