@@ -546,8 +546,12 @@ static int normalise_list(enum key_id k, const char *value, size_t len, char **o
 		}
 		const char *start = value + i;
 
+		size_t b = 0;
+
 		i += l + 1;
-		if (strspn(start, " \t") >= l)
+		while (b < l && (start[b] == ' ' || start[b] == '\t'))
+			b++;	/* value need not end with a NUL: stay within the line */
+		if (b == l)
 			continue;	/* blank lines carry nothing */
 		r = outer_blanks(start, l, err);
 		if (r < 0)
