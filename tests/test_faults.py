@@ -280,3 +280,90 @@ def test_writes_do_not_wait_behind_stop(daemon, containers):
     assert res["stop"] == 0, res
     assert c.state() == "STOPPED"
     assert wait_gone(p)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("round_", range(3))
+def test_sigkill_during_a_storm_of_writers(daemon, round_):
+    """Writers hammer settings of several containers; the daemon is killed with SIGKILL
+    among them. After a restart every acknowledged write is there (or the one in flight
+    when the daemon died, never anything older)."""
+    names = [f"s{i}" for i in range(3)]
+    keys = [("cgroup/pids.max", lambda n: str(100 + n)), ("stop.timeout", lambda n: str(n))]
+    for n in names:
+        os.mkdir(daemon.path(n))
+    acked, tried = {}, {}
+    stop = threading.Event()
+
+    def writer(name, rel, fmt):
+        i = 0
+        while not stop.is_set() and i < 9000:
+            i += 1
+            tried[(name, rel)] = i
+            if write_file(daemon.path(name, rel), fmt(i) + "\n") != 0:
+                return
+            acked[(name, rel)] = i
+
+    threads = [threading.Thread(target=writer, args=(n, rel, fmt), daemon=True)
+               for n in names for rel, fmt in keys]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(acked) == len(threads) and min(acked.values()) > 2 + round_ * 3, 40,
+             what="every writer to have some writes acknowledged")
+    daemon.proc.kill()
+    daemon.proc.wait()
+    stop.set()
+    for t in threads:
+        t.join(20)
+        assert not t.is_alive()
+    unmount(daemon.mnt)
+    daemon.start()
+    for n in names:
+        for rel, fmt in keys:
+            got = read_value(daemon.path(n, rel))
+            ok = {fmt(i) for i in range(acked[(n, rel)], tried[(n, rel)] + 1)}
+            assert got in ok, f"{n}/{rel} = {got}, acknowledged up to {fmt(acked[(n, rel)])}"
+    leftovers = [os.path.join(r, f) for r, _d, fs in os.walk(daemon.state_dir) for f in fs
+                 if f != "config"]
+    assert not leftovers, leftovers
+
+
+def test_read_only_state_dir_refuses_writes_and_keeps_values(daemon):
+    os.mkdir(daemon.path("web"))
+    assert write_file(daemon.path("web", "cgroup", "pids.max"), "77\n") == 0
+    subprocess.run(["mount", "--bind", daemon.state_dir, daemon.state_dir], check=True, timeout=10)
+    try:
+        _remount(daemon.state_dir, ro=True)
+        assert write_file(daemon.path("web", "cgroup", "pids.max"), "88\n") == errno.EROFS
+        assert write_file(daemon.path("web", "env"), "A=1\n") == errno.EROFS
+        assert write_file(daemon.path("web", "config"), "[container]\nhostname = x\n") == errno.EROFS
+        assert errno_of(os.mkdir, daemon.path("new")) == errno.EROFS
+        assert read_value(daemon.path("web", "cgroup", "pids.max")) == "77"
+        assert read_value(daemon.path("web", "hostname")) == "web"
+        assert "new" not in os.listdir(daemon.path())
+    finally:
+        subprocess.run(["umount", daemon.state_dir], timeout=10)
+    daemon.restart()
+    assert read_value(daemon.path("web", "cgroup", "pids.max")) == "77"
+    assert "new" not in os.listdir(daemon.path())
+
+
+@pytest.mark.parametrize("kind", ["oversized", "truncated-section", "nul"])
+def test_bad_config_at_load_is_kept_and_shown(daemon, kind):
+    os.mkdir(daemon.path("web"))
+    os.mkdir(daemon.path("ok"))
+    assert daemon.stop() == 0
+    cfg = os.path.join(daemon.state_dir, "web", "config")
+    data = {"oversized": b"[container]\n" + b"# pad\n" * 50000,
+            "truncated-section": b"[container]\nhostname = web\n[cgr",
+            "nul": b"[container]\nhostname = w\x00eb\n"}[kind]
+    with open(cfg, "wb") as f:
+        f.write(data)
+    daemon.start()
+    assert {"web", "ok"} <= set(os.listdir(daemon.path()))
+    assert "cannot be loaded" in read_value(daemon.path("web", "last_error"))
+    assert read_value(daemon.path("ok", "hostname")) == "ok"
+    with open(cfg, "rb") as f:
+        assert f.read() == data
+    os.rmdir(daemon.path("web"))
+    assert not os.path.exists(os.path.join(daemon.state_dir, "web"))
