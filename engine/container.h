@@ -65,7 +65,7 @@ void container_foreach(void (*fn)(struct container *c, void *data), void *data);
 
 /* store.c: the state dir, STATE/NAME/config as INI, written atomically. */
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err);
-/* EFBIG if cfg would not fit in the state dir (CFS_MAX_CONFIG as INI). */
+/* EINVAL if cfg would not fit in the state dir (CFS_MAX_CONFIG as INI). */
 int store_check(const struct config *cfg, struct cfs_err *err);
 int store_remove(const char *name, struct cfs_err *err);
 /* Calls fn for every container in the state dir; for one whose configuration cannot

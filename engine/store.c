@@ -23,7 +23,7 @@ static int check_size(const char *ini, struct cfs_err *err)
 	size_t len = strlen(ini);
 
 	if (len > CFS_MAX_CONFIG)
-		return cfs_err_set(err, EFBIG,
+		return cfs_err_set(err, EINVAL,
 				   "the configuration would be %zu bytes long as INI, at most %d",
 				   len, CFS_MAX_CONFIG);
 	return 0;

@@ -286,9 +286,9 @@ static int too_long(struct handle *h, struct cfs_err *err)
 	char what[64];
 
 	snprintf(what, sizeof(what), "value too long (at most %zu bytes)", pend_max(h));
-	h->failed = EFBIG;
+	h->failed = EINVAL;
 	h->dirty = false;
-	return refuse(&h->node, err, EFBIG, what);
+	return refuse(&h->node, err, EINVAL, what);
 }
 
 static ssize_t list_write(struct handle *h, const char *buf, size_t size, off_t off,

@@ -224,7 +224,7 @@ static int chk_cidr(const char *in, char *out, size_t n, struct cfs_err *err)
 
 	if (!*in)
 		return copy_out(in, out, n, err);
-	int r = parse_cidr4(in, &a, &prefix, err);
+	int r = parse_host_cidr4(in, &a, &prefix, err);
 
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
@@ -235,7 +235,7 @@ static int chk_ipv4(const char *in, char *out, size_t n, struct cfs_err *err)
 
 	if (!*in)
 		return copy_out(in, out, n, err);
-	int r = parse_ipv4(in, &a, err);
+	int r = parse_host_ipv4(in, &a, err);
 
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
