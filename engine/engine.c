@@ -299,6 +299,7 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 		r = lock_dir(eng.run_dir, "run dir", err);
 	if (r < 0)
 		return r;
+	spawn_raise_nofile();
 	find_supervisor(o->libexec_dir);
 	snprintf(eng.cgroup_parent, sizeof(eng.cgroup_parent), "%s", o->cgroup_parent);
 	snprintf(eng.tree_fstype, sizeof(eng.tree_fstype), "%s", o->tree_fstype ? o->tree_fstype : "");

@@ -367,3 +367,32 @@ def test_bad_config_at_load_is_kept_and_shown(daemon, kind):
         assert f.read() == data
     os.rmdir(daemon.path("web"))
     assert not os.path.exists(os.path.join(daemon.state_dir, "web"))
+
+
+def _nofile(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    raise AssertionError(f"no 'Max open files' in /proc/{pid}/limits")
+
+
+def test_daemon_raises_its_fd_limit_containers_keep_theirs(daemon, containers):
+    """The daemon needs an fd per running container: it raises its soft RLIMIT_NOFILE to
+    the hard limit; the containers it starts get the limit it was started with."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = min(soft, hard // 2, 1024)
+    assert daemon.stop() == 0
+    resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
+    try:
+        daemon.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    c = containers("web", "sleep", "100")
+    p = c.start()
+    assert _nofile(daemon.proc.pid) == (hard, hard)
+    assert _nofile(p) == (low, hard)
+    assert _nofile(c.command_pid()) == (low, hard)
+    c.do("kill")
