@@ -396,3 +396,86 @@ def test_daemon_raises_its_fd_limit_containers_keep_theirs(daemon, containers):
     assert _nofile(p) == (low, hard)
     assert _nofile(c.command_pid()) == (low, hard)
     c.do("kill")
+
+
+def _states_match_kernel(daemon, names):
+    """Every container's state agrees with the kernel: RUNNING/FROZEN with a live pid,
+    STOPPED without one."""
+    for n in names:
+        st = read_value(daemon.path(n, "state"))
+        pid = read_value(daemon.path(n, "pid"))
+        if st in ("RUNNING", "FROZEN"):
+            assert pid and pid_alive(int(pid)), f"{n} is {st} with pid {pid!r}"
+        else:
+            assert st == "STOPPED" and not pid, f"{n}: state {st}, pid {pid!r}"
+
+
+@pytest.mark.timeout(90)
+def test_sigkill_during_start_kill_loops(daemon, containers):
+    """Start/kill loops on several containers while the daemon is killed with SIGKILL:
+    after the restart every state matches the kernel, and once all are killed nothing is
+    left (the fixtures check cgroups, processes and mounts)."""
+    names = [f"l{i}" for i in range(3)]
+    for n in names:
+        containers(n, "sleep", "100")
+    stop = threading.Event()
+    done = {n: 0 for n in names}
+
+    def loop(n):
+        while not stop.is_set():
+            for verb in ("start", "kill"):
+                if write_file(daemon.path(n, "state"), verb + "\n") not in (0, errno.EBUSY):
+                    return
+            done[n] += 1
+
+    threads = [threading.Thread(target=loop, args=(n,), daemon=True) for n in names]
+    for t in threads:
+        t.start()
+    wait_for(lambda: min(done.values()) >= 2, 40, what="two start/kill rounds each")
+    daemon.proc.kill()
+    daemon.proc.wait()
+    stop.set()
+    for t in threads:
+        t.join(20)
+        assert not t.is_alive()
+    unmount(daemon.mnt)
+    daemon.start()
+    _states_match_kernel(daemon, names)
+    for n in names:
+        assert write_file(daemon.path(n, "state"), "kill\n") == 0
+    _states_match_kernel(daemon, names)
+
+
+@pytest.mark.timeout(120)
+def test_many_clients_doing_verbs(daemon, containers):
+    """20 clients doing random verbs on 5 containers for a while: every answer is success
+    or EBUSY, and afterwards the states match the kernel."""
+    import random
+    names = [f"v{i}" for i in range(5)]
+    for n in names:
+        containers(n, "sleep", "100")
+    verbs = ["start", "stop", "kill", "freeze", "thaw", "restart"]
+    bad, stop = [], threading.Event()
+
+    def client(seed):
+        rnd = random.Random(seed)
+        while not stop.is_set():
+            n, v = rnd.choice(names), rnd.choice(verbs)
+            r = write_file(daemon.path(n, "state"), v + "\n")
+            if r not in (0, errno.EBUSY):
+                bad.append((n, v, r, read_value(daemon.path(n, "last_error"))))
+            read_value(daemon.path(n, "state"))
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(20)]
+    for t in threads:
+        t.start()
+    stop.wait(8)
+    stop.set()
+    for t in threads:
+        t.join(60)
+        assert not t.is_alive()
+    assert not bad, bad[:5]
+    _states_match_kernel(daemon, names)
+    for n in names:
+        assert write_file(daemon.path(n, "state"), "kill\n") == 0
+    _states_match_kernel(daemon, names)
