@@ -479,3 +479,17 @@ def test_many_clients_doing_verbs(daemon, containers):
     for n in names:
         assert write_file(daemon.path(n, "state"), "kill\n") == 0
     _states_match_kernel(daemon, names)
+
+
+def test_mkdir_never_overwrites_a_config_on_disk(daemon):
+    """A configuration put in the state dir while the daemon runs is not loaded; mkdir of
+    its name fails with EEXIST instead of replacing it with the defaults."""
+    d = os.path.join(daemon.state_dir, "late")
+    os.mkdir(d, 0o700)
+    with open(os.path.join(d, "config"), "w") as f:
+        f.write("[container]\nhostname = precious\n")
+    assert errno_of(os.mkdir, daemon.path("late")) == errno.EEXIST
+    with open(os.path.join(d, "config")) as f:
+        assert f.read() == "[container]\nhostname = precious\n"
+    daemon.restart()
+    assert read_value(daemon.path("late", "hostname")) == "precious"
