@@ -752,6 +752,15 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 			cfs_err_prefix(err, "%s", verb);
 			return done(c, r, err);
 		}
+		/* mounts are made inside a system container's root; an application
+		 * container has none, and ignoring them silently would mislead */
+		pthread_mutex_lock(&c->lock);
+		bool app_mounts = !*c->cfg.val[K_ROOTFS] && *c->cfg.val[K_MOUNTS];
+		pthread_mutex_unlock(&c->lock);
+		if (app_mounts)
+			return done(c, cfs_err_set(err, EINVAL, "%s: mounts apply to system "
+						   "containers only (rootfs is empty); clear mounts "
+						   "or set rootfs", verb), err);
 	}
 	r = lifecycle_state_write(c, verb, err);
 	return done(c, r, err);

@@ -493,3 +493,15 @@ def test_mkdir_never_overwrites_a_config_on_disk(daemon):
         assert f.read() == "[container]\nhostname = precious\n"
     daemon.restart()
     assert read_value(daemon.path("late", "hostname")) == "precious"
+
+
+def test_mounts_of_an_application_container_are_refused_at_start(daemon, containers):
+    c = containers("web", "sleep", "100")
+    c.set("mounts", "tmpfs /mnt tmpfs defaults 0 0")
+    assert c.write_state("start") == errno.EINVAL
+    assert "mounts apply to system containers only" in c.last_error()
+    assert c.state() == "STOPPED"
+    assert write_file(c.path("mounts"), "\n") == 0
+    assert read_value(c.path("mounts")) == ""
+    c.start()
+    c.do("kill")
