@@ -263,6 +263,12 @@ static int refuse(const struct node *n, struct cfs_err *err, int code, const cha
 /* One write(2) of a whole value to a node (settings, state, tasks, config). */
 int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
 {
+	uint64_t id;
+
+	/* a file opened before `rmdir NAME; mkdir NAME` belongs to the removed container,
+	 * never to the new one of the same name */
+	if (n->cid && (!engine_exists(n->cname, &id) || id != n->cid))
+		return cfs_err_set(err, ENOENT, "%s: the container was removed", n->cname);
 	switch (n->kind) {
 	case N_KEY:
 		return engine_setting_write(n->cname, n->arg, buf, len, err);

@@ -505,3 +505,24 @@ def test_mounts_of_an_application_container_are_refused_at_start(daemon, contain
     assert read_value(c.path("mounts")) == ""
     c.start()
     c.do("kill")
+
+
+@pytest.mark.parametrize("rel", ["hostname", "env", "config"])
+def test_handle_of_a_removed_container_does_not_write_into_its_successor(daemon, rel):
+    os.mkdir(daemon.path("web"))
+    fd = os.open(daemon.path("web", rel), os.O_WRONLY)
+    try:
+        os.rmdir(daemon.path("web"))
+        os.mkdir(daemon.path("web"))
+        before = read_file(daemon.path("web", "config"))
+        data = b"[container]\nhostname = intruder\n" if rel == "config" else b"intruder\n"
+        if rel == "env":
+            data = b"INTRUDER=1\n"
+        try:
+            os.write(fd, data)
+        except OSError as e:
+            assert e.errno == errno.ENOENT
+    finally:
+        err = errno_of(os.close, fd)
+    assert err in (0, errno.ENOENT)
+    assert read_file(daemon.path("web", "config")) == before
