@@ -249,6 +249,10 @@ static const char *node_path(const struct node *n, char *buf, size_t size)
 		return "config";
 	if (n->kind == N_RT)
 		return rt_file_name(n->arg);
+	if (n->kind == N_STAT && n->arg >= 0 && n->arg < STAT_COUNT) {
+		snprintf(buf, size, "cgroup/%s", stat_table[n->arg].name);
+		return buf;
+	}
 	return "file";
 }
 

@@ -526,3 +526,14 @@ def test_handle_of_a_removed_container_does_not_write_into_its_successor(daemon,
         err = errno_of(os.close, fd)
     assert err in (0, errno.ENOENT)
     assert read_file(daemon.path("web", "config")) == before
+
+
+def test_last_error_of_a_read_only_stat_file_names_it(daemon):
+    os.mkdir(daemon.path("web"))
+    stats = [f for f in os.listdir(daemon.path("web", "cgroup"))
+             if not os.stat(daemon.path("web", "cgroup", f)).st_mode & 0o200]
+    assert stats
+    name = sorted(stats)[0]
+    r = write_file(daemon.path("web", "cgroup", name), "1\n")
+    assert r in (errno.EACCES, errno.EPERM), r
+    assert f"cgroup/{name}" in read_value(daemon.path("web", "last_error"))
