@@ -2,6 +2,9 @@
 #   make                 build/containerfs, build/containerfs-supervisor
 #   make SAN=1           the same with ASan+UBSan into build-san/
 #   make check           C unit tests + the end-to-end suite (against the SAN build)
+#                        + each fuzz target briefly (FUZZ_CHECK_TIME s, default 10)
+#   make fuzz            each libFuzzer target (tests/fuzz/) for FUZZ_TIME s (default 60)
+#                        under ASan+UBSan, seeded from tests/fuzz/corpus/
 #                        + check-v2: the engine on a cgroup-v2-only kernel under qemu
 #   make install         PREFIX (/usr/local) and DESTDIR honoured
 
@@ -10,7 +13,13 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 PYTEST ?= /usr/bin/python3 -m pytest
 
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+# libFuzzer targets (tests/fuzz/): the engine built by clang with ASan+UBSan and the
+# fuzzer's coverage instrumentation
+B := build-fuzz
+CC := clang
+SANFLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SAN),1)
 B := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
@@ -93,9 +102,37 @@ unit: $(UNIT_BIN)
 layering:
 	scripts/check-layering
 
+# Fuzzing: tests/fuzz/fuzz_NAME.c with its seed corpus tests/fuzz/corpus/NAME; new
+# inputs it finds go to build-fuzz/corpus/NAME, a crash to build-fuzz/crash-*.
+FUZZ_TIME ?= 60
+FUZZ_CHECK_TIME ?= 10
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/libcfsengine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_CFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libcfsengine.a $(ENGINE_LIBS)
+
+fuzz-bins: $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+fuzz:
+	$(MAKE) FUZZ=1 fuzz-bins
+	@set -e; for f in $(FUZZ_NAMES); do \
+		echo "== fuzz_$$f ($(FUZZ_TIME) s)"; \
+		mkdir -p build-fuzz/corpus/$$f; \
+		build-fuzz/fuzz/fuzz_$$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=1024 \
+			-print_final_stats=1 -artifact_prefix=build-fuzz/ \
+			build-fuzz/corpus/$$f tests/fuzz/corpus/$$f >build-fuzz/fuzz_$$f.log 2>&1 || \
+			{ tail -40 build-fuzz/fuzz_$$f.log; exit 1; }; \
+		grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units)" build-fuzz/fuzz_$$f.log || true; \
+	done
+
+fuzz-check:
+	$(MAKE) fuzz FUZZ_TIME=$(FUZZ_CHECK_TIME)
+
 check:
 	$(MAKE) SAN=1 all unit
 	$(MAKE) layering
+	$(MAKE) fuzz-check
 	$(MAKE) SAN=1 e2e
 	$(MAKE) SAN=1 check-v2
 
@@ -116,8 +153,8 @@ install: $(B)/containerfs $(B)/containerfs-supervisor $(TOOLS)
 	install -m 0755 scripts/mkimage $(DESTDIR)$(PREFIX)/bin/cfs-mkimage
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-v2 e2e install clean layering
+.PHONY: all unit check check-v2 e2e install clean layering fuzz fuzz-bins fuzz-check
 
--include $(wildcard $(B)/*/*.d $(B)/*/*/*.d)
+-include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/fuzz/*.d)

@@ -34,6 +34,8 @@ struct container {
 	bool finishing;			/* the run ended; its cleanup is under way */
 	int refs;
 	bool removed;
+	bool broken;			/* its configuration on disk could not be loaded */
+	char broken_why[300];
 };
 
 struct engine_globals {
@@ -64,9 +66,15 @@ void container_foreach(void (*fn)(struct container *c, void *data), void *data);
 
 /* store.c: the state dir, STATE/NAME/config as INI, written atomically. */
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err);
+/* EINVAL if cfg would not fit in the state dir (CFS_MAX_CONFIG as INI). */
+int store_check(const struct config *cfg, struct cfs_err *err);
 int store_remove(const char *name, struct cfs_err *err);
-/* Calls fn for every loadable container; logs and skips corrupt ones. */
-int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_err *err);
+/* Calls fn for every container in the state dir; for one whose configuration cannot
+ * be loaded, cfg holds the defaults and why says what is wrong (NULL otherwise). */
+int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *why),
+		   struct cfs_err *err);
+/* Is there a configuration of name on disk (or something we cannot tell)? */
+bool store_has_config(const char *name);
 
 /* idalloc.c: an unprivileged container (privileged 0) with an empty idmap gets 65536
  * ids of root's /etc/subuid and /etc/subgid ranges that no other container's idmap

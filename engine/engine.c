@@ -1,11 +1,13 @@
 /* engine.c - the registry of containers and the settings half of the engine API:
  * create/destroy, settings and config read/write with validation, persistence
  * before acknowledgement, and live application through lifecycle.c. */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -305,12 +307,20 @@ void container_set_error(struct container *c, const char *msg)
 
 /* ---- init ---- */
 
-static int load_one(const char *name, struct config *cfg)
+/* A container whose configuration cannot be loaded is kept: shown, its processes
+ * adopted, its file on disk untouched until a whole new `config` is written. */
+static int load_one(const char *name, struct config *cfg, const char *why)
 {
 	struct container *c = container_new(name, cfg);
 
 	if (!c)
 		return -ENOMEM;
+	if (why) {
+		c->broken = true;
+		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
+		snprintf(c->last_error, sizeof(c->last_error),
+			 "config: the configuration on disk cannot be loaded: %s", why);
+	}
 	if (registry_add(c) < 0) {
 		config_free(&c->cfg);
 		free(c->run_dir);
@@ -346,6 +356,27 @@ static void find_supervisor(const char *libexec)
 	}
 }
 
+/* One daemon per state dir and run dir: an exclusive flock on each, held for the
+ * daemon's life (the open file description survives its fork into the background,
+ * O_CLOEXEC keeps it from the supervisors). */
+static int lock_dir(const char *dir, const char *what, struct cfs_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cfs_err_set(err, errno, "cannot open the %s %s: %m", what, dir);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return cfs_err_set(err, EBUSY, "the %s %s is in use by another containerfs "
+					   "daemon; one daemon per state and run dir", what, dir);
+		return cfs_err_set(err, e, "cannot lock the %s %s: %s", what, dir, strerror(e));
+	}
+	return 0;	/* fd stays open: the lock lasts as long as the daemon */
+}
+
 int engine_init(const struct engine_opts *o, struct cfs_err *err)
 {
 	int r;
@@ -362,6 +393,12 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 	if (r < 0 || !realpath(o->run_dir, eng.run_dir))
 		return cfs_err_set(err, r < 0 ? -r : errno, "cannot use the run dir %s: %s",
 				   o->run_dir, strerror(r < 0 ? -r : errno));
+	r = lock_dir(eng.state_dir, "state dir", err);
+	if (r == 0 && strcmp(eng.state_dir, eng.run_dir))
+		r = lock_dir(eng.run_dir, "run dir", err);
+	if (r < 0)
+		return r;
+	spawn_raise_nofile();
 	find_supervisor(o->libexec_dir);
 	(void)idmount_checkconfig();	/* probed once, at start */
 	snprintf(eng.cgroup_parent, sizeof(eng.cgroup_parent), "%s", o->cgroup_parent);
@@ -424,6 +461,9 @@ int engine_create(const char *name, struct cfs_err *err)
 		cfs_err_prefix(err, "mkdir");
 		return r;
 	}
+	if (store_has_config(name))
+		return cfs_err_set(err, EEXIST, "mkdir %s: a configuration of %s is in the state "
+				   "dir but not loaded", name, name);
 	if (config_init(&cfg, name) < 0)
 		return cfs_err_set(err, ENOMEM, "out of memory");
 	c = container_new(name, &cfg);
@@ -468,6 +508,8 @@ int engine_destroy(const char *name, struct cfs_err *err)
 	if (r == 0) {
 		lifecycle_destroy(c);
 		registry_remove(c);
+	} else {
+		container_set_error(c, err->msg);	/* it stays, whole */
 	}
 	pthread_mutex_unlock(&c->op_lock);
 	container_put(c);
@@ -526,6 +568,24 @@ char **engine_list(void)
 
 /* ---- settings ---- */
 
+/* EIO while c's configuration on disk could not be loaded: its settings are unknown,
+ * so they can be neither read nor changed one by one (only a whole `config` replaces
+ * them). */
+static int refuse_broken(struct container *c, struct cfs_err *err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->broken && err)
+		r = cfs_err_set(err, EIO, "the configuration on disk cannot be loaded (%s); write "
+				"a whole config to replace it", c->broken_why);
+	else if (c->broken)
+		r = -EIO;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+
 static char *with_newline(const char *s)
 {
 	size_t l = strlen(s);
@@ -548,6 +608,12 @@ int engine_setting_read(const char *name, enum key_id k, char **out, struct cfs_
 
 	if (!c)
 		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	int r = refuse_broken(c, err);
+
+	if (r < 0) {
+		container_put(c);
+		return r;
+	}
 	pthread_mutex_lock(&c->lock);
 	_cleanup_free_ char *v = config_get(&c->cfg, k);
 	pthread_mutex_unlock(&c->lock);
@@ -577,6 +643,9 @@ static int commit_config(struct container *c, struct config *newcfg, struct cfs_
 	enum cfs_state st;
 	int r;
 
+	r = store_check(newcfg, err);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&c->lock);
 	st = c->state;
 	pthread_mutex_unlock(&c->lock);
@@ -613,6 +682,7 @@ static int commit_config(struct container *c, struct config *newcfg, struct cfs_
 	pthread_mutex_lock(&c->lock);
 	config_free(&c->cfg);
 	c->cfg = *newcfg;
+	c->broken = false;	/* a whole new configuration replaced the unreadable one */
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 undo:
@@ -653,6 +723,9 @@ int engine_setting_write(const char *name, enum key_id k, const char *buf, size_
 
 	if (r < 0)
 		return r;
+	r = refuse_broken(c, err);
+	if (r < 0)
+		return done(c, r, err);
 	pthread_mutex_lock(&c->lock);
 	r = config_copy(&newcfg, &c->cfg);
 	pthread_mutex_unlock(&c->lock);
@@ -676,6 +749,12 @@ int engine_config_read(const char *name, char **out, struct cfs_err *err)
 
 	if (!c)
 		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	int r = refuse_broken(c, err);
+
+	if (r < 0) {
+		container_put(c);
+		return r;
+	}
 	pthread_mutex_lock(&c->lock);
 	*out = config_to_ini(&c->cfg);
 	pthread_mutex_unlock(&c->lock);
@@ -698,7 +777,7 @@ int engine_config_write(const char *name, const char *buf, size_t len, struct cf
 			cfs_err_prefix(err, "config");
 		return done(c, r, err);
 	}
-	if (config_equal(&newcfg, &c->cfg)) {
+	if (config_equal(&newcfg, &c->cfg) && !c->broken) {
 		config_free(&newcfg);
 		return done(c, 0, err);
 	}
@@ -766,6 +845,26 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 	r = with_container(name, &c, err);
 	if (r < 0)
 		return r;
+	/* a container whose configuration is unknown is not started; its adopted
+	 * processes can still be stopped, killed, frozen and thawed */
+	if (!strcmp(verb, "restart") ||
+	    ((!strcmp(verb, "start") || !strcmp(verb, "RUNNING")) &&
+	     engine_state(name) == ST_STOPPED)) {
+		r = refuse_broken(c, err);
+		if (r < 0) {
+			cfs_err_prefix(err, "%s", verb);
+			return done(c, r, err);
+		}
+		/* mounts are made inside a system container's root; an application
+		 * container has none, and ignoring them silently would mislead */
+		pthread_mutex_lock(&c->lock);
+		bool app_mounts = !*c->cfg.val[K_ROOTFS] && *c->cfg.val[K_MOUNTS];
+		pthread_mutex_unlock(&c->lock);
+		if (app_mounts)
+			return done(c, cfs_err_set(err, EINVAL, "%s: mounts apply to system "
+						   "containers only (rootfs is empty); clear mounts "
+						   "or set rootfs", verb), err);
+	}
 	r = lifecycle_state_write(c, verb, err);
 	return done(c, r, err);
 }
@@ -773,11 +872,14 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
 {
 	struct container *c;
-	int r = with_container(name, &c, err);	/* not while a stop empties the cgroup */
+	int r = with_container(name, &c, err);
 
 	if (r < 0)
 		return r;
-	r = lifecycle_tasks_write(c, buf, len, err);
+	if (engine_state(name) == ST_STOPPING)	/* not while a stop empties the cgroup */
+		r = cfs_err_set(err, EBUSY, "tasks: the container is stopping");
+	else
+		r = lifecycle_tasks_write(c, buf, len, err);
 	return done(c, r, err);
 }
 

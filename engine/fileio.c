@@ -93,29 +93,122 @@ int write_file_atomic(const char *dir, const char *file, const char *data, size_
 	return fsync_dir(dir);
 }
 
+/* Remove every entry of the directory open as fd that is not a non-empty
+ * directory. Returns 1 with *sub open on the first non-empty subdirectory found (the
+ * caller descends into it), 0 when fd is empty, or -errno. */
+static int empty_dir_step(int fd, int *sub)
+{
+	int dfd = dup(fd);
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			continue;
+		int e = errno;	/* a directory: EISDIR (POSIX allows EPERM) */
+
+		if (e != EISDIR && e != EPERM) {
+			r = -e;
+			break;
+		}
+		if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == 0)
+			continue;
+		if (errno != ENOTEMPTY && errno != EEXIST) {
+			r = errno == ENOTDIR ? -e : -errno;
+			break;
+		}
+		*sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = *sub < 0 ? -errno : 1;
+		break;
+	}
+	closedir(d);
+	return r;
+}
+
+/* rm -r without recursion: a tree a container wrote may be deeper than any stack or
+ * PATH_MAX. One directory is open at a time (two while moving); the way back up is
+ * "..", checked against the inode numbers remembered on the way down. */
 int rm_rf(const char *path)
 {
 	struct stat st;
+	struct { dev_t dev; ino_t ino; } *up = NULL;
+	size_t depth = 0, cap = 0;
+	int fd, r;
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (S_ISDIR(st.st_mode)) {
-		_cleanup_closedir_ DIR *d = opendir(path);
-		struct dirent *de;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 ? -errno : 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		int sub = -1;
 
-		if (!d)
-			return -errno;
-		while ((de = readdir(d))) {
-			char sub[PATH_MAX];
+		r = empty_dir_step(fd, &sub);
+		if (r < 0)
+			break;
+		if (r == 1) {		/* down */
+			if (depth == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				void *n = realloc(up, ncap * sizeof(*up));
 
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			rm_rf(sub);
+				if (!n) {
+					close(sub);
+					r = -ENOMEM;
+					break;
+				}
+				up = n;
+				cap = ncap;
+			}
+			if (fstat(fd, &st) < 0) {
+				r = -errno;
+				close(sub);
+				break;
+			}
+			up[depth].dev = st.st_dev;
+			up[depth].ino = st.st_ino;
+			depth++;
+			close(fd);
+			fd = sub;
+			continue;
 		}
-		return rmdir(path) < 0 ? -errno : 0;
+		if (depth == 0)		/* the top is empty */
+			break;
+		/* up: the emptied directory goes when its parent is read again */
+		int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (parent < 0) {
+			r = -errno;
+			break;
+		}
+		depth--;
+		if (fstat(parent, &st) < 0 || st.st_dev != up[depth].dev ||
+		    st.st_ino != up[depth].ino) {
+			close(parent);
+			r = -ESTALE;	/* moved under us: stop rather than guess */
+			break;
+		}
+		close(fd);
+		fd = parent;
 	}
-	return unlink(path) < 0 ? -errno : 0;
+	close(fd);
+	free(up);
+	if (r < 0)
+		return r;
+	return rmdir(path) < 0 ? -errno : 0;
 }
 
 void mountinfo_unescape(char *s)

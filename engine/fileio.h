@@ -13,7 +13,8 @@ ssize_t read_file_into(const char *path, char *buf, size_t n);
 /* dir/file replaced atomically with data, on disk before this returns. */
 int write_file_atomic(const char *dir, const char *file, const char *data, size_t len);
 int fsync_dir(const char *dir);
-/* rm -r; 0 if already gone. */
+/* rm -r; 0 if already gone. Iterative, any depth; stops at the first entry it
+ * cannot remove. */
 int rm_rf(const char *path);
 /* A /proc/self/mountinfo field with its \ooo escapes (blanks, backslashes) decoded,
  * in place. */

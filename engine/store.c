@@ -17,6 +17,28 @@
 #include "log.h"
 #include "parse.h"
 
+/* One limit for the whole container: the INI document the store writes is never
+ * longer than what the loader (and a write of `config`) accepts. */
+static int check_size(const char *ini, struct cfs_err *err)
+{
+	size_t len = strlen(ini);
+
+	if (len > CFS_MAX_CONFIG)
+		return cfs_err_set(err, EINVAL,
+				   "the configuration would be %zu bytes long as INI, at most %d",
+				   len, CFS_MAX_CONFIG);
+	return 0;
+}
+
+int store_check(const struct config *cfg, struct cfs_err *err)
+{
+	_cleanup_free_ char *ini = config_to_ini(cfg);
+
+	if (!ini)
+		return cfs_err_set(err, ENOMEM, "out of memory");
+	return check_size(ini, err);
+}
+
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 {
 	char dir[PATH_MAX];
@@ -26,6 +48,9 @@ int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 
 	if (!ini)
 		return cfs_err_set(err, ENOMEM, "out of memory");
+	r = check_size(ini, err);
+	if (r < 0)
+		return r;
 	snprintf(dir, sizeof(dir), "%s/%s", eng.state_dir, name);
 	if (mkdir(dir, 0700) == 0)
 		made = true;
@@ -42,17 +67,57 @@ int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 	return 0;
 }
 
+/* STATE/.NAME.removed: where a removed container's directory goes first. */
+static void removed_path(const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/.%s.removed", eng.state_dir, name);
+}
+
+/* The container's directory is renamed away in one step, so a failure (a read-only
+ * or immutable state dir) leaves its configuration whole and the error is returned.
+ * Its contents (the overlay layer may be large) are removed after; a leftover is
+ * removed at the next start. */
 int store_remove(const char *name, struct cfs_err *err)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], gone[PATH_MAX];
 	int r;
 
 	snprintf(dir, sizeof(dir), "%s/%s", eng.state_dir, name);
-	r = rm_rf(dir);
+	removed_path(name, gone, sizeof(gone));
+	r = rm_rf(gone);	/* an earlier leftover of this name */
 	if (r < 0)
-		return cfs_err_set(err, -r, "cannot remove %s: %s", dir, strerror(-r));
+		return cfs_err_set(err, -r, "cannot remove %s: %s", gone, strerror(-r));
+	if (rename(dir, gone) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cfs_err_set(err, errno, "cannot remove %s: %m", dir);
+	}
 	fsync_dir(eng.state_dir);
+	r = rm_rf(gone);
+	if (r < 0)
+		log_err("cannot remove %s (removed at the next start): %s", gone, strerror(-r));
 	return 0;
+}
+
+/* What a killed daemon left: a removed container's directory, a temp config. */
+static void clean_leftovers(const char *entry)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(entry);
+	int r;
+
+	if (entry[0] == '.' && n > 9 && !strcmp(entry + n - 8, ".removed")) {
+		snprintf(path, sizeof(path), "%s/%s", eng.state_dir, entry);
+		r = rm_rf(path);
+		if (r < 0)
+			log_err("cannot remove %s: %s", path, strerror(-r));
+		return;
+	}
+	if (parse_container_name(entry, NULL) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s/.config.tmp", eng.state_dir, entry);
+	if (unlink(path) == 0)
+		log_info("removed %s, left by an interrupted write", path);
 }
 
 static char *read_small_file(const char *path, size_t max, size_t *len)
@@ -87,15 +152,19 @@ static char *read_small_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_err *err)
+int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *why),
+		   struct cfs_err *err)
 {
 	_cleanup_closedir_ DIR *d = opendir(eng.state_dir);
 	struct dirent *de;
 
 	if (!d)
 		return cfs_err_set(err, errno, "cannot open the state dir %s: %m", eng.state_dir);
+	while ((de = readdir(d)))
+		clean_leftovers(de->d_name);
+	rewinddir(d);
 	while ((de = readdir(d))) {
-		char path[PATH_MAX];
+		char path[PATH_MAX], why[300];
 		struct cfs_err e = { 0 };
 		struct config cfg;
 		size_t len;
@@ -103,19 +172,43 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg), struct cfs_e
 		if (parse_container_name(de->d_name, NULL) < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, de->d_name);
-		_cleanup_free_ char *doc = read_small_file(path, CFS_MAX_LIST + 1, &len);
+		_cleanup_free_ char *doc = read_small_file(path, CFS_MAX_CONFIG + 1, &len);
 
+		if (!doc && errno == ENOENT) {
+			/* a directory without a configuration: a mkdir that never completed */
+			log_info("ignoring %s/%s: it holds no configuration", eng.state_dir, de->d_name);
+			continue;
+		}
 		if (!doc) {
-			log_err("skipping container %s: cannot read %s: %m", de->d_name, path);
-			continue;
+			snprintf(why, sizeof(why), "cannot read it: %s",
+				 errno == EFBIG ? "longer than 262144 bytes" : strerror(errno));
+			if (config_init(&cfg, de->d_name) < 0)
+				return cfs_err_set(err, ENOMEM, "out of memory");
+		} else if (len == 0) {
+			snprintf(why, sizeof(why), "the file is empty (cut short)");
+			if (config_init(&cfg, de->d_name) < 0)
+				return cfs_err_set(err, ENOMEM, "out of memory");
+		} else if (config_parse(&cfg, de->d_name, doc, len, &e) < 0) {
+			snprintf(why, sizeof(why), "%s", e.msg);
+		} else {
+			why[0] = '\0';
+			if (doc[len - 1] != '\n')
+				log_warn("%s ends in the middle of a line (cut short?): its last line "
+					 "was loaded as it is", path);
 		}
-		if (config_parse(&cfg, de->d_name, doc, len, &e) < 0) {
-			log_err("skipping container %s: %s: %s", de->d_name, path, e.msg);
-			config_free(&cfg);
-			continue;
-		}
-		if (fn(de->d_name, &cfg) < 0)
+		if (why[0])
+			log_err("container %s: %s cannot be loaded: %s", de->d_name, path, why);
+		if (fn(de->d_name, &cfg, why[0] ? why : NULL) < 0)
 			config_free(&cfg);
 	}
 	return 0;
+}
+
+bool store_has_config(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, name);
+	return lstat(path, &st) == 0 || errno != ENOENT;
 }

@@ -4,6 +4,7 @@
  * config collect lines, check each complete line as it arrives and apply at close. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,14 +213,20 @@ int handle_read(struct handle *h, size_t size, off_t off, const char **buf, size
 	return 0;
 }
 
+/* The most a pending value may hold: a list, or a whole config document. */
+static size_t pend_max(const struct handle *h)
+{
+	return h->node.kind == N_CONFIG ? CFS_MAX_CONFIG : CFS_MAX_LIST;
+}
+
 static int pend_put(struct handle *h, const char *buf, size_t size, size_t at)
 {
-	size_t end = at + size;
+	size_t end = at + size, max = pend_max(h);
 
-	if (end > CFS_MAX_LIST + 1)
+	if (end > max)
 		return -EFBIG;
 	if (end > h->pend_cap) {
-		size_t cap = end * 2 > CFS_MAX_LIST + 1 ? CFS_MAX_LIST + 1 : end * 2;
+		size_t cap = end * 2 > max ? max : end * 2;
 		char *p = realloc(h->pend, cap);
 
 		if (!p)
@@ -242,6 +249,10 @@ static const char *node_path(const struct node *n, char *buf, size_t size)
 		return "config";
 	if (n->kind == N_RT)
 		return rt_file_name(n->arg);
+	if (n->kind == N_STAT && n->arg >= 0 && n->arg < STAT_COUNT) {
+		snprintf(buf, size, "cgroup/%s", stat_table[n->arg].name);
+		return buf;
+	}
 	return "file";
 }
 
@@ -256,6 +267,12 @@ static int refuse(const struct node *n, struct cfs_err *err, int code, const cha
 /* One write(2) of a whole value to a node (settings, state, tasks, config). */
 int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
 {
+	uint64_t id;
+
+	/* a file opened before `rmdir NAME; mkdir NAME` belongs to the removed container,
+	 * never to the new one of the same name */
+	if (n->cid && (!engine_exists(n->cname, &id) || id != n->cid))
+		return cfs_err_set(err, ENOENT, "%s: the container was removed", n->cname);
 	switch (n->kind) {
 	case N_KEY:
 		return engine_setting_write(n->cname, n->arg, buf, len, err);
@@ -272,6 +289,18 @@ int node_write_whole(const struct node *n, const char *buf, size_t len, struct c
 	}
 }
 
+/* A value beyond the limit fails its write and the close: none of it is applied,
+ * not even the part that fitted. */
+static int too_long(struct handle *h, struct cfs_err *err)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "value too long (at most %zu bytes)", pend_max(h));
+	h->failed = EINVAL;
+	h->dirty = false;
+	return refuse(&h->node, err, EINVAL, what);
+}
+
 static ssize_t list_write(struct handle *h, const char *buf, size_t size, off_t off,
 			  struct cfs_err *err)
 {
@@ -284,7 +313,7 @@ static ssize_t list_write(struct handle *h, const char *buf, size_t size, off_t 
 	if (h->pend && (h->flags & O_APPEND) && at && h->pend[at - 1] != '\n') {
 		r = pend_put(h, "\n", 1, at);	/* the current text may lack its newline */
 		if (r < 0)
-			return refuse(&h->node, err, -r, "value too long");
+			return too_long(h, err);
 		at++;
 	}
 	char *saved = h->pend_len ? malloc(h->pend_len) : NULL;
@@ -294,7 +323,7 @@ static ssize_t list_write(struct handle *h, const char *buf, size_t size, off_t 
 	r = pend_put(h, buf, size, at);
 	if (r < 0) {
 		free(saved);
-		return refuse(&h->node, err, EINVAL, "value too long (at most 65536 bytes)");
+		return r == -EFBIG ? too_long(h, err) : refuse(&h->node, err, -r, strerror(-r));
 	}
 	if (memchr(buf, '\0', size))
 		r = refuse(&h->node, err, EINVAL, "NUL byte in value");

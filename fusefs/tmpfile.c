@@ -19,10 +19,11 @@ struct tmpfile {
 	size_t len, cap;
 	struct stat st;
 	bool unlinked;
+	bool too_big;		/* a write went beyond TMP_MAX_SIZE: it may not become a setting */
 	uint64_t lookups;
 };
 
-#define TMP_MAX_SIZE (CFS_MAX_LIST + 1)
+#define TMP_MAX_SIZE CFS_MAX_CONFIG	/* the largest thing it may become */
 
 static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tmpfile *tmp_head;
@@ -207,7 +208,9 @@ int tmp_content(fuse_ino_t ino, char **buf, size_t *len)
 	pthread_mutex_lock(&tmp_lock);
 	struct tmpfile *t = find_ino(ino);
 
-	if (t) {
+	if (t && t->too_big) {
+		r = -EFBIG;
+	} else if (t) {
 		*buf = malloc(t->len + 1);
 		if (*buf) {
 			memcpy(*buf, t->data ? t->data : "", t->len);
@@ -273,6 +276,8 @@ int tmp_write(fuse_ino_t ino, const char *buf, size_t size, off_t off, bool appe
 		size_t at = append ? t->len : (size_t)off;
 
 		r = at + size > t->len ? resize(t, at + size) : 0;
+		if (r == -EFBIG)
+			t->too_big = true;
 		if (r == 0) {
 			memcpy(t->data + at, buf, size);
 			t->st.st_mtime = time(NULL);
@@ -291,8 +296,11 @@ int tmp_setattr(fuse_ino_t ino, const struct stat *attr, int to_set)
 
 	if (t) {
 		r = 0;
-		if (to_set & FUSE_SET_ATTR_SIZE)
+		if (to_set & FUSE_SET_ATTR_SIZE) {
 			r = resize(t, attr->st_size);
+			if (r == 0 && attr->st_size == 0)
+				t->too_big = false;	/* a fresh start */
+		}
 		if (to_set & FUSE_SET_ATTR_MODE)
 			t->st.st_mode = S_IFREG | (attr->st_mode & 07777);
 		if (to_set & FUSE_SET_ATTR_UID)

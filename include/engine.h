@@ -29,8 +29,10 @@ struct engine_opts {
 	bool debug;
 };
 
-/* Load the state dir and adopt running containers (records in the run dir). A corrupt
- * container is logged and skipped. Fails only when the dirs cannot be used. */
+/* Load the state dir and adopt running containers (records in the run dir). A container
+ * whose configuration cannot be loaded is kept (shown, adopted, last_error says why;
+ * its settings answer EIO until a whole config is written). Fails only when the dirs
+ * cannot be used or another daemon uses them. */
 int engine_init(const struct engine_opts *o, struct cfs_err *err);
 /* Start the engine's threads (after any fork of the daemon). */
 void engine_start(void);

@@ -14,7 +14,8 @@
 #include "error.h"
 
 #define CFS_MAX_VALUE 4096	/* longest one-line value or list line */
-#define CFS_MAX_LIST 65536	/* longest list or config document */
+#define CFS_MAX_LIST 65536	/* longest list */
+#define CFS_MAX_CONFIG 262144	/* longest config document: the whole container as INI */
 #define CFS_UNLIMITED UINT64_MAX	/* "max" */
 
 /* Container name: 1-64 of [A-Za-z0-9_.-], not starting with '.' or '-'. EINVAL otherwise. */
@@ -103,6 +104,10 @@ void mac_fill_random(uint8_t mac[6], const uint8_t random_mask[6], const uint8_t
 /* IPv4 "a.b.c.d" (strict dotted quad) and "a.b.c.d/N" (N 0..32; N required). */
 int parse_ipv4(const char *s, struct in_addr *a, struct cfs_err *err);
 int parse_cidr4(const char *s, struct in_addr *a, int *prefix, struct cfs_err *err);
+/* The same for an interface's own address: not 0.0.0.0/8, multicast, reserved or
+ * broadcast; with a prefix (1..32) not the network's own or broadcast address. */
+int parse_host_ipv4(const char *s, struct in_addr *a, struct cfs_err *err);
+int parse_host_cidr4(const char *s, struct in_addr *a, int *prefix, struct cfs_err *err);
 
 /* Interface name: 1..15 bytes, no '/', ':', whitespace, not "." or "..". */
 int parse_ifname(const char *s, struct cfs_err *err);

@@ -1,11 +1,12 @@
 """Every accepted change is on disk before the write returns: it survives an unmount,
-SIGTERM and SIGKILL of the daemon; a corrupt container is skipped at load."""
+SIGTERM and SIGKILL of the daemon; a corrupt container is kept and shown at load."""
+import errno
 import os
 
 import pytest
 
 from lib.daemon import host_lacks
-from lib.fsops import read_file, read_value, write_file
+from lib.fsops import errno_of, read_file, read_value, write_file
 from lib.keys import ALIASES, SETTINGS, good_nondefault
 
 LXC = """lxc.utsname=debian
@@ -140,9 +141,11 @@ def _files_of(state_dir, name):
     return hits
 
 
-@pytest.mark.parametrize("garbage", [b"\x00\x01\xffgarbage[[[\n=\n", b"[container]\nhostname = -x\n"],
-                         ids=["binary", "bad-value"])
-def test_corrupt_state_file_is_skipped(daemon, garbage):
+@pytest.mark.parametrize("garbage", [b"\x00\x01\xffgarbage[[[\n=\n", b"[container]\nhostname = -x\n",
+                                     b""], ids=["binary", "bad-value", "empty"])
+def test_corrupt_state_file_is_kept(daemon, garbage):
+    """A container whose configuration cannot be loaded stays in the tree, says why in
+    last_error, and its file is neither dropped nor overwritten by mkdir or a setting."""
     for n in ("alpha", "beta", "gamma"):
         os.mkdir(daemon.path(n))
     assert write_file(daemon.path("beta", "hostname"), "beta-host\n") == 0
@@ -155,13 +158,22 @@ def test_corrupt_state_file_is_skipped(daemon, garbage):
             f.write(garbage)
     daemon.start()
     names = set(os.listdir(daemon.path()))
-    assert {"beta", "gamma"} <= names, names
-    assert "alpha" not in names, "a corrupt container must be skipped"
+    assert {"alpha", "beta", "gamma"} <= names, names
+    assert "cannot be loaded" in read_value(daemon.path("alpha", "last_error"))
     assert read_value(daemon.path("beta", "hostname")) == "beta-host"
     assert read_value(daemon.path("gamma", "cgroup", "memory.max")) == str(1 << 30)
-    # and the name can be used again
-    os.mkdir(daemon.path("alpha"))
-    assert read_value(daemon.path("alpha", "hostname")) == "alpha"
+    assert errno_of(os.mkdir, daemon.path("alpha")) == errno.EEXIST
+    assert write_file(daemon.path("alpha", "hostname"), "other\n") == errno.EIO
+    assert errno_of(read_file, daemon.path("alpha", "hostname")) == errno.EIO
+    assert write_file(daemon.path("alpha", "state"), "start\n") == errno.EIO
+    for p in files:
+        with open(p, "rb") as f:
+            assert f.read() == garbage, p
+    # a whole new config replaces it
+    assert write_file(daemon.path("alpha", "config"), "[container]\nhostname = fixed\n") == 0
+    assert read_value(daemon.path("alpha", "hostname")) == "fixed"
+    daemon.restart()
+    assert read_value(daemon.path("alpha", "hostname")) == "fixed"
 
 
 def test_state_dir_holds_no_temp_files(daemon):

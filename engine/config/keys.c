@@ -236,7 +236,7 @@ static int chk_cidr(const char *in, char *out, size_t n, struct cfs_err *err)
 
 	if (!*in)
 		return copy_out(in, out, n, err);
-	int r = parse_cidr4(in, &a, &prefix, err);
+	int r = parse_host_cidr4(in, &a, &prefix, err);
 
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
@@ -247,7 +247,7 @@ static int chk_ipv4(const char *in, char *out, size_t n, struct cfs_err *err)
 
 	if (!*in)
 		return copy_out(in, out, n, err);
-	int r = parse_ipv4(in, &a, err);
+	int r = parse_host_ipv4(in, &a, err);
 
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
@@ -565,8 +565,12 @@ static int normalise_list(enum key_id k, const char *value, size_t len, char **o
 		}
 		const char *start = value + i;
 
+		size_t b = 0;
+
 		i += l + 1;
-		if (strspn(start, " \t") >= l)
+		while (b < l && (start[b] == ' ' || start[b] == '\t'))
+			b++;	/* value need not end with a NUL: stay within the line */
+		if (b == l)
 			continue;	/* blank lines carry nothing */
 		r = outer_blanks(start, l, err);
 		if (r < 0)

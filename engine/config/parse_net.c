@@ -108,6 +108,52 @@ bad:
 			   SHOW(s));
 }
 
+/* An address a network interface may have: not 0.0.0.0/8 ("this network"), not
+ * multicast (224/4), not reserved or the limited broadcast (240/4). */
+static int host_addr4(const char *s, struct in_addr a, struct cfs_err *err)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	if ((h >> 24) == 0)
+		return cfs_err_set(err, EINVAL, "'%s': 0.0.0.0/8 is not a host address", SHOW(s));
+	if ((h >> 28) == 0xe)
+		return cfs_err_set(err, EINVAL, "'%s' is a multicast address", SHOW(s));
+	if ((h >> 28) == 0xf)
+		return cfs_err_set(err, EINVAL, "'%s' is a broadcast or reserved address", SHOW(s));
+	return 0;
+}
+
+int parse_host_ipv4(const char *s, struct in_addr *a, struct cfs_err *err)
+{
+	int r = parse_ipv4(s, a, err);
+
+	return r < 0 ? r : host_addr4(s, *a, err);
+}
+
+int parse_host_cidr4(const char *s, struct in_addr *a, int *prefix, struct cfs_err *err)
+{
+	int r = parse_cidr4(s, a, prefix, err);
+
+	if (r < 0)
+		return r;
+	r = host_addr4(s, *a, err);
+	if (r < 0)
+		return r;
+	if (*prefix == 0)
+		return cfs_err_set(err, EINVAL, "'%s': a prefix of 0 leaves no network", SHOW(s));
+	if (*prefix <= 30) {
+		uint32_t host = ntohl(a->s_addr) & (0xffffffffu >> *prefix);
+
+		if (host == 0)
+			return cfs_err_set(err, EINVAL, "'%s' is the network's own address, not a "
+					   "host's", SHOW(s));
+		if (host == 0xffffffffu >> *prefix)
+			return cfs_err_set(err, EINVAL, "'%s' is the network's broadcast address",
+					   SHOW(s));
+	}
+	return 0;
+}
+
 int parse_ifname(const char *s, struct cfs_err *err)
 {
 	size_t i, n;

@@ -209,7 +209,16 @@ static int do_stop(struct container *c, struct cfs_err *err)
 	}
 	if (!container_set_state_from(c, ST_LIVE, ST_STOPPING))
 		return 0;	/* it ended meanwhile */
-	if (send_init_signal(c, sig) == 0 && run_wait_stopped(c, timeout * 1000))
+	/* the wait (up to stop.timeout) holds no op lock: kill acts at once and other
+	 * writes do not queue behind it; STOPPING keeps starts, freezes and tasks out */
+	bool ended = false;
+
+	if (send_init_signal(c, sig) == 0) {
+		pthread_mutex_unlock(&c->op_lock);
+		ended = run_wait_stopped(c, timeout * 1000);
+		pthread_mutex_lock(&c->op_lock);
+	}
+	if (ended || get_state(c) == ST_STOPPED)
 		return 0;
 	return do_kill(c, err);
 }

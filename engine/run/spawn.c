@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -551,4 +552,16 @@ void spawn_abort(struct spawn_ctx *sc)
 	/* a killed supervisor cannot remove its console socket itself */
 	if (snprintf(sock, sizeof(sock), "%s/" CONSOLE_SOCKET, sc->run_dir) < (int)sizeof(sock))
 		unlink(sock);
+}
+
+void spawn_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	spawn_child_nofile = rl;	/* what containers get back */
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		spawn_child_nofile.rlim_cur = 0;
 }

@@ -69,4 +69,8 @@ size_t runrec_log_size(const char *run_dir);
 /* The last 1 MiB of the console log (log.0 + log.1 in order), malloc'd. */
 int runrec_log_read(const char *run_dir, char **out, size_t *len);
 
+/* Raise the daemon's soft fd limit to its hard one (a pidfd per running container,
+ * a supervisor pipe per start); containers are spawned with the limit it had. */
+void spawn_raise_nofile(void);
+
 #endif

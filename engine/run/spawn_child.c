@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -23,6 +24,8 @@
 #include "mask.h"
 #include "seccomp.h"
 #include "spawn_child.h"
+
+struct rlimit spawn_child_nofile;
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -466,6 +469,8 @@ void spawn_helper_main(const struct spawn_plan *p)
 	 * children, or their EOFs would never come. */
 	close_all_but(keep, n);
 	reset_signals();	/* the daemon's handlers, mask and ignores are not ours */
+	if (spawn_child_nofile.rlim_cur)	/* nor is its raised fd limit */
+		setrlimit(RLIMIT_NOFILE, &spawn_child_nofile);
 	if (setsid() < 0)
 		info_fail(p->info[1], "setsid", errno, 0);
 	x = raw_clone(0);

@@ -4,6 +4,7 @@
 #ifndef CFS_SPAWN_CHILD_H
 #define CFS_SPAWN_CHILD_H
 
+#include <sys/resource.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,5 +79,8 @@ int child_err_set(struct child_err *ce, int e, const char *what, const char *arg
  * and then execs the supervisor; init waits for "go", sets itself up and execs.
  * Only system calls from here on: the daemon is threaded. */
 __attribute__((noreturn)) void spawn_helper_main(const struct spawn_plan *p);
+
+/* The fd limit containers start with: the daemon's own before it raised it. */
+extern struct rlimit spawn_child_nofile;
 
 #endif

@@ -559,6 +559,24 @@ static void test_check_lines(void)
 	   err_is(&err, "line 1: lxc.tty: "), "check_lines on a bad LXC line: %s", err.msg);
 }
 
+/* A pending list is not NUL-terminated: normalising one of blanks only must read
+ * nothing beyond it (the SAN build catches an over-read). */
+static void test_unterminated_blank_list(void)
+{
+	static const char blanks[] = " \t \n  ";
+
+	for (size_t n = 1; n < sizeof(blanks); n++) {
+		char *buf = malloc(n), *out = NULL;
+		struct cfs_err e = { 0 };
+
+		memcpy(buf, blanks, n);
+		ok(key_normalise(K_ENV, buf, n, &out, &e) == 0 && out && !*out,
+		   "env of %zu blank bytes, unterminated: an empty list", n);
+		free(out);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	test_defaults();
@@ -573,6 +591,7 @@ int main(void)
 	test_lxc_cgroup_v1();
 	test_lxc_errors();
 	test_check_lines();
+	test_unterminated_blank_list();
 	printf("1..%d\n", n_run);
 	if (n_failed)
 		printf("# %d of %d failed\n", n_failed, n_run);
