@@ -1,13 +1,144 @@
 """Installing containerfs like Debian software: the service manager's readiness protocol
 (sd_notify), `make install`/`uninstall`, the man pages, the systemd unit and the Debian
 package."""
+import glob
 import os
+import re
+import shutil
 import socket
+import subprocess
 
 import pytest
 
-from lib.daemon import pid_alive
+from lib.daemon import REPO, build_dir, pid_alive
 from lib.fsops import read_value, write_file
+from lib.keys import KEYS
+
+MAN_PAGES = {"containerfs.8", "containerfs.5", "cfs-attach.1", "cfs-console.1", "cfs-mkimage.1"}
+HELPERS = ("cfs-attach", "cfs-console", "cfs-mkimage")
+
+
+def _version() -> str:
+    with open(os.path.join(REPO, "include", "engine.h")) as f:
+        return re.search(r'#define CFS_VERSION "([^"]+)"', f.read()).group(1)
+
+
+def _make(*args, timeout=300) -> subprocess.CompletedProcess:
+    """make in the tree, on the build the suite runs against (build or build-san)."""
+    san = ["SAN=1"] if os.path.basename(build_dir()) == "build-san" else []
+    return subprocess.run(["make", "-s", "-C", REPO, *san, *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _files_under(root: str) -> list:
+    out = []
+    for d, _dirs, files in os.walk(root):
+        out += [os.path.relpath(os.path.join(d, f), root) for f in files]
+    return sorted(out)
+
+
+def _render(page: str, width: int = 200) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MANWIDTH=str(width), LC_ALL="C")
+    return subprocess.run(["man", "--warnings", "-l", os.path.join(REPO, "man", page)],
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def _words(text: str) -> set:
+    """The words of a rendered page, without the punctuation around them."""
+    return {w.strip(",;:()[]\"'").rstrip(".,;:") for w in text.split()}
+
+
+# ---- make install / uninstall ----
+
+def test_install_lays_out_and_uninstall_removes(tmp_path):
+    dest = str(tmp_path / "dest")
+    r = _make("install", f"DESTDIR={dest}", "PREFIX=/usr")
+    assert r.returncode == 0, r.stderr
+    want = sorted(["usr/sbin/containerfs", "usr/libexec/containerfs/containerfs-supervisor",
+                   "lib/systemd/system/containerfs.service"]
+                  + [f"usr/bin/{h}" for h in HELPERS]
+                  + [f"usr/share/man/man{p[-1]}/{p}" for p in MAN_PAGES])
+    assert _files_under(dest) == want
+    for f in want:
+        mode = os.stat(os.path.join(dest, f)).st_mode & 0o777
+        assert mode == (0o644 if "/man/" in f or f.endswith(".service") else 0o755), (f, oct(mode))
+    # the unit runs the installed daemon, which finds its supervisor beside itself
+    with open(os.path.join(dest, "lib/systemd/system/containerfs.service")) as f:
+        assert "ExecStart=/usr/sbin/containerfs -f " in f.read()
+    out = subprocess.run([os.path.join(dest, "usr/sbin/containerfs"), "--version"],
+                         capture_output=True, text=True, timeout=10).stdout
+    assert out.split() == ["containerfs", _version()]
+    r = _make("uninstall", f"DESTDIR={dest}", "PREFIX=/usr")
+    assert r.returncode == 0, r.stderr
+    assert _files_under(dest) == []
+    assert not os.path.exists(os.path.join(dest, "usr/libexec/containerfs"))
+
+
+# ---- man pages ----
+
+@pytest.mark.skipif(shutil.which("man") is None, reason="man (man-db) is not installed")
+@pytest.mark.parametrize("page", sorted(MAN_PAGES))
+def test_man_page_renders_without_warnings(page):
+    r = _render(page, 80)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout.count("\n") > 20
+
+
+def test_man_pages_are_all_installed():
+    assert {os.path.basename(p) for p in glob.glob(os.path.join(REPO, "man", "*.[0-9]"))} \
+        == MAN_PAGES
+
+
+@pytest.mark.skipif(shutil.which("man") is None, reason="man (man-db) is not installed")
+def test_daemon_man_page_documents_every_option():
+    with open(os.path.join(REPO, "fusefs", "main.c")) as f:
+        src = f.read()
+    longs = re.findall(r'\{ "([a-z-]+)", (?:no|required)_argument', src)
+    shorts = re.search(r'getopt_long\(argc, argv, "([^"]+)"', src).group(1).replace(":", "")
+    assert longs and shorts
+    words = _words(_render("containerfs.8").stdout)
+    missing = [f"--{o}" for o in longs if f"--{o}" not in words]
+    missing += [f"-{c}" for c in shorts if f"-{c}" not in words]
+    assert not missing, f"containerfs(8) does not document {missing}"
+
+
+@pytest.mark.skipif(shutil.which("man") is None, reason="man (man-db) is not installed")
+def test_tree_man_page_documents_every_file(daemon):
+    # every file the tree shows in a container, and the hidden v1 names
+    words = _words(_render("containerfs.5").stdout)
+    os.mkdir(daemon.path("web"))
+    missing = []
+    for name in os.listdir(daemon.path("web")):
+        if name not in words and name + "/" not in words:
+            missing.append(name)
+    for sub in ("net", "cgroup"):
+        missing += [f"{sub}/{n}" for n in os.listdir(daemon.path("web", sub))
+                    if f"{sub}/{n}" not in words]
+    missing += [k.rel for k in KEYS if k.rel not in words]
+    missing += [n for n in os.listdir(daemon.path()) if n not in words and n != "web"]
+    assert not missing, f"containerfs(5) does not document {missing}"
+
+
+# ---- the systemd unit ----
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not installed (Debian package systemd)")
+def test_unit_verifies(tmp_path):
+    # installed under a prefix of its own, so the unit names binaries that exist;
+    # the man pages it cites are found through MANPATH
+    prefix = str(tmp_path / "usr")
+    r = _make("install", f"PREFIX={prefix}")
+    assert r.returncode == 0, r.stderr
+    unit = os.path.join(prefix, "lib/systemd/system/containerfs.service")
+    r = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, MANPATH=os.path.join(prefix, "share/man")))
+    assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
+    with open(unit) as f:
+        settings = [line.strip() for line in f if "=" in line and not line.startswith("#")]
+    for want in ("Type=notify", "KillMode=process", "RequiresMountsFor=/var/lib/containerfs",
+                 "ExecStop=/bin/fusermount3 -u /containers",
+                 f"ExecStart={prefix}/sbin/containerfs -f --cgroup-parent /containerfs /containers"):
+        assert want in settings, (want, settings)
 
 
 # ---- sd_notify ----
@@ -69,3 +200,86 @@ def test_sd_notify_ready_after_mount_and_autostart(daemon_factory, monkeypatch, 
         sock.close()
     monkeypatch.delenv("NOTIFY_SOCKET")
     d.start()  # the fixture ends it and checks that nothing leaked
+
+
+# ---- the Debian package ----
+
+DEB_TOOLS = ("dpkg-buildpackage", "dh", "lintian", "dpkg-deb", "unshare", "chroot")
+
+# dpkg -i / -r / -P in a throwaway root: an overlay whose lower layer is this host's
+# root (so the package's dependencies are there) and whose upper layer shows what the
+# package changed. Run in a mount namespace of its own: nothing reaches the host.
+THROWAWAY = r"""
+set -e
+mount --make-rprivate /
+mount -t overlay overlay -o lowerdir=/,upperdir="$T/upper",workdir="$T/work" "$T/root"
+mount --rbind /dev "$T/root/dev"
+mount -t proc proc "$T/root/proc"
+cp "$DEB" "$T/root/tmp/containerfs.deb"
+chroot "$T/root" dpkg -i /tmp/containerfs.deb
+chroot "$T/root" dpkg -L containerfs >"$T/listed"
+for f in /usr/sbin/containerfs /lib/systemd/system/containerfs.service \
+	/usr/share/man/man5/containerfs.5.gz; do
+	test -e "$T/root$f" || { echo "not installed: $f"; exit 1; }
+done
+chroot "$T/root" /usr/sbin/containerfs --version
+chroot "$T/root" dpkg -r containerfs
+chroot "$T/root" dpkg -P containerfs
+rm "$T/root/tmp/containerfs.deb"
+umount "$T/root/proc"
+umount -R "$T/root/dev"
+umount "$T/root"
+"""
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(any(shutil.which(t) is None for t in DEB_TOOLS),
+                    reason=f"needs {', '.join(DEB_TOOLS)} (scripts/deps)")
+def test_deb_builds_installs_and_removes_cleanly(tmp_path):
+    # slow (a full build in a copy of the sources, then lintian): one test does it all
+    r = subprocess.run(["make", "-s", "-C", REPO, "deb"], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    deb = os.path.join(REPO, "build", "deb", f"containerfs_{_version()}_{arch}.deb")
+    assert os.path.exists(deb), os.listdir(os.path.dirname(deb))
+
+    def field(name):
+        return subprocess.run(["dpkg-deb", "-f", deb, name], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    assert field("Version") == _version()
+    # computed from the binaries: the libraries the daemon links
+    depends = {d.split()[0] for d in field("Depends").split(", ")}
+    assert {"libc6", "libfuse3-3", "libnl-3-200", "libnl-route-3-200", "libcap2",
+            "fuse3"} <= depends, depends
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                             check=True).stdout
+    paths = {line.split()[-1].lstrip(".") for line in listing.splitlines()}
+    want = {"/usr/sbin/containerfs", "/usr/libexec/containerfs/containerfs-supervisor",
+            "/lib/systemd/system/containerfs.service", "/var/lib/containerfs/"} \
+        | {f"/usr/bin/{h}" for h in HELPERS} \
+        | {f"/usr/share/man/man{p[-1]}/{p}.gz" for p in MAN_PAGES}
+    assert want <= paths, want - paths
+
+    lint = subprocess.run(["lintian", deb], capture_output=True, text=True, timeout=300)
+    errors = [line for line in lint.stdout.splitlines() if line.startswith("E:")]
+    assert not errors, lint.stdout
+
+    t = tmp_path / "throwaway"
+    for d in ("upper", "work", "root"):
+        (t / d).mkdir(parents=True)
+    r = subprocess.run(["unshare", "-m", "sh", "-c", THROWAWAY], capture_output=True, text=True,
+                       timeout=300, env=dict(os.environ, T=str(t), DEB=deb))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert f"containerfs {_version()}" in r.stdout
+    with open(t / "listed") as f:
+        assert "/usr/sbin/containerfs" in f.read().split()
+    # after the purge, only dpkg's own records (and directories it touched) remain
+    left = [f for f in _files_under(str(t / "upper"))
+            if not f.startswith(("var/lib/dpkg/", "var/log/", "var/cache/"))]
+    links = []
+    for d, dirs, _files in os.walk(t / "upper"):
+        links += [os.path.join(d, x) for x in dirs if os.path.islink(os.path.join(d, x))]
+    assert not left and not links, (left, links)
