@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from lib.daemon import REPO, build_dir, pid_alive
+from lib.daemon import REPO, build_dir, mountinfo, pid_alive
 from lib.fsops import read_value, write_file
 from lib.keys import KEYS
 
@@ -46,6 +46,63 @@ def _render(page: str, width: int = 200) -> subprocess.CompletedProcess:
 def _words(text: str) -> set:
     """The words of a rendered page, without the punctuation around them."""
     return {w.strip(",;:()[]\"'").rstrip(".,;:") for w in text.split()}
+
+
+# ---- what the unit relies on: a restart leaves the containers alone ----
+
+def _cgroup_roots() -> list:
+    return [m["mnt"] for m in mountinfo() if m["fstype"] in ("cgroup", "cgroup2")
+            and m["root"] == "/"]
+
+
+@pytest.fixture
+def abs_parent():
+    """An absolute cgroup parent like the unit's /containerfs, removed at the very end
+    (after the daemon fixture's checks, which run first)."""
+    name = f"/cfs-test-svc-{os.getpid()}"
+    yield name
+    for root in _cgroup_roots():
+        d = root + name
+        for sub, dirs, _files in os.walk(d, topdown=False):
+            for x in dirs:
+                os.rmdir(os.path.join(sub, x))
+        if os.path.isdir(d):
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                assert f.read() == "", f"processes left in {d}"
+            os.rmdir(d)
+
+
+def _cgroup_of(pid: int) -> dict:
+    with open(f"/proc/{pid}/cgroup") as f:
+        return {ctrls: path for _hid, ctrls, path in
+                (line.rstrip("\n").split(":", 2) for line in f)}
+
+
+def test_unit_restart_keeps_containers(abs_parent, daemon_factory):
+    # as containerfs.service runs it: an absolute cgroup parent, SIGTERM to the daemon
+    # alone (KillMode=process), a new daemon in the same cgroup
+    d = daemon_factory(start=False)
+    d.cgroup_parent = abs_parent
+    d.start()
+    os.mkdir(d.path("web"))
+    assert write_file(d.path("web", "init"), "sleep 1000") == 0
+    assert write_file(d.path("web", "state"), "start") == 0
+    init = int(read_value(d.path("web", "pid")))
+    sup = int(_status(init)["PPid"])
+    daemon_cg, init_cg, sup_cg = _cgroup_of(d.proc.pid), _cgroup_of(init), _cgroup_of(sup)
+    # the container is beneath the absolute parent, outside the daemon's (the unit's)
+    # cgroup; its supervisor is in the daemon's cgroup, which is why the unit may only
+    # ever kill the main process
+    assert any(p.startswith(abs_parent + "/web") for p in init_cg.values()), init_cg
+    assert sup_cg == daemon_cg, (sup_cg, daemon_cg)
+    assert d.stop("sigterm") == 0
+    assert pid_alive(init) and pid_alive(sup)
+    d.start()
+    assert read_value(d.path("web", "state")) == "RUNNING"
+    assert int(read_value(d.path("web", "pid"))) == init
+    assert write_file(d.path("web", "state"), "kill") == 0
+    assert not pid_alive(init)
+    os.rmdir(d.path("web"))
 
 
 # ---- make install / uninstall ----
