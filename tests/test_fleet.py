@@ -148,7 +148,7 @@ def test_fleet_playbook_and_sshfs_status(fleet, tmp_path):
     mounts = []
     try:
         for h in fleet:
-            m = Sshfs(h.sshd, h.daemon.mnt, str(fleet_dir / h.name), ["direct_io"],
+            m = Sshfs(h.sshd, h.daemon.mnt, str(fleet_dir / h.name), ["sshfs_sync", "direct_io"],
                       log=str(tmp_path / f"sshfs-{h.name}.log"))
             mounts.append(m)
             m.mount()
