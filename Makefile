@@ -43,8 +43,9 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(HELPER_SRC))
 
 SUPERVISOR := $(B)/containerfs-supervisor
+TOOLS := $(B)/cfs-attach $(B)/cfs-console
 
-all: $(B)/containerfs $(SUPERVISOR) $(HELPER_BIN)
+all: $(B)/containerfs $(SUPERVISOR) $(TOOLS) $(HELPER_BIN)
 
 $(B)/engine/%.o: engine/%.c
 	@mkdir -p $(dir $@)
@@ -68,6 +69,16 @@ SUPERVISOR_CC ?= $(shell command -v musl-gcc >/dev/null 2>&1 && echo musl-gcc ||
 $(B)/containerfs-supervisor: supervisor/supervisor.c
 	@mkdir -p $(dir $@)
 	$(SUPERVISOR_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -Os -static -o $@ $<
+
+# The user's tools (lxc-attach and lxc-console): plain libc programs.
+TOOL_CFLAGS := $(BASEFLAGS) -Itools
+$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ tools/cfs-attach.c tools/attach_seccomp.c
+
+$(B)/cfs-console: tools/cfs-console.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $<
 
 $(B)/unit/%: tests/unit/%.c $(B)/libcfsengine.a
 	@mkdir -p $(dir $@)
@@ -108,10 +119,10 @@ UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/syste
 MAN_PAGES := man/containerfs.8 man/containerfs.5 man/cfs-attach.1 man/cfs-console.1 \
 	man/cfs-mkimage.1
 # installed name <- source, for the helper programs
-INSTALL_BIN := cfs-attach:scripts/cfs-attach cfs-console:scripts/cfs-console \
+INSTALL_BIN := cfs-attach:$(B)/cfs-attach cfs-console:$(B)/cfs-console \
 	cfs-mkimage:scripts/mkimage
 
-install: $(B)/containerfs $(B)/containerfs-supervisor
+install: $(B)/containerfs $(B)/containerfs-supervisor $(TOOLS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8
