@@ -91,7 +91,7 @@ def _inventory(hosts, path):
         lines.append(f"{h.name} ansible_host={h.addr} tree={h.daemon.mnt} "
                      f"ansible_ssh_private_key_file={h.sshd.identity}")
     lines += ["", "[fleet:vars]", "ansible_user=root",
-              "ansible_python_interpreter=/usr/bin/python3",
+              "ansible_python_interpreter=/usr/bin/python3", "ansible_pipelining=true",
               f"ansible_ssh_common_args='{ssh_args}'", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
