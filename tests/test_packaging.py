@@ -6,13 +6,16 @@ import os
 import re
 import shutil
 import socket
+import signal
 import subprocess
+import time
 
 import pytest
 
 from lib.daemon import REPO, build_dir, mountinfo, pid_alive
 from lib.fsops import read_value, write_file
 from lib.keys import KEYS
+from lib.remote import descendants
 
 MAN_PAGES = {"containerfs.8", "containerfs.5", "cfs-attach.1", "cfs-console.1", "cfs-mkimage.1"}
 HELPERS = ("cfs-attach", "cfs-console", "cfs-mkimage")
@@ -145,6 +148,189 @@ def test_unit_restarts_after_a_crash(abs_parent, daemon_factory):
         r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
         assert r.returncode == 0 or cmd.startswith("-"), (argv, r.stderr)
     d.start()
+
+
+# ---- the unit under a real systemd ----
+
+# Boots this host's systemd as pid 1 of new namespaces (mount, pid, cgroup, network,
+# uts, ipc), in an overlay of the host's root into which the tree is installed: nothing
+# of it reaches the host, and killing it ends everything it started.
+SD_OUTER = r"""
+set -e
+for d in $CGDIRS; do
+	mkdir "$d"
+	case $d in */cpuset/*)
+		cat "${d%/*}/cpuset.cpus" >"$d/cpuset.cpus"; cat "${d%/*}/cpuset.mems" >"$d/cpuset.mems";;
+	esac
+	echo $$ >"$d/cgroup.procs"
+done
+exec unshare --cgroup --mount --pid --fork --net --uts --ipc sh -c "$SD_INNER"
+"""
+SD_INNER = r"""
+set -e
+mount --make-rprivate /
+R=$T/root
+mount -t overlay overlay -o lowerdir=/,upperdir=$T/upper,workdir=$T/work $R
+mount -t proc proc $R/proc
+mount -t sysfs -o ro sysfs $R/sys
+eval "$CGMOUNTS"
+mount -t tmpfs tmpfs $R/run
+mount -t tmpfs tmpfs $R/tmp
+mount --rbind /dev $R/dev
+make -s -C "$REPO" $MAKEARGS install PREFIX=/usr DESTDIR=$R >$T/install.log 2>&1
+ln -s /lib/systemd/system/containerfs.service $R/etc/systemd/system/multi-user.target.wants/
+mkdir -p $R/var/lib/containerfs/demo
+printf '[container]\ninit = sleep 100000\nautostart = 1\n' >$R/var/lib/containerfs/demo/config
+exec chroot $R env container=containerfs-test /lib/systemd/systemd --system \
+	--unit=multi-user.target >$T/systemd.log 2>&1 </dev/null
+"""
+
+
+def _cgroup_layout(name: str):
+    """The directories to make (one per cgroup hierarchy) and the shell commands that
+    mount the same hierarchies inside the new root."""
+    dirs, mounts = [], []
+    for m in mountinfo():
+        if m["fstype"] not in ("cgroup", "cgroup2") or m["root"] != "/" \
+                or not m["mnt"].startswith("/sys/fs/cgroup"):
+            continue
+        dirs.append(os.path.join(m["mnt"], name))
+        if m["mnt"] == "/sys/fs/cgroup":
+            mounts.append(f"mount -t {m['fstype']} {m['fstype']} $R/sys/fs/cgroup")
+            continue
+        if not mounts:
+            mounts.append("mount -t tmpfs tmpfs $R/sys/fs/cgroup")
+        opts = [o for o in m["super"].split(",") if o not in ("rw", "ro")] \
+            if m["fstype"] == "cgroup" else []
+        if any(o.startswith("name=") for o in opts) and "none" not in opts:
+            opts.insert(0, "none")
+        o = f"-o {','.join(opts)} " if opts else ""
+        mounts.append(f"mkdir -p $R{m['mnt']} && mount -t {m['fstype']} {o}{m['fstype']} $R{m['mnt']}")
+    return dirs, "\n".join(mounts)
+
+
+class _Booted:
+    def __init__(self, tmp):
+        self.t = tmp
+        self.name = f"cfs-test-systemd-{os.getpid()}"
+        self.dirs, mounts = _cgroup_layout(self.name)
+        for d in ("upper", "work", "root"):
+            os.makedirs(os.path.join(tmp, d))
+        san = ["SAN=1"] if os.path.basename(build_dir()) == "build-san" else []
+        env = dict(os.environ, T=tmp, REPO=REPO, MAKEARGS=" ".join(san), CGDIRS=" ".join(self.dirs),
+                   CGMOUNTS=mounts, SD_INNER=SD_INNER)
+        self.proc = subprocess.Popen(["sh", "-c", SD_OUTER], env=env, stdin=subprocess.DEVNULL)
+        self.pid1 = None
+
+    def log(self) -> str:
+        out = []
+        for f in ("install.log", "systemd.log"):
+            try:
+                with open(os.path.join(self.t, f), errors="replace") as fh:
+                    out.append(f"--- {f}\n" + "\n".join(fh.read().splitlines()[-30:]))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+    def run(self, *argv, check=True) -> subprocess.CompletedProcess:
+        r = subprocess.run(["nsenter", "-t", str(self.pid1), "-m", "-p", "-r", "-w", *argv],
+                           capture_output=True, text=True, timeout=120)
+        assert not check or r.returncode == 0, (argv, r.stdout, r.stderr, self.log())
+        return r
+
+    def wait(self, what, cond, timeout=120.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.pid1 is None:
+                kids = [p for p in descendants(self.proc.pid) if _comm(p) == "systemd"]
+                self.pid1 = kids[0] if kids else None
+            if self.pid1 is not None and cond():
+                return
+            assert self.proc.poll() is None, f"the boot ended: {self.log()}"
+            assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s\n{self.log()}"
+            time.sleep(0.2)
+
+    def end(self) -> list:
+        problems = []
+        if self.pid1 is not None:
+            os.kill(self.pid1, signal.SIGKILL)  # pid 1 of its namespace: all of it ends
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                problems.append("the boot did not end")
+        for d in self.dirs:
+            deadline = time.monotonic() + 10
+            for sub, dirs, _files in os.walk(d, topdown=False):
+                for x in dirs:
+                    while True:
+                        try:
+                            os.rmdir(os.path.join(sub, x))
+                            break
+                        except OSError:
+                            if time.monotonic() > deadline:
+                                problems.append(f"cannot remove {os.path.join(sub, x)}")
+                                break
+                            time.sleep(0.05)
+            try:
+                os.rmdir(d)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                problems.append(f"cannot remove {d}: {e}")
+        return problems
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.skipif(any(not os.access(p, os.X_OK) for p in ("/lib/systemd/systemd",
+                                                             "/usr/bin/nsenter", "/usr/bin/unshare")),
+                    reason="needs systemd (/lib/systemd/systemd), nsenter and unshare")
+def test_unit_under_systemd(tmp_path):
+    b = _Booted(str(tmp_path / "boot"))
+    try:
+        def active():
+            r = b.run("systemctl", "is-active", "containerfs", check=False)
+            return r.stdout.strip() == "active"
+
+        def main_pid():
+            return b.run("systemctl", "show", "-p", "MainPID", "--value", "containerfs").stdout.strip()
+
+        def state():
+            return b.run("cat", "/containers/demo/state").stdout.strip()
+
+        b.wait("containerfs.service active", active)
+        # Type=notify: active only once READY=1 came, after the autostart container ran
+        assert state() == "RUNNING"
+        init = b.run("cat", "/containers/demo/pid").stdout.strip()
+        # restart: the daemon goes, the container stays and the new daemon adopts it
+        first = main_pid()
+        b.run("systemctl", "restart", "containerfs")
+        assert main_pid() != first
+        assert state() == "RUNNING"
+        assert b.run("cat", "/containers/demo/pid").stdout.strip() == init
+        # a crash: Restart=on-failure, the dead mount cleared, the container adopted
+        second = main_pid()
+        b.run("systemctl", "kill", "-s", "KILL", "--kill-whom=main", "containerfs")
+        b.wait("restart after the crash", lambda: main_pid() not in ("0", second) and active())
+        assert state() == "RUNNING"
+        assert b.run("cat", "/containers/demo/pid").stdout.strip() == init
+        # stop: the tree is unmounted, the container keeps running
+        b.run("systemctl", "stop", "containerfs")
+        assert b.run("findmnt", "/containers", check=False).returncode != 0
+        assert b.run("kill", "-0", init, check=False).returncode == 0
+    finally:
+        problems = b.end()
+    assert not problems, problems
 
 
 # ---- make install / uninstall ----
