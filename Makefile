@@ -6,7 +6,8 @@
 #   make fuzz            each libFuzzer target (tests/fuzz/) for FUZZ_TIME s (default 60)
 #                        under ASan+UBSan, seeded from tests/fuzz/corpus/
 #                        + check-v2: the engine on a cgroup-v2-only kernel under qemu
-#   make install         PREFIX (/usr/local) and DESTDIR honoured
+#   make install         PREFIX (/usr/local) and DESTDIR honoured; make uninstall
+#   make deb             the Debian package: build/deb/containerfs_VERSION_ARCH.deb
 
 CC ?= gcc
 PREFIX ?= /usr/local
@@ -144,17 +145,59 @@ check-v2: all
 e2e: all
 	CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -q tests $(PYTEST_ARGS)
 
+# Installed layout. The daemon finds the supervisor at ../libexec/containerfs beside its
+# own binary, so LIBEXECDIR follows SBINDIR. Units go where systemd looks for them:
+# /lib/systemd/system on Debian (PREFIX=/usr), PREFIX/lib/systemd/system otherwise.
+SBINDIR := $(PREFIX)/sbin
+BINDIR := $(PREFIX)/bin
+LIBEXECDIR := $(PREFIX)/libexec/containerfs
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+MAN_PAGES := man/containerfs.8 man/containerfs.5 man/cfs-attach.1 man/cfs-console.1 \
+	man/cfs-mkimage.1
+# installed name <- source, for the helper programs
+INSTALL_BIN := cfs-attach:$(B)/cfs-attach cfs-console:$(B)/cfs-console \
+	cfs-mkimage:scripts/mkimage
+
 install: $(B)/containerfs $(B)/containerfs-supervisor $(TOOLS)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/containerfs
-	install -m 0755 $(B)/containerfs $(DESTDIR)$(PREFIX)/sbin/containerfs
-	install -m 0755 $(B)/containerfs-supervisor $(DESTDIR)$(PREFIX)/libexec/containerfs/
-	install -m 0755 $(B)/cfs-attach $(DESTDIR)$(PREFIX)/bin/cfs-attach
-	install -m 0755 $(B)/cfs-console $(DESTDIR)$(PREFIX)/bin/cfs-console
-	install -m 0755 scripts/mkimage $(DESTDIR)$(PREFIX)/bin/cfs-mkimage
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(B)/containerfs $(DESTDIR)$(SBINDIR)/containerfs
+	install -m 0755 $(B)/containerfs-supervisor $(DESTDIR)$(LIBEXECDIR)/
+	@set -e; for p in $(INSTALL_BIN); do \
+		echo install -m 0755 $${p#*:} $(DESTDIR)$(BINDIR)/$${p%%:*}; \
+		install -m 0755 $${p#*:} $(DESTDIR)$(BINDIR)/$${p%%:*}; done
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/containerfs.service.in \
+		>$(DESTDIR)$(UNITDIR)/containerfs.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/containerfs.service
+	@set -e; for m in $(MAN_PAGES); do \
+		echo install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+
+# Removes what install laid out (and the directories it made, when they are empty).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/containerfs $(DESTDIR)$(LIBEXECDIR)/containerfs-supervisor
+	rm -f $(foreach p,$(INSTALL_BIN),$(DESTDIR)$(BINDIR)/$(firstword $(subst :, ,$(p))))
+	rm -f $(DESTDIR)$(UNITDIR)/containerfs.service
+	rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+
+# The Debian package (debian/), built from a copy of the sources in build/deb/ so that
+# nothing is written beside the tree: build/deb/containerfs_VERSION_ARCH.deb.
+DEBDIR := build/deb
+deb:
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)/src
+	tar -cf - --exclude=./build --exclude=./build-san --exclude=./.git \
+		--exclude=./.pytest_cache . | tar -xf - -C $(DEBDIR)/src
+	cd $(DEBDIR)/src && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	@ls $(DEBDIR)/*.deb
 
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-v2 e2e install clean layering fuzz fuzz-bins fuzz-check
+.PHONY: all unit check check-v2 e2e install uninstall deb clean layering fuzz fuzz-bins fuzz-check
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/fuzz/*.d)

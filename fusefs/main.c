@@ -14,6 +14,7 @@
 
 #include "fs.h"
 #include "log.h"
+#include "notify.h"
 
 static void usage(FILE *f)
 {
@@ -85,6 +86,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 static void *autostart_main(void *arg)
 {
 	engine_autostart();
+	notify_send("READY=1");	/* the tree is mounted, autostart containers started */
 	return NULL;
 }
 
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	log_init(false, o.debug);
+	notify_init();
 	fs_start_time = time(NULL);
 	/* a dead client must not kill us; children are reaped where they are made */
 	signal(SIGPIPE, SIG_IGN);
@@ -139,8 +142,10 @@ int main(int argc, char **argv)
 	engine_start();
 	/* autostart beside the loop: the tree answers while containers start */
 	autostart_running = pthread_create(&autostart, NULL, autostart_main, NULL) == 0;
-	if (!autostart_running)
+	if (!autostart_running) {
 		log_err("cannot start the autostart thread");
+		notify_send("READY=1");
+	}
 	lc = fuse_loop_cfg_create();
 	/* state writes are synchronous (a stop may wait stop.timeout): enough workers
 	 * that many at once do not hold up the tree; threads are made only when needed */
@@ -149,6 +154,7 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_idle_threads(lc, 16);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	ret = fuse_session_loop_mt(se, lc);
+	notify_send("STOPPING=1");
 	/* libfuse reports the signal that ended the loop; SIGTERM is a clean end */
 	ret = ret != 0 && ret != SIGTERM && ret != SIGINT && ret != SIGHUP &&
 	      ret != -SIGTERM && ret != -SIGINT && ret != -SIGHUP;

@@ -132,10 +132,12 @@ class Sshd:
     """sshd -D -e on 127.0.0.1:PORT, root login with a fresh ed25519 key only.
 
     DIR holds the host key, the client key (id_ed25519), authorized_keys, sshd_config
-    and sshd.log (its -e output)."""
+    and sshd.log (its -e output). Another `address` makes it listen there on port 22;
+    `prefix` comes before its command line (nsenter --net=... for another namespace)."""
 
-    def __init__(self, d: str):
+    def __init__(self, d: str, address: str = "127.0.0.1", prefix=()):
         self.dir = d
+        self.address, self.prefix = address, list(prefix)
         os.makedirs(d, mode=0o700, exist_ok=True)
         self.port = 0
         self.host_key = os.path.join(d, "host_ed25519")
@@ -155,11 +157,11 @@ class Sshd:
         shutil.copyfile(self.identity + ".pub", self.authorized_keys)
         os.chmod(self.authorized_keys, 0o600)
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # its privilege separation dir
-        self.port = free_port()
+        self.port = free_port() if self.address == "127.0.0.1" else 22
         with open(self.config, "w") as f:
             f.write("\n".join([
                 f"Port {self.port}",
-                "ListenAddress 127.0.0.1",
+                f"ListenAddress {self.address}",
                 f"HostKey {self.host_key}",
                 f"PidFile {os.path.join(self.dir, 'sshd.pid')}",
                 "PubkeyAuthentication yes",
@@ -175,7 +177,7 @@ class Sshd:
                 f"Subsystem sftp {SFTP_SERVER}",
                 "",
             ]))
-        argv = [SSHD, "-D", "-e", "-f", self.config,
+        argv = self.prefix + [SSHD, "-D", "-e", "-f", self.config,
                 "-o", "UsePAM=no", "-o", "PermitRootLogin=yes",
                 "-o", f"AuthorizedKeysFile={self.authorized_keys}"]
         with open(self.log, "wb") as logf:
@@ -187,7 +189,7 @@ class Sshd:
             if rc is not None:
                 raise AssertionError(f"sshd exited with {rc}:\n{_tail(self.log)}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                with socket.create_connection((self.address, self.port), timeout=1) as s:
                     s.settimeout(2)
                     if s.recv(64).startswith(b"SSH-"):
                         return
@@ -239,7 +241,7 @@ class Sshd:
 
 
 class Sshfs:
-    """sshfs -f (kept in the foreground, so we own its pid) mounting root@127.0.0.1:REMOTE
+    """sshfs -f (kept in the foreground, so we own its pid) mounting root@ADDRESS:REMOTE
     on MNT through an Sshd. Extra sshfs options (e.g. sync_write) come in `opts`."""
 
     def __init__(self, sshd: Sshd, remote: str, mnt: str, opts=(), log: Optional[str] = None):
@@ -252,7 +254,7 @@ class Sshfs:
     def argv(self) -> List[str]:
         opts = ",".join(self.sshd.ssh_options() + self.opts)
         return ["sshfs", "-f", "-o", opts, "-p", str(self.sshd.port),
-                f"root@127.0.0.1:{self.remote}", self.mnt]
+                f"root@{self.sshd.address}:{self.remote}", self.mnt]
 
     def is_mounted(self) -> bool:
         return any(m["mnt"] == self.mnt and m["fstype"] == "fuse.sshfs" for m in mountinfo())
