@@ -106,12 +106,13 @@ def test_blocking_read_wakes_on_change(daemon, containers):
 
 
 def test_event_when_init_exits_by_itself(daemon, containers):
-    c = containers("web", "sleep", 0.5)
+    # long enough that a loaded machine still reads RUNNING and the pid after start
+    c = containers("web", "sleep", 3)
     fd = _open(c.path("events"))
     try:
         assert os.read(fd, 4096) == b"web STOPPED\n"
         c.start()
-        text = read_until(fd, lambda t: "web STOPPED\n" in t, 10)
+        text = read_until(fd, lambda t: "web STOPPED\n" in t, 20)
         assert is_subsequence(["RUNNING", "STOPPED"], event_states(text, "web")), text
         assert c.exit_status() == "0"
     finally:
