@@ -537,3 +537,38 @@ def test_last_error_of_a_read_only_stat_file_names_it(daemon):
     r = write_file(daemon.path("web", "cgroup", name), "1\n")
     assert r in (errno.EACCES, errno.EPERM), r
     assert f"cgroup/{name}" in read_value(daemon.path("web", "last_error"))
+
+
+def test_full_state_dir_refuses_writes_and_keeps_values(daemon):
+    """A state dir on a full file system: writes fail with ENOSPC, nothing changes, no
+    temp file is left, and once there is room again writes work."""
+    assert daemon.stop() == 0
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "cfs-full", daemon.state_dir],
+                   check=True, timeout=10)
+    try:
+        daemon.start()
+        os.mkdir(daemon.path("web"))
+        assert write_file(daemon.path("web", "hostname"), "before\n") == 0
+        filler = os.path.join(daemon.state_dir, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+        before = read_file(daemon.path("web", "config"))
+        assert write_file(daemon.path("web", "env"), env_lines(6000)) == errno.ENOSPC
+        assert write_file(daemon.path("web", "hostname"), "after\n") in (0, errno.ENOSPC)
+        if read_value(daemon.path("web", "hostname")) == "before":
+            assert read_file(daemon.path("web", "config")) == before
+        assert not [f for f in os.listdir(os.path.join(daemon.state_dir, "web")) if f != "config"]
+        os.unlink(filler)
+        assert write_file(daemon.path("web", "env"), env_lines(6000)) == 0
+        daemon.restart()
+        assert read_file(daemon.path("web", "env")) == env_lines(6000)
+        assert daemon.stop() == 0
+    finally:
+        subprocess.run(["umount", "-l", daemon.state_dir], timeout=10)
+    daemon.start()
