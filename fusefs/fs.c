@@ -316,8 +316,14 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		r = -EPERM;	/* nothing but containers at the top, nothing in ns/ */
 	if (r == 0)
 		r = tmp_create(&p, name, mode, &ino);
-	if (r == 0)
+	if (r == 0) {
+		/* the creator's file (an owner's sed -i reopens and fchowns it) */
+		const struct fuse_ctx *ctx = fuse_req_ctx(req);
+		struct stat who = { .st_uid = ctx->uid, .st_gid = ctx->gid };
+
+		tmp_setattr(ino, &who, FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 		r = node_from_ino(ino, &n);
+	}
 	if (r == 0) {
 		as_req(req);
 		r = handle_open(&n, fi->flags, &h);

@@ -180,6 +180,12 @@ def test_owner_runs_application_container(daemon, containers, users):
     assert os.stat(c.path("state")).st_mode & 0o777 == 0o644
     assert owner.one("write", c.path("env"), "TOKEN=secret\n") == ["ok", None]
     assert owner.one("read", c.path("env")) == ["ok", "TOKEN=secret\n"]
+    # editors work for the owner too: sed -i makes a temp file and renames it over
+    r = subprocess.run(["setpriv", f"--reuid={owner.uid}", f"--regid={owner.gid}",
+                        "--init-groups", "sed", "-i", "s/^TOKEN=.*/TOKEN=other/", c.path("env")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, (r.stderr, c.read("last_error"))
+    assert c.read("env") == "TOKEN=other"
     _owner_lifecycle(daemon, c, owner)
     # another user: state and the listing yes, secrets no, changes no
     got = other.run(("read", c.path("state")), ("listdir", c.path()),
