@@ -201,14 +201,15 @@ static mode_t node_mode(const struct node *n)
 		return S_IFDIR | 0755;
 	case N_NSLINK:
 		return S_IFLNK | 0777;
-	/* what may hold secrets (the environment, the whole configuration, the
-	 * console output) is its owner's alone; the rest every user may read */
+	/* what may hold secrets (the environment and init's command line, the whole
+	 * configuration, the console output, the processes' command lines, the last
+	 * refused value) is its owner's alone; the rest every user may read */
 	case N_CONFIG:
 		return S_IFREG | 0600;
 	case N_KEY:
-		return S_IFREG | (n->arg == K_ENV ? 0600 : 0644);
+		return S_IFREG | (n->arg == K_ENV || n->arg == K_INIT ? 0600 : 0644);
 	case N_RT:
-		if (n->arg == RT_LOG)
+		if (n->arg == RT_LOG || n->arg == RT_PS || n->arg == RT_LAST_ERROR)
 			return S_IFREG | 0400;
 		return S_IFREG | (n->arg == RT_STATE || n->arg == RT_TASKS ? 0644 : 0444);
 	default:

@@ -174,7 +174,7 @@ def test_owner_runs_application_container(daemon, containers, users):
     owner, other = users
     c = containers("app", init="/bin/sleep 300")
     _delegate(daemon, "app", owner)
-    for f in ("config", "env", "log"):
+    for f in ("config", "env", "init", "log", "ps", "last_error"):
         st = os.stat(c.path(f))
         assert st.st_uid == owner.uid and st.st_mode & 0o077 == 0, (f, oct(st.st_mode))
     assert os.stat(c.path("state")).st_mode & 0o777 == 0o644
@@ -190,10 +190,13 @@ def test_owner_runs_application_container(daemon, containers, users):
     # another user: state and the listing yes, secrets no, changes no
     got = other.run(("read", c.path("state")), ("listdir", c.path()),
                     ("read", c.path("env")), ("read", c.path("config")),
-                    ("read", c.path("log")), ("write", c.path("state"), "start\n"),
-                    ("write", c.path("hostname"), "evil\n"))
+                    ("read", c.path("log")), ("read", c.path("init")),
+                    ("read", c.path("ps")), ("read", c.path("last_error")),
+                    ("write", c.path("state"), "start\n"),
+                    ("write", c.path("hostname"), "evil\n"), ("read", c.path("hostname")))
     assert got[0] == ["ok", "STOPPED\n"] and got[1][0] == "ok" and "state" in got[1][1]
-    assert [g[0] for g in got[2:]] == ["EACCES"] * 5, got
+    assert [g[0] for g in got[2:-1]] == ["EACCES"] * 8, got
+    assert got[-1] == ["ok", "app\n"]
     assert c.state() == "STOPPED" and c.read("hostname") == "app"
 
 
