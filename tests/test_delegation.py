@@ -247,6 +247,12 @@ def test_refused_widenings(daemon, containers, users):
     for rel, value in ok:
         assert owner.one("write", c.path(rel), value) == ["ok", None], \
             (rel, c.read("last_error"))
+    # the grant counts the owner's containers on the bridge: one here
+    c2 = containers("web2", init="/bin/sleep 300")
+    _delegate(daemon, "web2", owner)
+    c2.set("net/type", "veth")
+    assert owner.one("write", c2.path("net/link"), "cfsgrant0\n") == ["EPERM", None]
+    assert "may attach 1" in c2.read("last_error")
     # tasks, chown, mkdir, rmdir: root's
     got = owner.run(("write", c.path("tasks"), f"{os.getpid()}\n"),
                     ("chown", c.path(), 0, 0),
