@@ -3,7 +3,7 @@
  * restarts, and the FUSE layer reports it as the owner of the container's files.
  * What an owner who is not root writes is checked here against what the owner may
  * use: no privileged mode, ids only from the owner's /etc/subuid and /etc/subgid
- * ranges, no device beyond the default set, bind mounts only of host paths the
+ * ranges, a rootfs of the owner's own, no device beyond the default set, bind mounts only of host paths the
  * owner can read (checked with the owner's own credentials in a child process),
  * veths only on bridges root granted in the usernet file, and no tasks. */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -320,6 +321,25 @@ static int check_net(struct container *c, const struct config *cfg, uid_t uid,
 	return 0;
 }
 
+/* A system container's root is mounted idmapped: host files owned by root would be
+ * its root's. An owner's rootfs is therefore a directory the owner owns (and can
+ * enter); writing straight into an image root set (overlay 0) is refused too. */
+static int check_rootfs(struct container *c, const struct config *cfg, uid_t uid, gid_t gid,
+			struct cfs_err *err)
+{
+	const char *root = val_of(cfg, K_ROOTFS, c->name);
+	struct stat st;
+
+	if (!*root)
+		return 0;
+	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
+	    !owner_can(uid, gid, root, R_OK | X_OK))
+		return cfs_err_set(err, EPERM, "rootfs: the rootfs of a delegated container is a "
+				   "directory its owner (uid %u) owns; %s is not (root may set "
+				   "another, with rootfs.overlay = 1)", (unsigned)uid, root);
+	return 0;
+}
+
 static bool changed(const struct config *a, const struct config *b, enum key_id k)
 {
 	if (!a->val[k] || !b->val[k])
@@ -366,6 +386,14 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 	    !has_line(val_of(newcfg, K_DEVICES_DENY, c->name), "a", 1))
 		return cfs_err_set(err, EPERM, "devices.deny: a delegated container keeps "
 				   "denying every device first (a); only root may lift it");
+	if (changed(&c->cfg, newcfg, K_ROOTFS) ||
+	    (changed(&c->cfg, newcfg, K_ROOTFS_OVERLAY) &&
+	     !strcmp(val_of(newcfg, K_ROOTFS_OVERLAY, c->name), "0"))) {
+		int r = check_rootfs(c, newcfg, owner, group, err);
+
+		if (r < 0)
+			return r;
+	}
 	if (changed(&c->cfg, newcfg, K_MOUNTS)) {
 		int r = check_mounts(val_of(newcfg, K_MOUNTS, c->name), owner, group, err);
 

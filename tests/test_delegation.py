@@ -227,6 +227,7 @@ def test_refused_widenings(daemon, containers, users):
         ("cgroup/devices.allow", "c 1:3 rwm\nb 8:0 rwm\n", "devices.allow"),
         ("cgroup/devices.deny", "c 1:3 rwm\n", "devices.deny"),
         ("mounts", f"{secret} /mnt none bind,ro 0 0\n", str(secret)),
+        ("rootfs", f"{readable}\n", "rootfs"),  # root's: idmapped, it would be the container's
     ]
     before = read_file(c.path("config"))
     assert owner.one("write", c.path("net/type"), "veth\n")[0] == "EPERM"  # no bridge yet
@@ -247,10 +248,20 @@ def test_refused_widenings(daemon, containers, users):
     for rel, value in ok:
         assert owner.one("write", c.path(rel), value) == ["ok", None], \
             (rel, c.read("last_error"))
+    mine = os.path.join(daemon.base, "mine")
+    os.mkdir(mine)
+    os.chown(mine, owner.uid, owner.gid)
+    assert owner.one("write", c.path("rootfs"), mine + "\n") == ["ok", None], \
+        c.read("last_error")
     # the grant counts the owner's containers on the bridge: one here
     c2 = containers("web2", init="/bin/sleep 300")
     _delegate(daemon, "web2", owner)
     c2.set("net/type", "veth")
+    # an image root set with an overlay stays read-only for the owner
+    c2.set("rootfs", readable)
+    c2.set("rootfs.overlay", "1")
+    assert owner.one("write", c2.path("rootfs.overlay"), "0\n") == ["EPERM", None]
+    assert "rootfs" in c2.read("last_error")
     assert owner.one("write", c2.path("net/link"), "cfsgrant0\n") == ["EPERM", None]
     assert "may attach 1" in c2.read("last_error")
     # tasks, chown, mkdir, rmdir: root's
