@@ -3,7 +3,7 @@
  * restarts, and the FUSE layer reports it as the owner of the container's files.
  * What an owner who is not root writes is checked here against what the owner may
  * use: no privileged mode, ids only from the owner's /etc/subuid and /etc/subgid
- * ranges, a rootfs of the owner's own, no device beyond the default set, bind mounts only of host paths the
+ * ranges, no rootfs of its choice, no device beyond the default set, bind mounts only of host paths the
  * owner can read (checked with the owner's own credentials in a child process),
  * veths only on bridges root granted in the usernet file, and no tasks. */
 #include <errno.h>
@@ -217,6 +217,43 @@ static bool owner_can(uid_t uid, gid_t gid, const char *path, int mode)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* The source of an owner's bind mount: canonical (no symlink, no . or ..), the owner
+ * can read it (and write it unless the mount is read-only), and no directory above it
+ * is writable by the owner, so the owner cannot swap any part of the path for another
+ * between this check and the mount, which root makes at start. */
+static int check_bind_source(const char *src, uid_t uid, gid_t gid, int mode,
+			     struct cfs_err *err)
+{
+	_cleanup_free_ char *real = realpath(src, NULL);
+	char dir[PATH_MAX];
+
+	if (src[0] != '/' || !real || strcmp(real, src))
+		return cfs_err_set(err, EPERM, "mounts: the source of a delegated container's "
+				   "bind mount is a canonical path (no symbolic link): %s", src);
+	if (!owner_can(uid, gid, src, mode))
+		return cfs_err_set(err, EPERM, "mounts: the owner (uid %u) cannot %s %s",
+				   (unsigned)uid, mode & W_OK ? "read and write" : "read", src);
+	snprintf(dir, sizeof(dir), "%s", src);
+	for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+		char child[PATH_MAX];
+		struct stat pst, cst;
+
+		snprintf(child, sizeof(child), "%s", dir);
+		slash[slash == dir] = '\0';	/* the parent; "/" stays "/" */
+		/* a sticky directory (/tmp) not the owner's keeps entries that are not the
+		 * owner's from the owner */
+		if (owner_can(uid, gid, dir, W_OK) &&
+		    !(stat(dir, &pst) == 0 && (pst.st_mode & S_ISVTX) && pst.st_uid != uid &&
+		      lstat(child, &cst) == 0 && cst.st_uid != uid))
+			return cfs_err_set(err, EPERM, "mounts: the owner (uid %u) can change %s, "
+					   "above the source %s: bind a path whose directories "
+					   "are not the owner's to change", (unsigned)uid, dir, src);
+		if (slash == dir)
+			break;
+	}
+	return 0;
+}
+
 static int check_mounts(const char *text, uid_t uid, gid_t gid, struct cfs_err *err)
 {
 	static const char *const virtual_fs[] = { "tmpfs", "proc", "sysfs", "devpts", "mqueue" };
@@ -235,11 +272,10 @@ static int check_mounts(const char *text, uid_t uid, gid_t gid, struct cfs_err *
 		if (fe.flags & MS_BIND) {
 			int mode = R_OK | ((fe.flags & MS_RDONLY) ? 0 : W_OK);
 
-			if (fe.source[0] != '/' || !owner_can(uid, gid, fe.source, mode))
-				return cfs_err_set(err, EPERM, "mounts: the owner (uid %u) cannot %s "
-						   "%s", (unsigned)uid,
-						   mode & W_OK ? "read and write" : "read",
-						   fe.source);
+			int r = check_bind_source(fe.source, uid, gid, mode, err);
+
+			if (r < 0)
+				return r;
 			continue;
 		}
 		for (size_t i = 0; i < sizeof(virtual_fs) / sizeof(virtual_fs[0]); i++)
@@ -321,25 +357,6 @@ static int check_net(struct container *c, const struct config *cfg, uid_t uid,
 	return 0;
 }
 
-/* A system container's root is mounted idmapped: host files owned by root would be
- * its root's. An owner's rootfs is therefore a directory the owner owns (and can
- * enter); writing straight into an image root set (overlay 0) is refused too. */
-static int check_rootfs(struct container *c, const struct config *cfg, uid_t uid, gid_t gid,
-			struct cfs_err *err)
-{
-	const char *root = val_of(cfg, K_ROOTFS, c->name);
-	struct stat st;
-
-	if (!*root)
-		return 0;
-	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
-	    !owner_can(uid, gid, root, R_OK | X_OK))
-		return cfs_err_set(err, EPERM, "rootfs: the rootfs of a delegated container is a "
-				   "directory its owner (uid %u) owns; %s is not (root may set "
-				   "another, with rootfs.overlay = 1)", (unsigned)uid, root);
-	return 0;
-}
-
 static bool changed(const struct config *a, const struct config *b, enum key_id k)
 {
 	if (!a->val[k] || !b->val[k])
@@ -386,14 +403,16 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 	    !has_line(val_of(newcfg, K_DEVICES_DENY, c->name), "a", 1))
 		return cfs_err_set(err, EPERM, "devices.deny: a delegated container keeps "
 				   "denying every device first (a); only root may lift it");
-	if (changed(&c->cfg, newcfg, K_ROOTFS) ||
-	    (changed(&c->cfg, newcfg, K_ROOTFS_OVERLAY) &&
-	     !strcmp(val_of(newcfg, K_ROOTFS_OVERLAY, c->name), "0"))) {
-		int r = check_rootfs(c, newcfg, owner, group, err);
-
-		if (r < 0)
-			return r;
-	}
+	/* a system container's root is mounted idmapped: the root-owned files of a host
+	 * tree would be its root's, so the tree (and whether writes reach it) is root's
+	 * choice: a path of the owner's could be swapped for / between check and mount */
+	if (changed(&c->cfg, newcfg, K_ROOTFS))
+		return cfs_err_set(err, EPERM, "rootfs: only root chooses the root of a "
+				   "delegated container");
+	if (changed(&c->cfg, newcfg, K_ROOTFS_OVERLAY) &&
+	    !strcmp(val_of(newcfg, K_ROOTFS_OVERLAY, c->name), "0"))
+		return cfs_err_set(err, EPERM, "rootfs.overlay: only root lets a delegated "
+				   "container write into its rootfs");
 	if (changed(&c->cfg, newcfg, K_MOUNTS)) {
 		int r = check_mounts(val_of(newcfg, K_MOUNTS, c->name), owner, group, err);
 

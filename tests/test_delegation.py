@@ -227,7 +227,7 @@ def test_refused_widenings(daemon, containers, users):
         ("cgroup/devices.allow", "c 1:3 rwm\nb 8:0 rwm\n", "devices.allow"),
         ("cgroup/devices.deny", "c 1:3 rwm\n", "devices.deny"),
         ("mounts", f"{secret} /mnt none bind,ro 0 0\n", str(secret)),
-        ("rootfs", f"{readable}\n", "rootfs"),  # root's: idmapped, it would be the container's
+        ("rootfs", f"{readable}\n", "rootfs"),  # root's choice: it is mounted idmapped
     ]
     before = read_file(c.path("config"))
     assert owner.one("write", c.path("net/type"), "veth\n")[0] == "EPERM"  # no bridge yet
@@ -248,11 +248,21 @@ def test_refused_widenings(daemon, containers, users):
     for rel, value in ok:
         assert owner.one("write", c.path(rel), value) == ["ok", None], \
             (rel, c.read("last_error"))
+    # a path the owner could swap for another before the start is refused
     mine = os.path.join(daemon.base, "mine")
     os.mkdir(mine)
     os.chown(mine, owner.uid, owner.gid)
-    assert owner.one("write", c.path("rootfs"), mine + "\n") == ["ok", None], \
-        c.read("last_error")
+    os.mkdir(os.path.join(mine, "data"))
+    os.chown(os.path.join(mine, "data"), owner.uid, owner.gid)
+    os.symlink(readable, os.path.join(daemon.base, "link"))
+    for src, needle in ((os.path.join(mine, "data"), f"can change {mine}"),
+                        (os.path.join(daemon.base, "link"), "symbolic link")):
+        got = owner.one("write", c.path("mounts"), f"{src} /mnt none bind,ro 0 0\n")
+        assert got == ["EPERM", None], src
+        assert needle in c.read("last_error")
+    assert owner.one("write", c.path("mounts"), f"{mine} /mnt none bind 0 0\n") == \
+        ["ok", None], c.read("last_error")
+    assert owner.one("write", c.path("rootfs"), mine + "\n") == ["EPERM", None]
     # the grant counts the owner's containers on the bridge: one here
     c2 = containers("web2", init="/bin/sleep 300")
     _delegate(daemon, "web2", owner)
