@@ -419,6 +419,9 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 		if (r < 0)
 			return r;
 	}
+	if (changed(&c->cfg, newcfg, K_NET_VETH_PAIR) && *val_of(newcfg, K_NET_VETH_PAIR, c->name))
+		return cfs_err_set(err, EPERM, "net/veth.pair: the host side of a delegated "
+				   "container's veth is named by the daemon");
 	if (changed(&c->cfg, newcfg, K_NET_TYPE) || changed(&c->cfg, newcfg, K_NET_LINK))
 		return check_net(c, newcfg, owner, err);
 	return 0;

@@ -228,6 +228,7 @@ def test_refused_widenings(daemon, containers, users):
         ("cgroup/devices.deny", "c 1:3 rwm\n", "devices.deny"),
         ("mounts", f"{secret} /mnt none bind,ro 0 0\n", str(secret)),
         ("rootfs", f"{readable}\n", "rootfs"),  # root's choice: it is mounted idmapped
+        ("net/veth.pair", "eth9\n", "veth.pair"),
     ]
     before = read_file(c.path("config"))
     assert owner.one("write", c.path("net/type"), "veth\n")[0] == "EPERM"  # no bridge yet
