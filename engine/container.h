@@ -35,6 +35,8 @@ struct container {
 	int refs;
 	bool removed;
 	bool broken;			/* its configuration on disk could not be loaded */
+	uid_t owner_uid;		/* delegated to this user (0: root's) */
+	gid_t owner_gid;
 	char broken_why[300];
 };
 
@@ -80,6 +82,21 @@ bool store_has_config(const char *name);
  * ids of root's /etc/subuid and /etc/subgid ranges that no other container's idmap
  * uses, written to its idmap and persisted. Called (op_lock held) before a start. */
 int idalloc_assign(struct container *c, struct cfs_err *err);
+
+extern const char *idalloc_subuid, *idalloc_subgid;
+/* Is [start, start+count) within user's (name or uid) ranges of the subid file? */
+bool idalloc_owner_has(const char *path, const char *user, uid_t uid, uint64_t start,
+		       uint64_t count);
+
+/* delegate.c: delegation by ownership (STATE/NAME/owner). */
+extern const char *delegate_usernet;
+void delegate_load(struct container *c);
+/* The uid of this thread's caller (engine_set_caller). */
+uid_t delegate_caller(void);
+void delegate_user_name(uid_t uid, char *buf, size_t n);
+bool delegate_idmap_owned(const char *text, uid_t owner);
+/* What a caller who is not root may change in c: 0 or -EPERM/-EACCES with err. */
+int delegate_check(struct container *c, const struct config *newcfg, struct cfs_err *err);
 
 /* lifecycle.c: the runtime half. */
 int lifecycle_init(struct cfs_err *err);

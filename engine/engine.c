@@ -321,6 +321,7 @@ static int load_one(const char *name, struct config *cfg, const char *why)
 		snprintf(c->last_error, sizeof(c->last_error),
 			 "config: the configuration on disk cannot be loaded: %s", why);
 	}
+	delegate_load(c);
 	if (registry_add(c) < 0) {
 		config_free(&c->cfg);
 		free(c->run_dir);
@@ -646,6 +647,9 @@ static int commit_config(struct container *c, struct config *newcfg, struct cfs_
 	r = store_check(newcfg, err);
 	if (r < 0)
 		return r;
+	r = delegate_check(c, newcfg, err);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&c->lock);
 	st = c->state;
 	pthread_mutex_unlock(&c->lock);
@@ -876,7 +880,9 @@ int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs
 
 	if (r < 0)
 		return r;
-	if (engine_state(name) == ST_STOPPING)	/* not while a stop empties the cgroup */
+	if (delegate_caller() != 0)	/* an owner's pids are its own business outside */
+		r = cfs_err_set(err, EPERM, "tasks: only root moves processes into a container");
+	else if (engine_state(name) == ST_STOPPING)	/* not while a stop empties the cgroup */
 		r = cfs_err_set(err, EBUSY, "tasks: the container is stopping");
 	else
 		r = lifecycle_tasks_write(c, buf, len, err);

@@ -4,7 +4,7 @@
  * persisted with its configuration before its first start, so it keeps them across
  * restarts. When root has no range in a file, the default "root:1000000:1000000000"
  * is appended to it (as Incus assumes), which leaves the ids below 1000000 to the
- * host's users. */
+ * host's users. A delegated container's block comes from its owner's ranges. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -43,8 +43,9 @@ static void add_range(struct ranges *rs, uint64_t start, uint64_t count)
 		rs->r[rs->n++] = (struct range){ start, count };
 }
 
-/* root's lines ("root:START:COUNT" or "0:START:COUNT") of a subid file. */
-static int read_subid(const char *path, struct ranges *rs)
+/* The lines of one user ("NAME:START:COUNT" or "UID:START:COUNT") of a subid file. */
+static int read_subid_of(const char *path, const char *user, unsigned long uid,
+			 struct ranges *rs)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	char line[256];
@@ -55,10 +56,28 @@ static int read_subid(const char *path, struct ranges *rs)
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t start, count;
 
-		if (parse_subid_line(line, "root", 0, &start, &count))
+		if (parse_subid_line(line, user, uid, &start, &count))
 			add_range(rs, start, count);
 	}
 	return 0;
+}
+
+static int read_subid(const char *path, struct ranges *rs)
+{
+	return read_subid_of(path, "root", 0, rs);
+}
+
+bool idalloc_owner_has(const char *path, const char *user, uid_t uid, uint64_t start,
+		       uint64_t count)
+{
+	struct ranges rs;
+
+	if (read_subid_of(path, user, uid, &rs) < 0)
+		return false;
+	for (int i = 0; i < rs.n; i++)
+		if (start >= rs.r[i].start && start + count <= rs.r[i].start + rs.r[i].count)
+			return true;
+	return false;
 }
 
 /* root's ranges of path, the default appended first if there are none. */
@@ -132,14 +151,30 @@ static bool overlaps(const struct ranges *rs, uint64_t start, uint64_t count)
 	return false;
 }
 
-static int pick(struct container *c, uint64_t *first, struct cfs_err *err)
+/* A delegated container's ids come from its owner's ranges only (nothing is added
+ * to the files for a user: root grants a user ranges). */
+static int owner_ranges(const char *path, uid_t owner, struct ranges *rs, struct cfs_err *err)
+{
+	char user[64];
+	int r;
+
+	delegate_user_name(owner, user, sizeof(user));
+	r = read_subid_of(path, user, owner, rs);
+	if (r < 0)
+		return cfs_err_set(err, -r, "start: cannot read %s: %s", path, strerror(-r));
+	return 0;
+}
+
+static int pick(struct container *c, uid_t owner, uint64_t *first, struct cfs_err *err)
 {
 	struct ranges uids, gids;
 	struct used u = { .self = c };
-	int r = root_ranges(idalloc_subuid, &uids, err);
+	int r = owner ? owner_ranges(idalloc_subuid, owner, &uids, err)
+		      : root_ranges(idalloc_subuid, &uids, err);
 
 	if (r >= 0)
-		r = root_ranges(idalloc_subgid, &gids, err);
+		r = owner ? owner_ranges(idalloc_subgid, owner, &gids, err)
+			  : root_ranges(idalloc_subgid, &gids, err);
 	if (r < 0)
 		return r;
 	container_foreach(collect_used, &u);
@@ -152,6 +187,11 @@ static int pick(struct container *c, uint64_t *first, struct cfs_err *err)
 				*first = b;
 				return 0;
 			}
+	if (owner)
+		return cfs_err_set(err, ENOSPC, "start: the owner (uid %u) has no free block of "
+				   "%llu ids in its ranges of %s and %s (root grants them)",
+				   (unsigned)owner, IDS_PER_CONTAINER, idalloc_subuid,
+				   idalloc_subgid);
 	return cfs_err_set(err, ENOSPC, "start: no free block of %llu ids in root's ranges of "
 			   "%s and %s (every block is some container's idmap)",
 			   IDS_PER_CONTAINER, idalloc_subuid, idalloc_subgid);
@@ -165,13 +205,23 @@ int idalloc_assign(struct container *c, struct cfs_err *err)
 	bool need;
 	int r;
 
+	uid_t owner;
+
 	pthread_mutex_lock(&c->lock);
-	need = !config_privileged(&c->cfg) && !(c->cfg.val[K_IDMAP] && *c->cfg.val[K_IDMAP]);
+	owner = c->owner_uid;
+	if (owner && config_privileged(&c->cfg)) {
+		pthread_mutex_unlock(&c->lock);
+		return cfs_err_set(err, EPERM, "start: a delegated container runs unprivileged: "
+				   "privileged must be 0");
+	}
+	need = !config_privileged(&c->cfg) &&
+	       (!(c->cfg.val[K_IDMAP] && *c->cfg.val[K_IDMAP]) ||
+		(owner && !delegate_idmap_owned(c->cfg.val[K_IDMAP], owner)));
 	pthread_mutex_unlock(&c->lock);
 	if (!need)
 		return 0;
 	pthread_mutex_lock(&alloc_lock);
-	r = pick(c, &first, err);
+	r = pick(c, owner, &first, err);
 	if (r < 0)
 		goto out;
 	snprintf(map, sizeof(map), "u 0 %" PRIu64 " %llu\ng 0 %" PRIu64 " %llu\n", first,
@@ -194,8 +244,8 @@ int idalloc_assign(struct container *c, struct cfs_err *err)
 	config_free(&c->cfg);
 	c->cfg = cfg;
 	pthread_mutex_unlock(&c->lock);
-	log_info("%s: unprivileged, ids %" PRIu64 "-%llu of root's subordinate ranges", c->name,
-		 first, first + IDS_PER_CONTAINER - 1);
+	log_info("%s: unprivileged, ids %" PRIu64 "-%llu of %s subordinate ranges", c->name,
+		 first, first + IDS_PER_CONTAINER - 1, owner ? "its owner's" : "root's");
 out:
 	pthread_mutex_unlock(&alloc_lock);
 	return r;

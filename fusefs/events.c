@@ -128,6 +128,17 @@ static bool has_news(const struct ev_handle *h)
 	return false;
 }
 
+void events_owner_changed(uint64_t cid)
+{
+	static const unsigned subs[] = { SUB_NETDIR, SUB_CGDIR, SUB_NSDIR, SUB_RT + RT_STATE };
+
+	/* attributes only (negative offset): no inode or page lock is taken */
+	pthread_mutex_lock(&ev_lock);
+	for (size_t i = 0; session && i < sizeof(subs) / sizeof(subs[0]); i++)
+		fuse_lowlevel_notify_inval_inode(session, node_ino(cid, subs[i]), -1, 0);
+	pthread_mutex_unlock(&ev_lock);
+}
+
 void events_on_change(const char *name, enum cfs_state st, void *data)
 {
 	uint64_t cid;

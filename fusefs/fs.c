@@ -36,6 +36,22 @@ static double attr_timeout(const struct node *n)
 	       (n->kind == N_RT && n->arg == RT_STATE) ? CACHE_FOREVER : 0.0;
 }
 
+/* The engine checks what a caller who is not root writes (delegation): every
+ * operation that may change something first says for whom it is made. */
+static void as_req(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	engine_set_caller(ctx->uid, ctx->gid);
+}
+
+/* A handle's writes are made for the process that opened it (a FLUSH or RELEASE
+ * may come from another). */
+static void as_handle(const struct handle *h)
+{
+	engine_set_caller(h->uid, h->gid);
+}
+
 static void reply_error(fuse_req_t req, const struct node *n, int r, const struct cfs_err *err)
 {
 	if (n && n->cname[0] && err && err->msg[0])
@@ -111,10 +127,25 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct stat st;
 	int r = node_from_ino(ino, &n);
 
+	as_req(req);
 	if (r == 0 && n.kind == N_TMP)
 		r = tmp_setattr(ino, attr, to_set);
 	else if (r == 0)
 		r = node_stat(&n, &st);
+	/* chown of a container's directory delegates the container (root only) */
+	if (r == 0 && n.kind == N_CDIR && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != st.st_uid) ||
+	     ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != st.st_gid))) {
+		struct cfs_err err = { 0 };
+
+		r = engine_chown(n.cname, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+				 (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1, &err);
+		if (r == 0) {
+			events_owner_changed(n.cid);
+			r = node_stat(&n, &st);
+		}
+		to_set &= ~(FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
+	}
 	if (r == 0 && n.kind != N_TMP) {
 		if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (st.st_mode & 07777))
 			r = -EPERM;
@@ -167,6 +198,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 	if (r == 0 && p.kind != N_ROOT)
 		r = -EPERM;
+	if (r == 0 && fuse_req_ctx(req)->uid != 0)
+		r = -EACCES;	/* only root makes containers (the root dir is root's 0755) */
 	if (r == 0)
 		r = engine_create(name, &err);
 	if (r == 0) {
@@ -191,6 +224,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = node_lookup(&p, name, &n);
 	if (r == 0 && n.kind != N_CDIR)
 		r = node_is_dir(&n) ? -EPERM : -ENOTDIR;
+	if (r == 0 && fuse_req_ctx(req)->uid != 0)
+		r = -EACCES;	/* only root removes containers, delegated ones too */
 	if (r == 0) {
 		r = engine_destroy(name, &err);
 		if (r == 0) {
@@ -237,6 +272,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = -EINVAL;
 		goto out;
 	}
+	as_req(req);
 	dst_exists = node_lookup(&np, newname, &dst) == 0;
 	if (dst_exists && (flags & RENAME_NOREPLACE)) {
 		r = -EEXIST;
@@ -280,12 +316,21 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		r = -EPERM;	/* nothing but containers at the top, nothing in ns/ */
 	if (r == 0)
 		r = tmp_create(&p, name, mode, &ino);
-	if (r == 0)
-		r = node_from_ino(ino, &n);
 	if (r == 0) {
+		/* the creator's file (an owner's sed -i reopens and fchowns it) */
+		const struct fuse_ctx *ctx = fuse_req_ctx(req);
+		struct stat who = { .st_uid = ctx->uid, .st_gid = ctx->gid };
+
+		tmp_setattr(ino, &who, FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
+		r = node_from_ino(ino, &n);
+	}
+	if (r == 0) {
+		as_req(req);
 		r = handle_open(&n, fi->flags, &h);
 		if (r < 0)
 			tmp_unlink(parent, name);	/* the kernel never saw it */
+		else
+			handle_set_owner(h, fuse_req_ctx(req));
 	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -326,7 +371,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fi->nonseekable = 1;
 		}
 	} else if (r == 0) {
+		as_req(req);
 		r = handle_open(&n, fi->flags, &h);
+		if (r == 0)
+			handle_set_owner(h, fuse_req_ctx(req));
 	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -389,6 +437,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
+	as_handle(h);
 	if (h->node.kind == N_TMP)
 		r = tmp_write(ino, buf, size, off, h->flags & O_APPEND);
 	else
@@ -413,6 +462,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (!h->ev) {
 		pthread_mutex_lock(&h->lock);
+		as_handle(h);
 		r = handle_commit(h, &err);
 		pthread_mutex_unlock(&h->lock);
 	}
@@ -434,6 +484,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (!h->ev) {
 		pthread_mutex_lock(&h->lock);
+		as_handle(h);
 		if (handle_commit(h, &err) < 0 && err.msg[0])
 			engine_set_last_error(h->node.cname, err.msg);
 		pthread_mutex_unlock(&h->lock);

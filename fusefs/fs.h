@@ -109,6 +109,8 @@ void events_init(struct fuse_session *se);
 void events_fini(void);
 void events_on_change(const char *name, enum cfs_state st, void *data);
 void events_removed(const char *name);
+/* A container was given to another owner: the kernel forgets the attributes it keeps. */
+void events_owner_changed(uint64_t cid);
 struct ev_handle;
 struct ev_handle *events_open(const char *cname /* NULL for .events */, uint64_t cid,
 			      bool nonblock);
@@ -150,7 +152,16 @@ struct handle {
 	bool dirty;
 	int failed;		/* errno of a refused write: nothing is applied */
 	struct ev_handle *ev;
+	uid_t uid;		/* who opened it: writes are made for them */
+	gid_t gid;
 };
+static inline void handle_set_owner(struct handle *h, const struct fuse_ctx *ctx)
+{
+	if (h) {
+		h->uid = ctx->uid;
+		h->gid = ctx->gid;
+	}
+}
 int handle_open(const struct node *n, int flags, struct handle **out);
 void handle_free(struct handle *h);
 void handle_free_link(struct fh_link *l);

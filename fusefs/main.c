@@ -1,5 +1,5 @@
 /* main.c - the containerfs daemon: options, engine start-up, the FUSE session
- * (low-level API, multithreaded loop, default_permissions), detaching once the
+ * (low-level API, multithreaded loop, default_permissions, allow_other), detaching once the
  * tree is mounted, and a clean end on SIGTERM or unmount. */
 #include <errno.h>
 #include <malloc.h>
@@ -118,7 +118,10 @@ int main(int argc, char **argv)
 	}
 	fuse_opt_add_arg(&args, argv[0]);
 	fuse_opt_add_arg(&args, "-o");
-	fuse_opt_add_arg(&args, "default_permissions,fsname=containerfs,subtype=containerfs");
+	/* allow_other: delegated containers are managed by their owners, and every user
+	 * may read what is not secret; the modes and owners reported decide the rest */
+	fuse_opt_add_arg(&args, "default_permissions,allow_other,fsname=containerfs,"
+			 "subtype=containerfs");
 	for (int i = 0; i < o.n_fuse_opts; i++) {
 		fuse_opt_add_arg(&args, "-o");
 		fuse_opt_add_arg(&args, o.fuse_opts[i]);

@@ -201,9 +201,16 @@ static mode_t node_mode(const struct node *n)
 		return S_IFDIR | 0755;
 	case N_NSLINK:
 		return S_IFLNK | 0777;
-	case N_CONFIG: case N_KEY:
-		return S_IFREG | 0644;
+	/* what may hold secrets (the environment and init's command line, the whole
+	 * configuration, the console output, the processes' command lines, the last
+	 * refused value) is its owner's alone; the rest every user may read */
+	case N_CONFIG:
+		return S_IFREG | 0600;
+	case N_KEY:
+		return S_IFREG | (n->arg == K_ENV || n->arg == K_INIT ? 0600 : 0644);
 	case N_RT:
+		if (n->arg == RT_LOG || n->arg == RT_PS || n->arg == RT_LAST_ERROR)
+			return S_IFREG | 0400;
 		return S_IFREG | (n->arg == RT_STATE || n->arg == RT_TASKS ? 0644 : 0444);
 	default:
 		return S_IFREG | 0444;
@@ -220,6 +227,8 @@ int node_stat(const struct node *n, struct stat *st)
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 	st->st_uid = 0;
 	st->st_gid = 0;
+	if (n->cid && engine_owner(n->cname, &st->st_uid, &st->st_gid) < 0)
+		return -ENOENT;
 	st->st_blksize = 4096;
 	st->st_atime = st->st_mtime = st->st_ctime = fs_start_time;
 	if (n->kind == N_KEY) {

@@ -91,6 +91,16 @@ enum cfs_state engine_state(const char *name);
 extern const char *const engine_ns_names[NS_COUNT];
 int engine_ns_link(const char *name, int ns, char *target, size_t n);
 
+/* Delegation. The credentials of the process a call is made for (this thread's
+ * calls until the next engine_set_caller; 0:0 when never set): what a caller who is
+ * not root writes is checked against what the container's owner may use. */
+void engine_set_caller(uid_t uid, gid_t gid);
+/* The container's owner (0:0 unless delegated); 0 or -ENOENT. */
+int engine_owner(const char *name, uid_t *uid, gid_t *gid);
+/* Give the container to uid:gid ((uid_t)-1 / (gid_t)-1: unchanged); root only
+ * (EPERM). Persisted in the state dir. */
+int engine_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err);
+
 /* Record why a write was rejected (the FUSE layer calls this for its own refusals). */
 void engine_set_last_error(const char *name, const char *msg);
 

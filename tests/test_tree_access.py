@@ -1,5 +1,6 @@
-"""Who may do what: two daemons side by side; other users read with -o allow_other but
-only root changes the tree; the tree over sshfs (optional)."""
+"""Who may do what: two daemons side by side; the tree is mounted allow_other: other
+users read what holds no secret (not config, env or log) and change nothing (delegation
+to an owner: test_delegation.py); the tree over sshfs (optional)."""
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from lib.daemon import mounts_under
+from lib.daemon import mountinfo, mounts_under
 from lib.fsops import read_file, read_value, run, write_file
 
 
@@ -56,6 +57,8 @@ def wr(p, data):
 t("read hostname", lambda: rd(os.path.join(web, "hostname")))
 t("read config", lambda: len(rd(os.path.join(web, "config"))))
 t("read state", lambda: rd(os.path.join(web, "state")))
+t("read env", lambda: rd(os.path.join(web, "env")))
+t("read log", lambda: rd(os.path.join(web, "log")))
 t("listdir", lambda: sorted(os.listdir(web))[:3])
 t("write hostname", lambda: wr(os.path.join(web, "hostname"), b"evil\n"))
 t("write state", lambda: wr(os.path.join(web, "state"), b"start\n"))
@@ -71,7 +74,6 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.daemon_opts("-o", "allow_other")
 def test_other_users_read_but_cannot_write(daemon):
     if not shutil.which("setpriv"):
         pytest.skip("setpriv not installed")
@@ -84,10 +86,12 @@ def test_other_users_read_but_cannot_write(daemon):
             "write hostname": ["EACCES", None], "write state": ["EACCES", None],
             "write memory.max": ["EACCES", None], "append env": ["EACCES", None],
             "create temp": ["EACCES", None], "mkdir": ["EACCES", None],
-            "rmdir": ["EACCES", None], "access W_OK": ["ok", False]}
+            "rmdir": ["EACCES", None], "access W_OK": ["ok", False],
+            "read config": ["EACCES", None], "read env": ["EACCES", None],
+            "read log": ["EACCES", None]}
     wrong = {k: (got[k], v) for k, v in want.items() if got[k] != v}
     assert not wrong, f"(got, want): {wrong}"
-    assert got["read config"][0] == "ok" and got["listdir"][0] == "ok"
+    assert got["listdir"][0] == "ok"
     assert got["unlink"][0] in ("EACCES", "EPERM")
     assert got["chmod"][0] == "EPERM"
     # and the shell says so
@@ -97,12 +101,11 @@ def test_other_users_read_but_cannot_write(daemon):
     assert "web" in os.listdir(daemon.path())
 
 
-def test_without_allow_other_others_see_nothing(daemon):
-    if not shutil.which("setpriv"):
-        pytest.skip("setpriv not installed")
-    os.mkdir(daemon.path("web"))
-    r = run(NOBODY + ["cat", daemon.path("web", "hostname")])
-    assert r.returncode != 0
+def test_mounted_allow_other_by_default(daemon):
+    """No -o needed: the daemon mounts allow_other itself (and default_permissions)."""
+    opts = [m["super"].split(",") for m in mountinfo() if m["mnt"] == daemon.mnt]
+    assert len(opts) == 1 and "allow_other" in opts[0] and "default_permissions" in opts[0], \
+        opts
 
 
 # ---- sshfs (optional) ----

@@ -173,6 +173,9 @@ def test_modes_and_owners(daemon, web):
         want[f] = (stat.S_IFREG, 0o444)
     for s in STATS:
         want[f"cgroup/{s}"] = (stat.S_IFREG, 0o444)
+    # what may hold secrets is the owner's alone
+    want["env"] = want["init"] = want["config"] = (stat.S_IFREG, 0o600)
+    want["log"] = want["ps"] = want["last_error"] = (stat.S_IFREG, 0o400)
     wrong = []
     for rel, (fmt, mode) in want.items():
         got = _mode(os.path.join(web, rel))
