@@ -264,3 +264,48 @@ def test_attach_takes_inits_credentials(daemon, containers, image):
     assert got["CapAmb"] == "0000000000000000"
     assert got["Uid"].split()[0] == "0" and got["Gid"].split()[0] == "0"
     c.do("kill")
+
+
+@pytest.mark.timeout(90)
+def test_attach_is_not_dumpable_before_exec(daemon, containers, image):
+    """What cfs-attach runs before the command's exec holds the host's descriptors: it is
+    not dumpable, so root inside (even one that could name it) cannot ptrace it or open
+    its /proc files; /proc shows the private files of a non-dumpable process (environ,
+    fd, mem; not the world-readable /proc/PID itself) as owned by the host's root.
+    The command after its exec is an ordinary process of the container. (In a user
+    namespace the change of uid alone would also leave the joiner non-dumpable; the
+    tool's own PR_SET_DUMPABLE covers the time before it and privileged containers.)"""
+    c = system_container(containers, "web", image)
+    p = c.start()
+    mapped = proc_status(p)["Uid"].split()[0]
+    proc = subprocess.Popen([ATTACH, c.path(), "--", "sleep", "32"])
+    try:
+        def joined():
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                kids = f.read().split()
+            if not kids:
+                return None
+            j = int(kids[0])
+            with open(f"/proc/{j}/task/{j}/children") as f:
+                cmd = f.read().split()
+            return (j, int(cmd[0])) if cmd and cmd_is(int(cmd[0]), "sleep") else None
+
+        def cmd_is(pid, name):
+            try:
+                return cmdline(pid)[:1] == [name]
+            except OSError:
+                return False
+
+        joiner, command = wait_for(joined, 10, what="the attached command")
+        if mapped != "0":  # unprivileged: the joiner runs as the container's root ...
+            assert proc_status(joiner)["Uid"].split()[0] == mapped
+            # ... yet /proc keeps it the host root's: not dumpable
+            assert os.stat(f"/proc/{joiner}/environ").st_uid == 0
+            # the command, after its exec, is dumpable again: owned by its own uid
+            assert os.stat(f"/proc/{command}/environ").st_uid == int(mapped)
+        # and the container cannot even name the joiner: it is outside its pid namespace
+        assert proc_status(joiner)["NSpid"].split() == [str(joiner)]
+    finally:
+        proc.kill()
+        proc.wait()
+    c.do("kill")
