@@ -210,6 +210,8 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
 		return cfs_err_set(err, r < 0 ? -r : errno, "start: run dir %s: %s", sc->run_dir,
 				   strerror(r < 0 ? -r : errno));
+	if (p->sys)
+		return rootfs_plan_hostname(p, err);
 	return 0;
 }
 
