@@ -10,16 +10,16 @@ import os
 
 import pytest
 
-from lib.daemon import wait_gone
+from lib.daemon import checkconfig, wait_gone
 from lib.distro import debian_image, is_cached
 from lib.fsops import read_file
 from lib.lifecycle import containers, event_states, is_subsequence, read_until, wait_for
-from lib.system import attach, console, image, system_container, wait_log
+from lib.system import attach, console, image, mounts_at, mounts_of, system_container, wait_log
 
 assert containers and image  # fixtures, imported for the tests below
 
 # The first test that needs the image may have to build it (a few minutes, once).
-pytestmark = pytest.mark.timeout(60 if is_cached() else 900)
+pytestmark = pytest.mark.timeout(60 if is_cached("systemd") and is_cached("sysvinit") else 900)
 
 # mode name -> settings every container of that mode gets
 MODES = {"privileged": {}}
@@ -170,6 +170,33 @@ def test_debian_getty_on_tty1(containers, debian, mode):
     assert "deb-tty login:" in out, out
 
 
+# ---- sysvinit ----
+
+@pytest.fixture
+def sysvinit():
+    path, why = debian_image("sysvinit")
+    if not path:
+        pytest.skip(why)
+    return path
+
+
+def test_sysvinit_stop_shuts_down_cleanly(containers, sysvinit, mode):
+    c = _container(containers, mode, "sv", sysvinit,
+                   {"rootfs.overlay": "1", "stop.timeout": "50"})
+    pid = c.start()
+    wait_log(c, "Entering runlevel: 2", 30)
+    c.do("stop")
+    assert wait_gone(pid, 5)
+    # SIGINT: the inittab's ctrlaltdel entry, `shutdown -r now`; its reboot(2) ends
+    # init by SIGHUP, and as a stop was under way the container stays STOPPED
+    # (the exit status says the shutdown ran to its reboot(2); the log's last lines
+    # may still be in the console pty when the namespace ends)
+    assert c.exit_status() == str(128 + SIGHUP), c.log()[-3000:]
+    assert "Switching to runlevel: 6" in c.log()
+    assert last_run(c) == (128 + SIGHUP, "stop")
+    assert c.state() == "STOPPED"
+
+
 # ---- busybox init (the default image) ----
 
 def test_busybox_stop_default_powers_off(containers, image, mode):
@@ -182,6 +209,16 @@ def test_busybox_stop_default_powers_off(containers, image, mode):
     assert c.exit_status() == str(128 + SIGINT), c.log()
     assert "poweroff" in c.log()
     assert last_run(c) == (128 + SIGINT, "stop")
+
+
+def test_busybox_shell_as_init_gets_sigterm(containers, image, mode):
+    # busybox running as sh is no init: auto sends it SIGTERM, which it traps
+    c = _container(containers, mode, "bb", image, {
+        "init": "/bin/sh -c 'trap \"exit 7\" TERM; while true; do sleep 1; done'"})
+    pid = c.start()
+    c.do("stop")
+    assert wait_gone(pid, 5)
+    assert c.exit_status() == "7"
 
 
 def test_busybox_explicit_sigterm_reboots_but_stop_wins(containers, image, mode):
@@ -217,3 +254,56 @@ def test_busybox_reboot_inside_starts_again(containers, image, mode):
     c.wait_state("STOPPED", 20)
     assert wait_gone(pid, 5)
     assert last_run(c) == (128 + SIGINT, "exit")
+
+
+# ---- what any init gets: the cgroup tree, /run ----
+
+def _host_cgroup_mounts():
+    """{superblock (major:minor): (fstype, super options)} of the host's cgroup mounts."""
+    out = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, post = line.rstrip("\n").split(" - ", 1)
+            fstype, _src, sup = post.split()[:3]
+            if fstype in ("cgroup", "cgroup2"):
+                out[pre.split()[2]] = (fstype, sup)
+    return out
+
+
+def test_cgroup_tree_and_run_inside(daemon, containers, image, mode):
+    c = _container(containers, mode, "bb", image)
+    pid = c.start()
+    layout = checkconfig(daemon)["cgroup layout"]
+    host = _host_cgroup_mounts()
+    with open(f"/proc/{pid}/mountinfo") as f:
+        inside = {}
+        for line in f:
+            pre, post = line.split(" - ", 1)
+            a = pre.split()
+            if a[4].startswith("/sys/fs/cgroup"):
+                inside[a[4]] = (a[2], a[3], post.split()[0])  # superblock, root, fstype
+    if layout == "v2":
+        assert set(inside) == {"/sys/fs/cgroup"}, inside
+        dev, root, fstype = inside["/sys/fs/cgroup"]
+        assert fstype == "cgroup2" and dev in host and root.endswith("/" + c.name), inside
+        procs = f"/proc/{pid}/root/sys/fs/cgroup/cgroup.procs"
+    else:
+        # a read-only tmpfs holding every hierarchy of the host, each one the same
+        # superblock as the host's and rooted at the container's own cgroup
+        top = mounts_at(pid, "/sys/fs/cgroup")
+        assert top[0]["fstype"] == "tmpfs" and "ro" in top[-1]["opts"], top
+        hier = {m: v for m, v in inside.items() if m != "/sys/fs/cgroup"}
+        assert sorted(v[0] for v in hier.values()) == sorted(host), (hier, host)
+        # (mountinfo shows a cgroup mount's root as the reader's namespace sees it)
+        assert all(v[1].endswith("/" + c.name) for v in hier.values()), hier
+        named = [m for m, v in hier.items() if "name=systemd" in host[v[0]][1]]
+        assert named == ["/sys/fs/cgroup/systemd"] or "name=systemd" not in str(host)
+        if layout == "hybrid":
+            assert hier["/sys/fs/cgroup/unified"][2] == "cgroup2"
+        procs = f"/proc/{pid}/root/sys/fs/cgroup/{'systemd' if named else 'pids'}/cgroup.procs"
+    # the root of the tree inside is the container's cgroup: init is in it
+    with open(procs) as f:
+        assert str(pid) in f.read().split()
+    # /run and /run/lock are fresh tmpfs
+    run = [m["fstype"] for m in mounts_of(pid) if m["mnt"] in ("/run", "/run/lock")]
+    assert run == ["tmpfs", "tmpfs"]

@@ -397,7 +397,7 @@ const struct key_def key_table[K_COUNT] = {
 	    "lxc.pty.max", "lxc.pts", "maximum ptys of the container's devpts"),
 	ROW(K_STOP_SIGNAL, SEC_CONTAINER, "stop.signal", 0, "auto", chk_signal,
 	    "lxc.signal.halt", "lxc.haltsignal", "signal name or number sent by stop; auto: what "
-	    "halts the running init (systemd SIGRTMIN+3, busybox SIGUSR2, sysvinit SIGPWR, "
+	    "halts the running init (systemd SIGRTMIN+3, busybox init SIGUSR2, sysvinit SIGINT, "
 	    "else SIGTERM)"),
 	ROW(K_STOP_TIMEOUT, SEC_CONTAINER, "stop.timeout", 0, "10", chk_timeout,
 	    NULL, NULL, "seconds stop waits before killing, 0-86400"),

@@ -195,18 +195,26 @@ static int do_kill(struct container *c, struct cfs_err *err)
 
 /* stop.signal auto: the signal on which the running init halts the system, told by
  * the program it runs (/proc/PID/exe, as seen inside its root; the image may be
- * anything, so its name is all there is to go by). */
+ * anything, so the running program is what there is to go by) and, for a
+ * multi-call binary, the name it runs as (comm): busybox as `init` is busybox init,
+ * busybox as `sh` is a shell, which takes SIGTERM. */
 static int auto_stop_signal(pid_t init_pid)
 {
 	static const struct {
-		const char *prog;
+		const char *exe, *comm;	/* comm NULL: any */
 		int sig;
 	} inits[] = {
-		{ "systemd", -3 },	/* SIGRTMIN+3: halt.target, then exit through reboot(2) */
-		{ "busybox", SIGUSR2 },	/* busybox init: USR1 halt, USR2 poweroff, TERM reboot */
-		{ "init", SIGPWR },	/* sysvinit: the powerfail entries of its inittab */
+		{ "systemd", NULL, -3 },	/* SIGRTMIN+3: halt.target, then reboot(2) */
+		/* busybox init: USR1 halt, USR2 poweroff, TERM reboot */
+		{ "busybox", "init", SIGUSR2 },
+		{ "busybox", "linuxrc", SIGUSR2 },
+		/* sysvinit: its inittab's ctrlaltdel entry, in Debian's stock one
+		 * `shutdown -r now`: a clean shutdown whose reboot, during a stop,
+		 * leaves the container STOPPED (SIGPWR runs powerfail entries that
+		 * stock images lack) */
+		{ "init", NULL, SIGINT },
 	};
-	char path[64], exe[PATH_MAX];
+	char path[64], exe[PATH_MAX], comm[32] = "";
 	const char *base;
 	ssize_t n;
 
@@ -219,8 +227,11 @@ static int auto_stop_signal(pid_t init_pid)
 		exe[n - 10] = '\0';	/* replaced by an upgrade inside */
 	base = strrchr(exe, '/');
 	base = base ? base + 1 : exe;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)init_pid);
+	if (read_file_into(path, comm, sizeof(comm)) > 0)
+		comm[strcspn(comm, "\n")] = '\0';
 	for (size_t i = 0; i < sizeof(inits) / sizeof(inits[0]); i++)
-		if (!strcmp(base, inits[i].prog))
+		if (!strcmp(base, inits[i].exe) && (!inits[i].comm || !strcmp(comm, inits[i].comm)))
 			return inits[i].sig < 0 ? SIGRTMIN - inits[i].sig : inits[i].sig;
 	return SIGTERM;
 }
