@@ -42,8 +42,9 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(HELPER_SRC))
 
 SUPERVISOR := $(B)/containerfs-supervisor
+TOOLS := $(B)/cfs-attach $(B)/cfs-console
 
-all: $(B)/containerfs $(SUPERVISOR) $(HELPER_BIN)
+all: $(B)/containerfs $(SUPERVISOR) $(TOOLS) $(HELPER_BIN)
 
 $(B)/engine/%.o: engine/%.c
 	@mkdir -p $(dir $@)
@@ -67,6 +68,16 @@ SUPERVISOR_CC ?= $(shell command -v musl-gcc >/dev/null 2>&1 && echo musl-gcc ||
 $(B)/containerfs-supervisor: supervisor/supervisor.c
 	@mkdir -p $(dir $@)
 	$(SUPERVISOR_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -Os -static -o $@ $<
+
+# The user's tools (lxc-attach and lxc-console): plain libc programs.
+TOOL_CFLAGS := $(BASEFLAGS) -Itools
+$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ tools/cfs-attach.c tools/attach_seccomp.c
+
+$(B)/cfs-console: tools/cfs-console.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $<
 
 $(B)/unit/%: tests/unit/%.c $(B)/libcfsengine.a
 	@mkdir -p $(dir $@)
@@ -96,12 +107,12 @@ check-v2: all
 e2e: all
 	CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -q tests $(PYTEST_ARGS)
 
-install: $(B)/containerfs $(B)/containerfs-supervisor
+install: $(B)/containerfs $(B)/containerfs-supervisor $(TOOLS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/containerfs
 	install -m 0755 $(B)/containerfs $(DESTDIR)$(PREFIX)/sbin/containerfs
 	install -m 0755 $(B)/containerfs-supervisor $(DESTDIR)$(PREFIX)/libexec/containerfs/
-	install -m 0755 scripts/cfs-attach $(DESTDIR)$(PREFIX)/bin/cfs-attach
-	install -m 0755 scripts/cfs-console $(DESTDIR)$(PREFIX)/bin/cfs-console
+	install -m 0755 $(B)/cfs-attach $(DESTDIR)$(PREFIX)/bin/cfs-attach
+	install -m 0755 $(B)/cfs-console $(DESTDIR)$(PREFIX)/bin/cfs-console
 	install -m 0755 scripts/mkimage $(DESTDIR)$(PREFIX)/bin/cfs-mkimage
 
 clean:

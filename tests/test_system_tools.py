@@ -67,8 +67,13 @@ def test_attach_joins_cgroups(daemon, containers, image):
                     pass
             return None
         pid = wait_for(attached, 10, what="the attached command in tasks")
-        # the helper put itself there first, so the command was never outside
-        assert str(proc.pid) in read_file(c.path("tasks")).split()
+        # the tool's child put itself there before it forked the command, so the
+        # command was never outside; the tool itself stays on the host
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            joiner = f.read().split()
+        tasks = read_file(c.path("tasks")).split()
+        assert len(joiner) == 1 and joiner[0] in tasks, (joiner, tasks)
+        assert str(proc.pid) not in tasks
         for ctrl in ("memory", "pids", "devices", "freezer"):
             if ctrl in proc_cgroups(p):
                 assert cgroup_dir(pid, ctrl) == cgroup_dir(p, ctrl), ctrl
@@ -173,3 +178,89 @@ def test_lxc_2012_configuration_boots(daemon, containers, image):
     wait_log(c, "containerfs busybox: debian is up")
     c.do("kill")
     assert c.state() == "STOPPED"
+
+
+def _ctty_child(slave: int):
+    """preexec for a process whose controlling terminal is `slave` (like a shell's)."""
+    def pre():
+        import fcntl
+        import termios
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    return pre
+
+
+def _pending_input(master: int, slave: int) -> bytes:
+    """What waits in the terminal's input queue (what the caller's shell would read
+    next), without blocking: the slave in non-canonical, non-blocking mode."""
+    import termios
+    attrs = termios.tcgetattr(slave)
+    raw = list(attrs)
+    raw[3] &= ~termios.ICANON
+    raw[6] = list(raw[6])
+    raw[6][termios.VMIN], raw[6][termios.VTIME] = 0, 0
+    termios.tcsetattr(slave, termios.TCSANOW, raw)
+    try:
+        return os.read(slave, 4096)
+    except BlockingIOError:
+        return b""
+    finally:
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+
+
+INJECT = ("import fcntl, termios\n"
+          "for ch in b'echo INJECTED\\n':\n"
+          "    fcntl.ioctl(1, termios.TIOCSTI, bytes([ch]))\n")
+
+
+@pytest.mark.timeout(60)
+def test_attach_gives_a_new_pty_so_tiocsti_cannot_reach_the_caller(daemon, containers):
+    """A command inside pushing keystrokes with TIOCSTI fills its own pty, never the
+    terminal of the admin who attached (whose shell would run them on the host)."""
+    import pty as ptymod
+    import sys
+    c = containers("app", "sleep", 100)
+    c.start()
+    master, slave = ptymod.openpty()
+    try:
+        # the control: run directly on that terminal, the injection lands in its queue
+        subprocess.run([sys.executable, "-c", INJECT], stdin=slave, stdout=slave,
+                       stderr=slave, preexec_fn=_ctty_child(slave), timeout=20, check=True)
+        assert b"INJECTED" in _pending_input(master, slave)
+        # through cfs-attach: the command's terminal is a pty of the tool's own
+        p = subprocess.run([ATTACH, c.path(), "--", sys.executable, "-c",
+                            INJECT + "import os; print(os.ttyname(1))"],
+                           stdin=slave, stdout=slave, stderr=slave,
+                           preexec_fn=_ctty_child(slave), timeout=20)
+        assert p.returncode == 0
+        assert _pending_input(master, slave) == b""
+        out = b""
+        while True:
+            import select
+            r, _, _ = select.select([master], [], [], 0.5)
+            if not r:
+                break
+            out += os.read(master, 4096)
+        assert b"/dev/pts/" in out and os.ttyname(slave).encode() not in out, out
+    finally:
+        os.close(master)
+        os.close(slave)
+    c.do("kill")
+
+
+@pytest.mark.timeout(90)
+def test_attach_takes_inits_credentials(daemon, containers, image):
+    """The attached command has init's capability sets (not only its bounding set),
+    its no_new_privs and seccomp mode, and uid/gid 0 inside."""
+    c = system_container(containers, "web", image, {"caps.drop": "sys_module net_raw"})
+    p = c.start()
+    st = proc_status(p)
+    r = attach_sh(c, "grep -E '^(Uid|Gid|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' /proc/self/status")
+    assert r.returncode == 0, r
+    got = dict(line.split(":", 1) for line in r.stdout.splitlines())
+    got = {k: v.strip() for k, v in got.items()}
+    for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "NoNewPrivs", "Seccomp"):
+        assert got[k] == st[k], (k, got[k], st[k])
+    assert got["CapAmb"] == "0000000000000000"
+    assert got["Uid"].split()[0] == "0" and got["Gid"].split()[0] == "0"
+    c.do("kill")

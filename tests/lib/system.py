@@ -1,5 +1,6 @@
 """Helpers for the system-container tests (test_system*.py): the busybox image made by
-scripts/mkimage, the attach and console helpers (scripts/cfs-attach, cfs-console),
+scripts/mkimage, the attach and console tools (tools/cfs-attach.c, cfs-console.c, built
+into the build dir),
 and the kernel's view of a running container read on the host: its mountinfo, its
 /dev, its /proc, through /proc/PID/."""
 import os
@@ -10,14 +11,14 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from lib.daemon import REPO, mountinfo
+from lib.daemon import REPO, build_dir, mountinfo
 from lib.fsops import read_file
 from lib.lifecycle import Ctr, proc_status, wait_for
 
 SCRIPTS = os.path.join(REPO, "scripts")
 MKIMAGE = os.path.join(SCRIPTS, "mkimage")
-ATTACH = os.path.join(SCRIPTS, "cfs-attach")
-CONSOLE = os.path.join(SCRIPTS, "cfs-console")
+ATTACH = os.path.join(build_dir(), "cfs-attach")
+CONSOLE = os.path.join(build_dir(), "cfs-console")
 
 # The nodes /dev gets with the default devices.allow, with their numbers.
 STD_NODES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
@@ -52,7 +53,7 @@ def system_container(containers, name: str, rootfs: str,
 
 def attach(c: Ctr, *cmd: str, input: Optional[str] = None, timeout: float = 20,
            opts=()) -> subprocess.CompletedProcess:
-    """scripts/cfs-attach CONTAINER_DIR -- cmd..."""
+    """cfs-attach CONTAINER_DIR -- cmd..."""
     return subprocess.run([ATTACH, *opts, c.path(), "--", *cmd], input=input, text=True,
                           capture_output=True, timeout=timeout)
 
@@ -63,7 +64,7 @@ def attach_sh(c: Ctr, script: str, **kw) -> subprocess.CompletedProcess:
 
 def console(c: Ctr, tty: int, text: str, quiet: float = 1.0,
             timeout: float = 20) -> subprocess.CompletedProcess:
-    """Type text into tty N (0: the console) with scripts/cfs-console; its output."""
+    """Type text into tty N (0: the console) with cfs-console; its output."""
     return subprocess.run([CONSOLE, "-t", str(tty), "-q", str(quiet), c.path()],
                           input=text, text=True, capture_output=True, timeout=timeout)
 
