@@ -99,6 +99,27 @@ def test_debian_boots_to_running(daemon, containers, debian, mode):
     assert not os.path.exists(os.path.join(daemon.state_dir, "deb/overlay/upper/etc/hostname"))
 
 
+def test_debian_image_shared_by_two(daemon, containers, debian, mode):
+    # one root-owned image, two containers at once, each its own system in its layer
+    with open(os.path.join(debian, "etc/machine-id")) as f:
+        image_id = f.read()
+    a = _debian(containers, mode, debian, "deb-a")
+    b = _debian(containers, mode, debian, "deb-b")
+    a.start()
+    b.start()
+    wait_booted(a)
+    wait_booted(b)
+    assert [attach(c, "hostname").stdout.strip() for c in (a, b)] == ["deb-a", "deb-b"]
+    ids = [attach(c, "cat", "/etc/machine-id").stdout.strip() for c in (a, b)]
+    assert all(len(i) == 32 for i in ids) and ids[0] != ids[1], ids
+    st = os.stat(debian)
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    with open(os.path.join(debian, "etc/machine-id")) as f:
+        assert f.read() == image_id  # each wrote its own into its layer
+    for c in (a, b):
+        assert os.path.exists(os.path.join(daemon.state_dir, c.name, "overlay/upper/etc/machine-id"))
+
+
 def test_debian_stop_halts_cleanly(containers, debian, mode):
     c = _debian(containers, mode, debian, settings={"stop.timeout": "60"})
     pid = c.start()
