@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "cgroup/cgroup.h"
 #include "config/config.h"
 #include "error.h"
 #include "parse.h"
@@ -23,6 +24,9 @@ struct rootfs_plan {
 	unsigned nodes;		/* bit i: std node i is allowed by the device rules */
 	bool own_proc, own_sys;	/* the mounts setting mounts /proc, /sys itself */
 	char devpts_data[96];
+	char hostname_file[PATH_MAX];
+	struct cg_mount cg[CG_MAX_MOUNTS];	/* /sys/fs/cgroup inside (cgroup ns only) */
+	int ncg;	/* RUN/NAME/hostname, bound over /etc/hostname */
 	int ntty;
 	int tty_master[MAX_TTY], tty_slave[MAX_TTY];	/* held by the supervisor */
 	/* the slaves' names, for init to bind them from its own copy of the mounts */
@@ -39,6 +43,10 @@ struct rootfs_plan {
 int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg,
 		struct cfs_err *err);
 void rootfs_plan_free(struct rootfs_plan *s);
+/* Write the hostname into RUN/NAME/hostname (p->run_dir set), which init binds over
+ * the root's /etc/hostname: what systemd reads at boot is the container's setting,
+ * and the image is never written. 0 or -errno with err set. */
+int rootfs_plan_hostname(struct spawn_plan *p, struct cfs_err *err);
 
 /* console.c: open the console pty (p->console: master, slave) and ntty tty ptys
  * (s->tty_master/slave), every fd above FD_FLOOR and close-on-exec. */

@@ -238,7 +238,10 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
 		return cfs_err_set(err, r < 0 ? -r : errno, "start: run dir %s: %s", sc->run_dir,
 				   strerror(r < 0 ? -r : errno));
-	return seccomp_prog_save(p->run_dir, &p->seccomp, err);	/* for cfs-attach */
+	r = seccomp_prog_save(p->run_dir, &p->seccomp, err);	/* for cfs-attach */
+	if (r == 0 && p->sys)
+		r = rootfs_plan_hostname(p, err);
+	return r;
 }
 
 /* Keep our fds clear of 0-3, which the children lay out before exec. */
