@@ -492,17 +492,17 @@ static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce
 }
 
 /* The container's hostname file over the root's /etc/hostname, when the image has
- * one (a regular file, beneath the root): systemd sets the hostname from it. */
-static int bind_hostname(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
+ * one (a regular file, beneath the root): systemd sets the hostname from it. tree is
+ * the daemon's detached clone of RUN/NAME/hostname (init may not walk the run dir). */
+static int bind_hostname(int tree, int rootfd, struct child_err *ce)
 {
 	struct stat st;
-	char fp[32];
 	int fd = in_root_open(rootfd, "etc/hostname", 0), r = 0;
 
 	if (fd < 0)
 		return 0;	/* none, or a link leading out of the root: left alone */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    mount(s->hostname_file, fd_path(fp, fd), NULL, MS_BIND, NULL) < 0)
+	    move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		r = child_err_set(ce, errno, "bind the hostname over", "/etc/hostname", NULL);
 	close(fd);
 	return r;
@@ -523,7 +523,8 @@ static int pivot(const char *root, int rootfd, struct child_err *ce)
 	return 0;
 }
 
-int rootfs_setup(const struct spawn_plan *p, int given, struct child_err *ce)
+int rootfs_setup(const struct spawn_plan *p, int given, int hostname_tree,
+		 struct child_err *ce)
 {
 	const struct rootfs_plan *s = p->sys;
 	mode_t old = umask(0);	/* modes as written here; init gets the old mask back */
@@ -548,7 +549,7 @@ int rootfs_setup(const struct spawn_plan *p, int given, struct child_err *ce)
 	if (!r)
 		r = make_dev(p, rootfd, ce);
 	if (!r)
-		r = bind_hostname(s, rootfd, ce);
+		r = bind_hostname(hostname_tree, rootfd, ce);
 	if (!r)
 		r = mounts_apply(s, rootfd, ce);
 	if (!r)

@@ -457,6 +457,8 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 		r = write_idmaps(sc->init_pid, sc->cfg, err);
 	if (r >= 0 && p->sys && p->sys->idmapped)
 		r = idmount_root(p->sys, sc->init_pid, sc->go_fd, err);
+	if (r >= 0 && p->sys)
+		r = idmount_send_hostname(p->sys, sc->go_fd, err);
 	sc->mapped_root = p->mapped_root;
 	sc->root_uid = p->root_uid;
 	sc->root_gid = p->root_gid;
