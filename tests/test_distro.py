@@ -4,16 +4,18 @@ cleanly on `stop`, starts again after a reboot inside, stays stopped after a pow
 has the container's hostname and a getty on tty1; busybox init halts on the default
 stop signal and restarts after its own reboot.
 
-Each test runs in every mode of MODES (today privileged only; an unprivileged mode is
-one more entry: the settings it needs)."""
+Each test runs in every mode of MODES: `privileged` (privileged = 1: no user namespace)
+and `unprivileged` (the default, privileged = 0: a user namespace with an allocated
+idmap over an idmapped image, skipped where the host lacks idmapped mounts)."""
 import os
 
 import pytest
 
-from lib.daemon import checkconfig, wait_gone
+from lib.daemon import checkconfig, host_lacks, wait_gone
 from lib.distro import debian_image, is_cached
 from lib.fsops import read_file
-from lib.lifecycle import containers, event_states, is_subsequence, read_until, wait_for
+from lib.lifecycle import (containers, event_states, is_subsequence, proc_status, read_until,
+                           wait_for)
 from lib.system import attach, console, image, mounts_at, mounts_of, system_container, wait_log
 
 assert containers and image  # fixtures, imported for the tests below
@@ -22,13 +24,22 @@ assert containers and image  # fixtures, imported for the tests below
 pytestmark = pytest.mark.timeout(60 if is_cached("systemd") and is_cached("sysvinit") else 900)
 
 # mode name -> settings every container of that mode gets
-MODES = {"privileged": {}}
+MODES = {"privileged": {}, "unprivileged": {}}
 SIGHUP, SIGINT, SIGKILL = 1, 2, 9
 
 
 @pytest.fixture(params=sorted(MODES))
-def mode(request):
+def mode(request, daemon):
+    if request.param == "unprivileged" and host_lacks(daemon, "idmapped mounts"):
+        pytest.skip("idmapped mounts: " + checkconfig(daemon)["idmapped mounts"])
     return request.param
+
+
+def allocated_first(c) -> int:
+    """The first outside id of the container's allocated idmap (u and g alike)."""
+    u, g = (ln.split() for ln in c.read("idmap").splitlines())
+    assert u[:2] == ["u", "0"] and g[:2] == ["g", "0"] and u[2] == g[2], (u, g)
+    return int(u[2])
 
 
 @pytest.fixture
@@ -97,6 +108,23 @@ def test_debian_boots_to_running(daemon, containers, debian, mode):
     with open(os.path.join(debian, "etc/hostname")) as f:
         assert f.read() == image_hostname
     assert not os.path.exists(os.path.join(daemon.state_dir, "deb/overlay/upper/etc/hostname"))
+    upper = os.path.join(daemon.state_dir, "deb/overlay/upper")
+    r = attach(c, "sh", "-c", "echo hi > /root/was-here && stat -c %u:%g /root/was-here")
+    assert r.returncode == 0 and r.stdout.strip() == "0:0", r
+    assert not os.path.exists(os.path.join(debian, "root/was-here"))
+    st = os.stat(debian)
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    s = os.stat(os.path.join(upper, "root/was-here"))
+    if mode == "unprivileged":
+        # init is the idmap's first outside id on the host, in all four slots, and
+        # what root writes inside is that id's in the upper layer
+        first = allocated_first(c)
+        for field in ("Uid", "Gid"):
+            assert proc_status(pid)[field].split() == [str(first)] * 4, field
+        assert (s.st_uid, s.st_gid) == (first, first)
+    else:
+        assert proc_status(pid)["Uid"].split() == ["0"] * 4
+        assert (s.st_uid, s.st_gid) == (0, 0)
 
 
 def test_debian_image_shared_by_two(daemon, containers, debian, mode):
