@@ -107,6 +107,9 @@ int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err 
 /* EINVAL with the sentence for text that is not a verb or a target state. */
 int lifecycle_bad_verb(const char *text, size_t len, struct cfs_err *err);
 int lifecycle_autostart(struct container *c, struct cfs_err *err);
+/* Init rebooted the container (its run is finished, STOPPED): start it again, in
+ * the background, unless a verb came first or the daemon is ending. */
+void lifecycle_reboot(struct container *c);
 int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len);
 int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size);
 int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err);

@@ -15,7 +15,7 @@ time_t fs_start_time;
 static const char *const rt_names[] = {
 	[RT_STATE] = "state",     [RT_PID] = "pid", [RT_EXIT_STATUS] = "exit_status",
 	[RT_TASKS] = "tasks",     [RT_PS] = "ps",   [RT_LOG] = "log",
-	[RT_LAST_ERROR] = "last_error",
+	[RT_LAST_ERROR] = "last_error", [RT_RUNS] = "runs",
 };
 #define RT_COUNT ((int)(sizeof(rt_names) / sizeof(rt_names[0])))
 

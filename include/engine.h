@@ -72,7 +72,7 @@ int engine_config_write(const char *name, const char *buf, size_t len, struct cf
 int engine_config_check_lines(const char *buf, size_t len, struct cfs_err *err);
 
 /* Runtime files. */
-enum rt_file { RT_STATE, RT_PID, RT_EXIT_STATUS, RT_TASKS, RT_PS, RT_LOG, RT_LAST_ERROR };
+enum rt_file { RT_STATE, RT_PID, RT_EXIT_STATUS, RT_TASKS, RT_PS, RT_LOG, RT_LAST_ERROR, RT_RUNS };
 int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *len,
 			struct cfs_err *err);
 /* The length a runtime file would read now (st_size: clients that do not use

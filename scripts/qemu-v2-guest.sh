@@ -440,6 +440,12 @@ if verb sys start; then
 	eq "system container: writes land in its layer" hi "$(cat /proc/$spid/root/written 2>&1)"
 	ok "system container: the image stays untouched" test ! -e $R/written
 	eq "system container: in its cgroup" "0::/cfs-daemon/cfs-containers/sys" "$(cat /proc/$spid/cgroup)"
+	# its /sys/fs/cgroup: cgroup2 alone, rooted at its own cgroup (its cgroup namespace)
+	eq "system container: cgroup2 at /sys/fs/cgroup" cgroup2 \
+		"$(awk '$5 == "/sys/fs/cgroup" { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 1); exit } }' \
+			/proc/$spid/mountinfo)"
+	ok "system container: its /sys/fs/cgroup is its own cgroup" \
+		grep -qx "$spid" /proc/$spid/root/sys/fs/cgroup/cgroup.procs
 	if verb sys stop; then pass "system container: stop"; else fail "system container: stop: $why"; fi
 	eq "system container: exit_status" 0 "$(cat $C/sys/exit_status)"
 	if verb sys start && verb sys kill; then

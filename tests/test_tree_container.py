@@ -97,9 +97,9 @@ def test_alias_keeps_config_consistent(daemon, web):
 
 def test_runtime_files_when_stopped(daemon, web):
     got = {f: read_file(os.path.join(web, f))
-           for f in ("state", "pid", "exit_status", "tasks", "log", "last_error")}
+           for f in ("state", "pid", "exit_status", "tasks", "log", "last_error", "runs")}
     assert got == {"state": "STOPPED\n", "pid": "", "exit_status": "", "tasks": "",
-                   "log": "", "last_error": ""}
+                   "log": "", "last_error": "", "runs": ""}
     ps = read_file(os.path.join(web, "ps"))
     assert ps == "" or ps.count("\n") == 1 and ps.endswith("\n"), repr(ps)
     assert os.listdir(os.path.join(web, "ns")) == []

@@ -243,3 +243,31 @@ def test_image_that_cannot_be_idmapped_fails_clearly(daemon, containers):
     assert "idmapped mount" in le and "/sys/kernel" in le and "privileged = 1" in le, le
     _nothing_left(daemon, c, [daemon.state_dir])
     assert not os.path.exists(os.path.join(daemon.run_dir, "web", "console.sock"))
+
+
+@pytest.mark.timeout(120)
+def test_hostname_file_bound_unprivileged(daemon, containers, image):
+    """The default (privileged = 0): the hostname file the engine writes in its 0700 run
+    dir is bound over the image's /etc/hostname, though init in its user namespace
+    cannot look it up there (the daemon hands init a detached clone of it)."""
+    _skip_without_idmapped_mounts(daemon)
+    c = system_container(containers, "web", image, {"rootfs.overlay": "1",
+                                                    "hostname": "box-seven"})
+    assert c.read("privileged") == "0"
+    image_name = "localhost\n"  # the busybox image has none: this one has
+    with open(os.path.join(image, "etc", "hostname"), "w") as f:
+        f.write(image_name)
+    p = c.start()
+    first = _allocated(c)
+    assert _ids(p, "Uid") == [first] * 4
+    wait_log(c, "containerfs busybox: box-seven is up")
+    r = attach_sh(c, "hostname; cat /etc/hostname")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["box-seven", "box-seven"], r.stdout
+    # the image and the upper layer are untouched
+    with open(os.path.join(image, "etc", "hostname")) as f:
+        assert f.read() == image_name
+    upper = os.path.join(daemon.state_dir, "web", "overlay", "upper")
+    assert not os.path.exists(os.path.join(upper, "etc", "hostname"))
+    c.do("stop")
+    _nothing_left(daemon, c, [image, daemon.state_dir])

@@ -339,6 +339,40 @@ void cgroup_scan_end(void)
 	scanning = false;
 }
 
+int cgroup_mount_plan(struct cg_mount *m, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < cg.nh; i++) {
+		const struct cg_hier *h = &cg.h[i];
+		const char *dir = strrchr(h->mnt, '/');
+
+		if (n >= max)
+			return -ENOSPC;
+		memset(&m[n], 0, sizeof(m[n]));
+		snprintf(m[n].fstype, sizeof(m[n].fstype), "%s", h->v2 ? "cgroup2" : "cgroup");
+		if (cg.layout == CG_LAYOUT_V2) {
+			if (!h->v2)
+				continue;
+			return n + 1;	/* dir "": the cgroup2 mount is /sys/fs/cgroup */
+		}
+		snprintf(m[n].data, sizeof(m[n].data), "%s", h->ctrls);
+		/* the host's directory name where it has one of its own, else one made
+		 * from the controllers (name=systemd: systemd) */
+		if (dir && dir[1] && strcmp(h->mnt, "/sys/fs/cgroup"))
+			snprintf(m[n].dir, sizeof(m[n].dir), "%s", dir + 1);
+		else if (h->v2)
+			snprintf(m[n].dir, sizeof(m[n].dir), "unified");
+		else
+			snprintf(m[n].dir, sizeof(m[n].dir), "%s",
+				 strncmp(h->ctrls, "name=", 5) ? h->ctrls : h->ctrls + 5);
+		if (strchr(m[n].dir, '/') || !strcmp(m[n].dir, "..") || !strcmp(m[n].dir, "."))
+			continue;
+		n++;
+	}
+	return n;
+}
+
 bool cgroup_exists(const char *name)
 {
 	char p[PATH_MAX];

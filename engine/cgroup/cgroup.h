@@ -66,6 +66,19 @@ int cgroup_kill_all(const char *name, int timeout_ms);
 int cgroup_destroy(const char *name, struct cfs_err *err);
 /* Live statistic text (ends with '\n'), malloc'd; "" when the cgroup is gone. */
 int cgroup_stat_read(const char *name, enum stat_id s, char **out);
+/* What a system container mounts beneath its /sys/fs/cgroup (under its own cgroup
+ * namespace, so each shows its own cgroup as the root), as the host has it: v1 and
+ * hybrid: each hierarchy in the directory the host uses (cpu,cpuacct, systemd for
+ * name=systemd, unified for cgroup2) on a tmpfs; pure v2: cgroup2 at dir "".
+ * Up to max entries; the count, or -ENOSPC. */
+struct cg_mount {
+	char dir[64];		/* beneath /sys/fs/cgroup; "" for itself */
+	char fstype[8];		/* "cgroup" or "cgroup2" */
+	char data[128];		/* v1: its controllers, or name=... */
+};
+#define CG_MAX_MOUNTS 24
+int cgroup_mount_plan(struct cg_mount *m, int max);
+
 /* Does the container's cgroup exist (in any hierarchy)? */
 bool cgroup_exists(const char *name);
 /* Between these, cgroup_exists answers from one listing of every hierarchy made at

@@ -180,7 +180,7 @@ static int chk_timeout(const char *in, char *out, size_t n, struct cfs_err *err)
 static int chk_signal(const char *in, char *out, size_t n, struct cfs_err *err)
 {
 	int sig;
-	int r = parse_signal(in, &sig, err);
+	int r = strcmp(in, "auto") ? parse_signal(in, &sig, err) : 0;
 
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
@@ -414,8 +414,10 @@ const struct key_def key_table[K_COUNT] = {
 	    "lxc.tty.max", "lxc.tty", "number of ttys, 0-64"),
 	ROW(K_PTS, SEC_CONTAINER, "pts", 0, "1024", chk_pts,
 	    "lxc.pty.max", "lxc.pts", "maximum ptys of the container's devpts"),
-	ROW(K_STOP_SIGNAL, SEC_CONTAINER, "stop.signal", 0, "SIGTERM", chk_signal,
-	    "lxc.signal.halt", "lxc.haltsignal", "signal name or number sent by stop"),
+	ROW(K_STOP_SIGNAL, SEC_CONTAINER, "stop.signal", 0, "auto", chk_signal,
+	    "lxc.signal.halt", "lxc.haltsignal", "signal name or number sent by stop; auto: what "
+	    "halts the running init (systemd SIGRTMIN+3, busybox init SIGUSR2, sysvinit SIGINT, "
+	    "else SIGTERM)"),
 	ROW(K_STOP_TIMEOUT, SEC_CONTAINER, "stop.timeout", 0, "10", chk_timeout,
 	    NULL, NULL, "seconds stop waits before killing, 0-86400"),
 	ROW(K_AUTOSTART, SEC_CONTAINER, "autostart", 0, "0", chk_bool,

@@ -35,9 +35,9 @@ struct idmount_job {
 	const char *step;
 };
 
-static int send_fd(int sock, int fd)
+int idmount_send_fd(int sock, int fd, char tag)
 {
-	char byte = 'R';
+	char byte = tag;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	union {
 		struct cmsghdr h;
@@ -55,7 +55,7 @@ static int send_fd(int sock, int fd)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
-int idmount_recv_root(int sock)
+int idmount_recv_fd(int sock, char tag)
 {
 	char byte;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -72,13 +72,30 @@ int idmount_recv_root(int sock)
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n != 1 || byte != 'R')
+	if (n != 1 || byte != tag)
 		return -1;
 	cm = CMSG_FIRSTHDR(&msg);
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	return fd;
+}
+
+int idmount_recv_root(int sock)
+{
+	return idmount_recv_fd(sock, 'R');
+}
+
+int idmount_send_hostname(const struct rootfs_plan *s, int go_fd, struct cfs_err *err)
+{
+	_cleanup_close_ int tree = open_tree(AT_FDCWD, s->hostname_file,
+					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (tree < 0)
+		return cfs_err_set(err, errno, "start: clone %s: %m", s->hostname_file);
+	if (idmount_send_fd(go_fd, tree, 'H') < 0)
+		return cfs_err_set(err, errno, "start: hand the hostname file to init: %m");
+	return 0;
 }
 
 /* The vfork'd child: system calls only, the result in job. */
@@ -103,7 +120,7 @@ static __attribute__((noreturn)) void job_main(struct idmount_job *j)
 	fd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		FAIL("open the new root");
-	if (send_fd(j->go_fd, fd) < 0)
+	if (idmount_send_fd(j->go_fd, fd, 'R') < 0)
 		FAIL("hand the root to init");
 #undef FAIL
 	_exit(0);

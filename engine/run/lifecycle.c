@@ -4,6 +4,7 @@
  * processes, records), acquiring each resource into a rollback. */
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +46,16 @@ void lifecycle_start_threads(void)
 	monitor_start();
 }
 
+static atomic_int reboots_running;	/* restarts after a reboot inside, under way */
+static atomic_bool reboots_refused;
+
 void lifecycle_fini(void)
 {
 	monitor_fini();
+	/* the monitor is gone, so no restart begins now; wait for those under way */
+	reboots_refused = true;
+	for (int i = 0; i < START_TIMEOUT_MS / 10 && atomic_load(&reboots_running) > 0; i++)
+		usleep(10000);
 	cgroup_fini();
 }
 
@@ -190,16 +198,66 @@ static int do_kill(struct container *c, struct cfs_err *err)
 	return 0;
 }
 
+/* stop.signal auto: the signal on which the running init halts the system, told by
+ * the program it runs (/proc/PID/exe, as seen inside its root; the image may be
+ * anything, so the running program is what there is to go by) and, for a
+ * multi-call binary, the name it runs as (comm): busybox as `init` is busybox init,
+ * busybox as `sh` is a shell, which takes SIGTERM. */
+static int auto_stop_signal(pid_t init_pid)
+{
+	static const struct {
+		const char *exe, *comm;	/* comm NULL: any */
+		int sig;
+	} inits[] = {
+		{ "systemd", NULL, -3 },	/* SIGRTMIN+3: halt.target, then reboot(2) */
+		/* busybox init: USR1 halt, USR2 poweroff, TERM reboot */
+		{ "busybox", "init", SIGUSR2 },
+		{ "busybox", "linuxrc", SIGUSR2 },
+		/* sysvinit: its inittab's ctrlaltdel entry, in Debian's stock one
+		 * `shutdown -r now`: a clean shutdown whose reboot, during a stop,
+		 * leaves the container STOPPED (SIGPWR runs powerfail entries that
+		 * stock images lack) */
+		{ "init", NULL, SIGINT },
+	};
+	char path[64], exe[PATH_MAX], comm[32] = "";
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)init_pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return SIGTERM;
+	exe[n] = '\0';
+	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+		exe[n - 10] = '\0';	/* replaced by an upgrade inside */
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)init_pid);
+	if (read_file_into(path, comm, sizeof(comm)) > 0)
+		comm[strcspn(comm, "\n")] = '\0';
+	for (size_t i = 0; i < sizeof(inits) / sizeof(inits[0]); i++)
+		if (!strcmp(base, inits[i].exe) && (!inits[i].comm || !strcmp(comm, inits[i].comm)))
+			return inits[i].sig < 0 ? SIGRTMIN - inits[i].sig : inits[i].sig;
+	return SIGTERM;
+}
+
 static int do_stop(struct container *c, struct cfs_err *err)
 {
 	int sig = SIGTERM, timeout = 10;
+	bool is_auto;
+	pid_t init_pid;
 	uint64_t t;
 
 	pthread_mutex_lock(&c->lock);
-	parse_signal(c->cfg.val[K_STOP_SIGNAL], &sig, NULL);
+	is_auto = !c->cfg.val[K_STOP_SIGNAL] || !strcmp(c->cfg.val[K_STOP_SIGNAL], "auto");
+	if (!is_auto)
+		parse_signal(c->cfg.val[K_STOP_SIGNAL], &sig, NULL);
 	if (parse_uint(c->cfg.val[K_STOP_TIMEOUT], 0, 86400, &t, NULL) == 0)
 		timeout = (int)t;
+	init_pid = c->rec.init_pid;
 	pthread_mutex_unlock(&c->lock);
+	if (is_auto)
+		sig = auto_stop_signal(init_pid);
 	if (get_state(c) == ST_FROZEN) {
 		/* a frozen init cannot act on its signal: thaw it first */
 		struct cfs_err e2 = { 0 };
@@ -304,6 +362,54 @@ int lifecycle_bad_verb(const char *text, size_t len, struct cfs_err *err)
 			   (int)(len > 40 ? 40 : len), text);
 }
 
+/* A reboot inside: init ended by SIGHUP (reboot(2) in a pid namespace) and the
+ * monitor has finished the run; start it again, in a thread of its own, as a
+ * start can take seconds and the monitor serves every container. */
+static void *reboot_main(void *arg)
+{
+	struct container *c = arg;
+	struct cfs_err err = { 0 };
+	bool removed;
+
+	pthread_mutex_lock(&c->op_lock);
+	pthread_mutex_lock(&c->lock);
+	removed = c->removed;
+	pthread_mutex_unlock(&c->lock);
+	/* a verb may have come first (start, or rmdir): that wins */
+	if (!removed && !reboots_refused && get_state(c) == ST_STOPPED) {
+		log_info("%s: rebooted inside: starting it again", c->name);
+		if (do_start(c, &err) < 0) {
+			log_err("%s: start after a reboot inside failed: %s", c->name, err.msg);
+			container_set_error(c, err.msg);
+		}
+	}
+	pthread_mutex_unlock(&c->op_lock);
+	container_put(c);
+	atomic_fetch_sub(&reboots_running, 1);
+	return NULL;
+}
+
+void lifecycle_reboot(struct container *c)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	if (reboots_refused)
+		return;
+	container_ref(c);
+	atomic_fetch_add(&reboots_running, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &attr, reboot_main, c);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		log_err("%s: cannot start it again after its reboot: %s", c->name, strerror(r));
+		atomic_fetch_sub(&reboots_running, 1);
+		container_put(c);
+	}
+}
+
 int lifecycle_autostart(struct container *c, struct cfs_err *err)
 {
 	int r = 0;
@@ -338,6 +444,7 @@ void lifecycle_destroy(struct container *c)
 
 	net_cleanup(c->run_dir);	/* net: its record lives in the run dir */
 	runrec_clear(c->run_dir);
+	runrec_history_clear(c->run_dir);
 	if (snprintf(sock, sizeof(sock), "%s/" CONSOLE_SOCKET, c->run_dir) < (int)sizeof(sock))
 		unlink(sock);
 	rmdir(c->run_dir);

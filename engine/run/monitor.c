@@ -4,6 +4,7 @@
  * Also the adoption of running containers by a daemon that starts again. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,14 @@ void monitor_watch(struct container *c)
 static void finish(struct container *c, bool drop_ref)
 {
 	struct cfs_err err = { 0 };
+	enum cfs_state was;
+	bool sys, reboot;
 	int status;
+
+	pthread_mutex_lock(&c->lock);
+	was = c->state;
+	sys = c->cfg.val[K_ROOTFS] && c->cfg.val[K_ROOTFS][0];
+	pthread_mutex_unlock(&c->lock);
 
 	/* the pid namespace died with init; processes moved in from outside may not:
 	 * cgroup_destroy kills what it finds before removing the cgroups */
@@ -72,8 +80,17 @@ static void finish(struct container *c, bool drop_ref)
 
 	snprintf(rec, sizeof(rec), "%s/record", c->run_dir);
 	unlink(rec);
+	if (status < 0)
+		status = 255;
+	/* reboot(2) in a pid namespace kills its init by SIGHUP (halt and power-off
+	 * by SIGINT): a system container that rebooted by itself starts again. Only
+	 * the monitor's own finish does this, not a daemon's adoption of an old run. */
+	reboot = drop_ref && sys && was == ST_RUNNING && status == 128 + SIGHUP;
+	if (runrec_history_add(c->run_dir, status,
+			       reboot ? "reboot" : was == ST_STOPPING ? "stop" : "exit") < 0)
+		log_err("%s: cannot add to the run history in %s", c->name, c->run_dir);
 	pthread_mutex_lock(&c->lock);
-	c->exit_status = status >= 0 ? status : 255;
+	c->exit_status = status;
 	c->has_rec = false;
 	c->finishing = false;
 	pthread_mutex_unlock(&c->lock);
@@ -81,6 +98,8 @@ static void finish(struct container *c, bool drop_ref)
 	pthread_mutex_lock(&c->lock);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	if (reboot)
+		lifecycle_reboot(c);
 	if (drop_ref)
 		container_put(c);
 }

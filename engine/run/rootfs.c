@@ -192,6 +192,12 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 	if (r < 0)
 		return r;
 	s->nodes = plan_nodes(cfg);
+	/* the cgroup tree, only where init has a cgroup namespace of its own: without
+	 * one the host's whole hierarchies would be the container's */
+	if ((p->clone_flags & CLONE_NEWCGROUP) || p->new_cgroupns)
+		s->ncg = s->own_sys ? 0 : cgroup_mount_plan(s->cg, CG_MAX_MOUNTS);
+	if (s->ncg < 0)
+		s->ncg = 0;
 	parse_uint(cfg->val[K_TTY] ? cfg->val[K_TTY] : "0", 0, MAX_TTY, &ntty, NULL);
 	parse_uint(cfg->val[K_PTS] ? cfg->val[K_PTS] : "1024", 0, 1048576, &pts, NULL);
 	/* gid 5 (tty) only where it is the host's: a user namespace may not map it */
@@ -199,6 +205,32 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 		 "newinstance,ptmxmode=0666,mode=0620%s,max=%llu",
 		 (p->clone_flags & CLONE_NEWUSER) ? "" : ",gid=5", (unsigned long long)pts);
 	return console_plan(p, s, (int)ntty, err);
+}
+
+int rootfs_plan_hostname(struct spawn_plan *p, struct cfs_err *err)
+{
+	struct rootfs_plan *s = p->sys;
+	size_t len = strlen(p->hostname);
+	int fd;
+
+	if (snprintf(s->hostname_file, sizeof(s->hostname_file), "%s/hostname", p->run_dir) >=
+	    (int)sizeof(s->hostname_file))
+		return cfs_err_set(err, ENAMETOOLONG, "start: run dir path too long");
+	/* a new file each start: the old one may still be bound in a dying run */
+	unlink(s->hostname_file);
+	fd = open(s->hostname_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cfs_err_set(err, errno, "start: cannot write %s: %m", s->hostname_file);
+	if (fchmod(fd, 0644) < 0 || write(fd, p->hostname, len) != (ssize_t)len ||
+	    write(fd, "\n", 1) != 1) {
+		int e = errno ? errno : EIO;
+
+		close(fd);
+		return cfs_err_set(err, e, "start: cannot write %s: %s", s->hostname_file,
+				   strerror(e));
+	}
+	close(fd);
+	return 0;
 }
 
 /* ---- init's side: system calls only ---- */
@@ -280,6 +312,61 @@ static int proc_and_sys(const struct rootfs_plan *s, int rootfd, bool userns,
 		if (r == -EPERM && userns)
 			r = host_sys(rootfd, ce);
 	}
+	return r;
+}
+
+/* /sys/fs/cgroup as the host lays it out, each hierarchy rooted at the container's
+ * own cgroup (its cgroup namespace): what systemd inside needs to track its units
+ * (name=systemd and cgroup2 on a hybrid host, cgroup2 on a pure v2 one). The
+ * controller hierarchies of v1 are a bonus: one the kernel refuses is left out. */
+static int cgroup_mounts(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
+{
+	const unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char path[96], fp[32];
+	int fd, r;
+
+	if (!s->ncg)
+		return 0;
+	if (!s->cg[0].dir[0])	/* pure v2 */
+		return mount_fs(rootfd, "sys/fs/cgroup", "cgroup2", fl, NULL, ce);
+	r = mount_fs(rootfd, "sys/fs/cgroup", "tmpfs", fl, "mode=755,size=64k", ce);
+	for (int i = 0; !r && i < s->ncg; i++) {
+		const struct cg_mount *m = &s->cg[i];
+		struct child_err skip = { 0 };
+		bool needed = !strcmp(m->fstype, "cgroup2") || !strncmp(m->data, "name=", 5);
+
+		child_put_str(path, sizeof(path), child_put_str(path, sizeof(path), 0,
+								"sys/fs/cgroup/"), m->dir);
+		r = mount_fs(rootfd, path, m->fstype, fl, m->data[0] ? m->data : NULL,
+			     needed ? ce : &skip);
+		if (!needed)
+			r = 0;
+	}
+	if (r < 0)
+		return r;
+	/* nothing more is made there: as on the host, the tmpfs is read-only */
+	fd = in_root_open(rootfd, "sys/fs/cgroup", 0);
+	if (fd < 0)
+		return path_fail(ce, -fd, "open", "/sys/fs/cgroup");
+	if (mount(NULL, fd_path(fp, fd), NULL, MS_REMOUNT | MS_RDONLY | fl, "mode=755,size=64k") < 0)
+		r = child_err_set(ce, errno, "read-only remount of", "/sys/fs/cgroup", NULL);
+	close(fd);
+	return r;
+}
+
+/* /run and /run/lock as tmpfs, as on a booted system (systemd expects them, and
+ * nothing of a previous run must be left there); only where the image has /run. */
+static int run_tmpfs(int rootfd, struct child_err *ce)
+{
+	int fd = in_root_open(rootfd, "run", 0), r;
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	r = mount_fs(rootfd, "run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=10%", ce);
+	if (!r)
+		r = mount_fs(rootfd, "run/lock", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			     "mode=1777,size=5m", ce);
 	return r;
 }
 
@@ -404,6 +491,23 @@ static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce
 	return r;
 }
 
+/* The container's hostname file over the root's /etc/hostname, when the image has
+ * one (a regular file, beneath the root): systemd sets the hostname from it. tree is
+ * the daemon's detached clone of RUN/NAME/hostname (init may not walk the run dir). */
+static int bind_hostname(int tree, int rootfd, struct child_err *ce)
+{
+	struct stat st;
+	int fd = in_root_open(rootfd, "etc/hostname", 0), r = 0;
+
+	if (fd < 0)
+		return 0;	/* none, or a link leading out of the root: left alone */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		r = child_err_set(ce, errno, "bind the hostname over", "/etc/hostname", NULL);
+	close(fd);
+	return r;
+}
+
 static int pivot(const char *root, int rootfd, struct child_err *ce)
 {
 	/* by the fd: init may not be able to walk the path (a user namespace) */
@@ -419,7 +523,8 @@ static int pivot(const char *root, int rootfd, struct child_err *ce)
 	return 0;
 }
 
-int rootfs_setup(const struct spawn_plan *p, int given, struct child_err *ce)
+int rootfs_setup(const struct spawn_plan *p, int given, int hostname_tree,
+		 struct child_err *ce)
 {
 	const struct rootfs_plan *s = p->sys;
 	mode_t old = umask(0);	/* modes as written here; init gets the old mask back */
@@ -438,7 +543,13 @@ int rootfs_setup(const struct spawn_plan *p, int given, struct child_err *ce)
 	}
 	r = proc_and_sys(s, rootfd, p->clone_flags & CLONE_NEWUSER, ce);
 	if (!r)
+		r = cgroup_mounts(s, rootfd, ce);
+	if (!r)
+		r = run_tmpfs(rootfd, ce);
+	if (!r)
 		r = make_dev(p, rootfd, ce);
+	if (!r)
+		r = bind_hostname(hostname_tree, rootfd, ce);
 	if (!r)
 		r = mounts_apply(s, rootfd, ce);
 	if (!r)

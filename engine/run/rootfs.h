@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "cgroup/cgroup.h"
 #include "config/config.h"
 #include "error.h"
 #include "parse.h"
@@ -23,6 +24,9 @@ struct rootfs_plan {
 	unsigned nodes;		/* bit i: std node i is allowed by the device rules */
 	bool own_proc, own_sys;	/* the mounts setting mounts /proc, /sys itself */
 	char devpts_data[96];
+	char hostname_file[PATH_MAX];	/* RUN/NAME/hostname, bound over /etc/hostname */
+	struct cg_mount cg[CG_MAX_MOUNTS];	/* /sys/fs/cgroup inside (cgroup ns only) */
+	int ncg;
 	int ntty;
 	int tty_master[MAX_TTY], tty_slave[MAX_TTY];	/* held by the supervisor */
 	/* the slaves' names, for init to bind them from its own copy of the mounts */
@@ -39,6 +43,10 @@ struct rootfs_plan {
 int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg,
 		struct cfs_err *err);
 void rootfs_plan_free(struct rootfs_plan *s);
+/* Write the hostname into RUN/NAME/hostname (p->run_dir set), which init binds over
+ * the root's /etc/hostname: what systemd reads at boot is the container's setting,
+ * and the image is never written. 0 or -errno with err set. */
+int rootfs_plan_hostname(struct spawn_plan *p, struct cfs_err *err);
 
 /* console.c: open the console pty (p->console: master, slave) and ntty tty ptys
  * (s->tty_master/slave), every fd above FD_FLOOR and close-on-exec. */
@@ -49,7 +57,8 @@ int console_plan(struct spawn_plan *p, struct rootfs_plan *s, int ntty, struct c
 /* Build the root under s->root (overlay or bind, /proc, /sys read-only, /dev with
  * the allowed nodes, devpts, /dev/shm, console and ttys, the mounts setting) and
  * pivot_root into it, the old root detached. 0 or -errno with ce filled. */
-int rootfs_setup(const struct spawn_plan *p, int rootfd, struct child_err *ce);
+int rootfs_setup(const struct spawn_plan *p, int rootfd, int hostname_tree,
+		 struct child_err *ce);
 
 /* ---- idmount.c: the idmapped root (s->idmapped) ---- */
 
@@ -59,6 +68,14 @@ int rootfs_setup(const struct spawn_plan *p, int rootfd, struct child_err *ce);
 int idmount_root(const struct rootfs_plan *s, pid_t init, int go_fd, struct cfs_err *err);
 /* init: receive that fd (blocking); -1 if the daemon gave up. */
 int idmount_recv_root(int sock);
+/* The daemon, after that (every system container): a detached clone of the hostname
+ * file (open_tree(OPEN_TREE_CLONE)) sent to init, which attaches it over its
+ * /etc/hostname with move_mount: init, in a user namespace, cannot look the file up
+ * in the 0700 run dir. 0 or -errno with err filled. */
+int idmount_send_hostname(const struct rootfs_plan *s, int go_fd, struct cfs_err *err);
+/* fd over sock with a one-byte tag; receive one with that tag (-1: none, or another). */
+int idmount_send_fd(int sock, int fd, char tag);
+int idmount_recv_fd(int sock, char tag);
 
 /* mounts.c: open path (leading '/' ignored) beneath rootfd as O_PATH without ever
  * leaving it: a symlink or ".." leading outside gives -EXDEV. create 'd' or 'f'

@@ -1,7 +1,8 @@
 /* runrec.c - a container's run dir (RUN/NAME): the record of its supervisor and
  * init (pid and start time, so a restarted daemon tells a live process from a reused
  * pid), the exit record the supervisor leaves behind, and the console log files the
- * supervisor writes (log.1 older, log.0 newer). */
+ * supervisor writes (log.1 older, log.0 newer), and the history of the runs that
+ * ended (runs), which outlives a run and its restart. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -221,4 +223,72 @@ int runrec_log_read(const char *run_dir, char **out, size_t *len)
 	buf[*len] = '\0';
 	*out = buf;
 	return 0;
+}
+
+int runrec_history_read(const char *run_dir, char **out, size_t *len)
+{
+	char path[PATH_MAX];
+	char *buf = malloc(RUNREC_HISTORY * 64 + 1);
+	ssize_t n;
+
+	*out = NULL;
+	*len = 0;
+	if (!buf)
+		return -ENOMEM;
+	n = path_in(path, sizeof(path), run_dir, "runs") < 0
+		    ? -1 : read_file_into(path, buf, RUNREC_HISTORY * 64 + 1);
+	buf[n > 0 ? n : 0] = '\0';
+	*out = buf;
+	*len = strlen(buf);
+	return 0;
+}
+
+int runrec_history_add(const char *run_dir, int status, const char *how)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], line[64];
+	_cleanup_free_ char *old = NULL;
+	const char *keep;
+	size_t len, lines = 0;
+	int fd, e = 0;
+
+	if (path_in(tmp, sizeof(tmp), run_dir, "runs.tmp") < 0 ||
+	    path_in(path, sizeof(path), run_dir, "runs") < 0)
+		return -ENAMETOOLONG;
+	if (runrec_history_read(run_dir, &old, &len) < 0)
+		return -ENOMEM;
+	/* the newest RUNREC_HISTORY-1 lines of the old text, then the new one */
+	keep = old + len;
+	while (keep > old && lines < RUNREC_HISTORY - 1) {
+		const char *p = keep - 1;
+
+		while (p > old && p[-1] != '\n')
+			p--;
+		keep = p;
+		lines++;
+	}
+	snprintf(line, sizeof(line), "%lld %d %s\n", (long long)time(NULL), status, how);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	len = strlen(keep);
+	if (write(fd, keep, len) != (ssize_t)len ||
+	    write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		e = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !e)
+		e = -errno;
+	if (!e && rename(tmp, path) < 0)
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
+}
+
+void runrec_history_clear(const char *run_dir)
+{
+	static const char *const files[] = { "runs", "runs.tmp", "hostname" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (path_in(path, sizeof(path), run_dir, files[i]) == 0)
+			unlink(path);
 }

@@ -139,6 +139,8 @@ int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size
 		break;
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (f == RT_RUNS)
+		return runrec_history_read(c->run_dir, out, len);
 	if (f == RT_LOG)
 		return runrec_log_read(c->run_dir, out, len) < 0 ? ((*out = strdup("")) ? (*len = 0, 0) : -ENOMEM) : 0;
 	if (f == RT_TASKS || f == RT_PS)

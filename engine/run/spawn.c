@@ -238,7 +238,10 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
 		return cfs_err_set(err, r < 0 ? -r : errno, "start: run dir %s: %s", sc->run_dir,
 				   strerror(r < 0 ? -r : errno));
-	return seccomp_prog_save(p->run_dir, &p->seccomp, err);	/* for cfs-attach */
+	r = seccomp_prog_save(p->run_dir, &p->seccomp, err);	/* for cfs-attach */
+	if (r == 0 && p->sys)
+		r = rootfs_plan_hostname(p, err);
+	return r;
 }
 
 /* Keep our fds clear of 0-3, which the children lay out before exec. */
@@ -454,6 +457,8 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 		r = write_idmaps(sc->init_pid, sc->cfg, err);
 	if (r >= 0 && p->sys && p->sys->idmapped)
 		r = idmount_root(p->sys, sc->init_pid, sc->go_fd, err);
+	if (r >= 0 && p->sys)
+		r = idmount_send_hostname(p->sys, sc->go_fd, err);
 	sc->mapped_root = p->mapped_root;
 	sc->root_uid = p->root_uid;
 	sc->root_gid = p->root_gid;

@@ -66,6 +66,15 @@ int runrec_exit_status(const char *run_dir);
 void runrec_clear(const char *run_dir);
 /* Its length, without reading it (for st_size). */
 size_t runrec_log_size(const char *run_dir);
+/* The run history (RUN/NAME/runs): one line a finished run, `ENDED STATUS HOW`
+ * (unix time, exit status, how it ended: exit, stop, reboot), the last
+ * RUNREC_HISTORY kept, newest last. Rewritten atomically; 0 or -errno. */
+#define RUNREC_HISTORY 16
+int runrec_history_add(const char *run_dir, int status, const char *how);
+/* The history as text (malloc'ed, "" when none); 0 or -ENOMEM. */
+int runrec_history_read(const char *run_dir, char **out, size_t *len);
+/* Remove the history and the other files that outlive a run (rmdir). */
+void runrec_history_clear(const char *run_dir);
 /* The last 1 MiB of the console log (log.0 + log.1 in order), malloc'd. */
 int runrec_log_read(const char *run_dir, char **out, size_t *len);
 

@@ -281,7 +281,7 @@ static void hide_tree(const struct spawn_plan *p)
 		info_fail(p->info[1], "detach the tree", -r, 0);
 }
 
-static void init_setup(const struct spawn_plan *p, int rootfd)
+static void init_setup(const struct spawn_plan *p, int rootfd, int hostname_tree)
 {
 	int fd = p->report[1];
 	struct child_err ce;
@@ -298,7 +298,7 @@ static void init_setup(const struct spawn_plan *p, int rootfd)
 	if ((p->clone_flags & CLONE_NEWNS) &&
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		init_fail(fd, errno, "make / private", NULL);
-	if (p->sys && rootfs_setup(p, rootfd, &ce) < 0)
+	if (p->sys && rootfs_setup(p, rootfd, hostname_tree, &ce) < 0)
 		init_fail_err(fd, &ce);
 	if (!p->sys &&
 	    (p->clone_flags & (CLONE_NEWNS | CLONE_NEWPID)) == (CLONE_NEWNS | CLONE_NEWPID) &&
@@ -352,7 +352,7 @@ static int exec_search(char **cmd, char **envp)
 
 static __attribute__((noreturn)) void init_main(const struct spawn_plan *p)
 {
-	int keep[MAX_KEEP], n = 0, fd = p->report[1], rootfd = -1, e;
+	int keep[MAX_KEEP], n = 0, fd = p->report[1], rootfd = -1, hostname_tree = -1, e;
 
 	keep[n++] = p->go[1];
 	keep[n++] = p->report[1];
@@ -368,9 +368,14 @@ static __attribute__((noreturn)) void init_main(const struct spawn_plan *p)
 	/* an idmapped root comes first, mounted by the daemon (idmount.c) */
 	if (p->sys && p->sys->idmapped && (rootfd = idmount_recv_root(p->go[1])) < 0)
 		_exit(1);
+	/* then the hostname file, cloned by the daemon (idmount.c) */
+	if (p->sys && (hostname_tree = idmount_recv_fd(p->go[1], 'H')) < 0)
+		_exit(1);
 	wait_for_go(p->go[1]);
 	setsid();	/* our own session and group, apart from the supervisor's */
-	init_setup(p, rootfd);
+	init_setup(p, rootfd, hostname_tree);
+	if (hostname_tree >= 0)
+		close(hostname_tree);	/* attached, or nothing to attach it over */
 
 	/* fds: 0 /dev/null (a system container: the console), 1+2 the console,
 	 * 3 the report pipe (reaper mode only) */

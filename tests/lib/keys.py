@@ -114,8 +114,8 @@ KEYS: List[Key] = [
         empty_ok=True),
     Key("container", "tty", "0", ["4", "64", "0"], ["65", "x", "1 2", "4.0"], numeric=True),
     Key("container", "pts", "1024", ["0", "2048", "1048576"], ["1048577", "abc"], numeric=True),
-    Key("container", "stop.signal", "SIGTERM", ["SIGKILL", "TERM", "15", "SIGRTMIN+3"],
-        ["SIGBOGUS", "0", "65", "sig term"], numeric=True),
+    Key("container", "stop.signal", "auto", ["SIGKILL", "TERM", "15", "SIGRTMIN+3", "auto"],
+        ["SIGBOGUS", "0", "65", "sig term", "AUTO"], numeric=True),
     Key("container", "stop.timeout", "10", ["0", "30", "86400"], ["86401", "1.5", "abc"],
         numeric=True),
     Key("container", "autostart", "0", ["1", "0"], ["2", "yes"], numeric=True),
@@ -174,7 +174,7 @@ ALIASES = [k for k in KEYS if k.alias_of]
 STATS = ["memory.current", "memory.peak", "memory.stat", "cpu.stat", "pids.current", "io.stat",
          "memory.usage_in_bytes", "memory.max_usage_in_bytes", "cpuacct.usage"]
 
-RUNTIME_RO = ["pid", "exit_status", "ps", "log", "events", "last_error"]
+RUNTIME_RO = ["pid", "exit_status", "ps", "log", "events", "last_error", "runs"]
 RUNTIME_RW = ["state", "tasks"]
 RUNTIME = RUNTIME_RW + RUNTIME_RO
 NS_NAMES = ["mnt", "pid", "uts", "ipc", "net", "user", "cgroup", "time"]
