@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -124,6 +125,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			r = -EPERM;
 		if ((to_set & FUSE_SET_ATTR_SIZE) && node_is_dir(&n))
 			r = -EISDIR;
+		/* a time set on a setting or config is kept (cp -p, rsync -a, tar, touch -d);
+		 * on config it is every setting's. Directories' follow their settings. */
+		if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+		    (n.kind == N_KEY || n.kind == N_CONFIG)) {
+			struct cfs_err err = { 0 };
+			struct timespec m = attr->st_mtim;
+
+			if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+				clock_gettime(CLOCK_REALTIME, &m);
+			r = engine_set_mtime(n.cname, n.kind == N_KEY ? n.arg : K_COUNT, &m, &err);
+			if (r < 0 && err.msg[0])
+				engine_set_last_error(n.cname, err.msg);
+		}
 		if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE) && fi && fi->fh) {
 			struct handle *h = (struct handle *)fh_get(fi->fh);
 
@@ -254,11 +268,18 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char *buf = NULL;
 	size_t len = 0;
 
+	struct stat tst;
+
 	r = tmp_content(src.ino, &buf, &len);
 	if (r == 0) {
 		r = node_write_whole(&dst, buf, len, &err);
 		free(buf);
 	}
+	/* the setting takes the temp file's mtime too (what rsync set on it), so a
+	 * second `rsync -a` finds it up to date */
+	if (r == 0 && (dst.kind == N_KEY || dst.kind == N_CONFIG) && tmp_stat(src.ino, &tst) == 0)
+		r = engine_set_mtime(dst.cname, dst.kind == N_KEY ? dst.arg : K_COUNT, &tst.st_mtim,
+				     &err);
 	if (r == 0)
 		tmp_unlink(parent, name);	/* consumed: it became the setting */
 out:

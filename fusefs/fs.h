@@ -108,6 +108,7 @@ void tmp_forget(fuse_ino_t ino, uint64_t nlookup);
 void events_init(struct fuse_session *se);
 void events_fini(void);
 void events_on_change(const char *name, enum cfs_state st, void *data);
+void events_on_config(const char *name, void *data);
 void events_removed(const char *name);
 struct ev_handle;
 struct ev_handle *events_open(const char *cname /* NULL for .events */, uint64_t cid,

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "error.h"
@@ -66,6 +67,8 @@ int runrec_exit_status(const char *run_dir);
 void runrec_clear(const char *run_dir);
 /* Its length, without reading it (for st_size). */
 size_t runrec_log_size(const char *run_dir);
+/* The time of the log's last line (its newer file's mtime); -ENOENT if none. */
+int runrec_log_mtime(const char *run_dir, struct timespec *mtime);
 /* The last 1 MiB of the console log (log.0 + log.1 in order), malloc'd. */
 int runrec_log_read(const char *run_dir, char **out, size_t *len);
 
