@@ -44,7 +44,7 @@ static void reply_error(fuse_req_t req, const struct node *n, int r, const struc
 	fuse_reply_err(req, r < 0 ? -r : r);
 }
 
-static int reply_entry_for(fuse_req_t req, const struct node *n)
+static int reply_entry_cached(fuse_req_t req, const struct node *n, bool cache)
 {
 	struct fuse_entry_param e;
 	int r;
@@ -56,20 +56,42 @@ static int reply_entry_for(fuse_req_t req, const struct node *n)
 	e.ino = n->ino;
 	e.generation = 1;
 	e.attr_timeout = attr_timeout(n);
-	e.entry_timeout = entry_timeout(n);
+	e.entry_timeout = cache ? entry_timeout(n) : 0.0;
 	fuse_reply_entry(req, &e);
 	return 0;
+}
+
+static int reply_entry_for(fuse_req_t req, const struct node *n)
+{
+	return reply_entry_cached(req, n, true);
+}
+
+static pid_t req_pid(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	return ctx ? ctx->pid : 0;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct node p, n;
-	int r = node_from_ino(parent, &p);
+	fuse_ino_t tmp = 0;
+	int hole, r;
 
-	if (r == 0)
+	holes_settle();
+	r = node_from_ino(parent, &p);
+	/* an unlinked setting: gone for the process that unlinked it (or its
+	 * replacement), there for everyone else, and not cached while it lasts */
+	hole = r == 0 ? hole_lookup(parent, name, req_pid(req), &tmp) : HOLE_NONE;
+	if (hole == HOLE_GONE)
+		r = -ENOENT;
+	else if (hole == HOLE_REPLACED)
+		r = node_from_ino(tmp, &n);
+	else if (r == 0)
 		r = node_lookup(&p, name, &n);
 	if (r == 0)
-		r = reply_entry_for(req, &n);
+		r = reply_entry_cached(req, &n, hole == HOLE_NONE);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 }
@@ -93,7 +115,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct node n;
 	struct stat st;
-	int r = node_from_ino(ino, &n);
+	int r;
+
+	holes_settle();
+	r = node_from_ino(ino, &n);
 
 	if (r == 0)
 		r = node_stat(&n, &st);
@@ -208,6 +233,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (r == 0) {
 		r = engine_destroy(name, &err);
 		if (r == 0) {
+			holes_drop_container(n.cid);
 			tmp_drop_container(n.cid);
 			events_removed(name);
 		}
@@ -220,12 +246,24 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct node p, n;
 	int r = node_from_ino(parent, &p);
 
+	pid_t pid = req_pid(req);
+
+	if (r == 0 && hole_drop_replacement(parent, name, pid) == 0) {
+		fuse_reply_err(req, 0);
+		return;
+	}
 	if (r == 0)
 		r = node_lookup(&p, name, &n);
-	if (r == 0)
-		r = n.kind == N_TMP ? tmp_unlink(parent, name) : -EPERM;
+	if (r == 0 && n.kind == N_TMP)
+		r = tmp_unlink(parent, name);
+	else if (r == 0 && n.kind == N_KEY)
+		r = hole_open(&p, name, &n, pid);	/* held until created again */
+	else if (r == 0)
+		r = -EPERM;
 	if (r == -EPERM)
-		engine_set_last_error(p.cname, "unlink: settings and runtime files cannot be removed");
+		engine_set_last_error(p.cname, "unlink: runtime files and config cannot be removed");
+	else if (r == -EBUSY)
+		engine_set_last_error(p.cname, "unlink: another process is replacing this setting");
 	fuse_reply_err(req, r < 0 ? -r : 0);
 }
 
@@ -299,8 +337,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 	if (r == 0 && node_dir_section(&p) < 0)
 		r = -EPERM;	/* nothing but containers at the top, nothing in ns/ */
-	if (r == 0)
-		r = tmp_create(&p, name, mode, &ino);
+	if (r == 0) {
+		/* the create that follows an unlink of a setting makes its replacement */
+		r = hole_create(&p, name, mode, req_pid(req), &ino);
+		if (r == -ENOENT)
+			r = tmp_create(&p, name, mode, &ino);
+	}
 	if (r == 0)
 		r = node_from_ino(ino, &n);
 	if (r == 0) {
@@ -325,7 +367,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node n;
 	struct handle *h = NULL;
-	int r = node_from_ino(ino, &n);
+	int r;
+
+	holes_settle();
+	r = node_from_ino(ino, &n);
 
 	if (r == 0 && node_is_dir(&n))
 		r = -EISDIR;
@@ -432,7 +477,9 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, 0);
 		return;
 	}
-	if (!h->ev) {
+	if (h->node.kind == N_TMP) {
+		r = hole_land(ino, req_pid(req), &err);	/* a replacement becomes the setting */
+	} else if (!h->ev) {
 		pthread_mutex_lock(&h->lock);
 		r = handle_commit(h, &err);
 		pthread_mutex_unlock(&h->lock);
@@ -453,7 +500,11 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, 0);
 		return;
 	}
-	if (!h->ev) {
+	if (h->node.kind == N_TMP) {
+		/* a replacement its writer never closed itself (it passed it on) */
+		if (hole_land(ino, 0, &err) < 0 && err.msg[0])
+			engine_set_last_error(h->node.cname, err.msg);
+	} else if (!h->ev) {
 		pthread_mutex_lock(&h->lock);
 		if (handle_commit(h, &err) < 0 && err.msg[0])
 			engine_set_last_error(h->node.cname, err.msg);
@@ -487,7 +538,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct node n;
 	struct dir_handle *d;
-	int r = node_from_ino(ino, &n);
+	int r;
+
+	holes_settle();
+	r = node_from_ino(ino, &n);
 
 	if (r == 0 && !node_is_dir(&n))
 		r = -ENOTDIR;
