@@ -7,6 +7,9 @@ import shutil
 import pytest
 
 from lib.fsops import read_value, run, write_file
+from lib.lifecycle import containers
+
+assert containers  # the fixture, imported for the tests below
 
 OLD = 1_500_000_000_123_456_789  # 2017, with nanoseconds: no change happened then
 
@@ -113,3 +116,40 @@ def test_rsync_twice_and_same_size_change(daemon, web, tmp_path):
     assert read_value(os.path.join(web, "cgroup", "memory.max")) == "97M"
     files, out = _rsync(src, web)
     assert files == [], out
+
+
+def test_state_and_log_times(daemon, containers):
+    c = containers("web", "echo", "line")
+    state, log = c.path("state"), c.path("log")
+    before = mtime(state)
+    c.do("start")
+    assert c.wait_state("STOPPED", 10)
+    # the state's time moved with the run (the kernel's cached attributes too), and
+    # pid and exit_status share it
+    after = mtime(state)
+    assert after > before
+    assert mtime(c.path("exit_status")) == mtime(c.path("pid")) == after
+    # log: the time of its last line, at most the time the run ended
+    assert "line\n" in read_value(log) + "\n"
+    assert before < mtime(log) <= after
+    # a setting's time did not move with the run
+    assert mtime(c.path("hostname")) <= before
+
+
+def test_a_configuration_without_times_loads(daemon, web):
+    """A state dir written before times were kept: every setting takes the INI file's
+    mtime."""
+    assert write_file(os.path.join(web, "hostname"), "kept\n") == 0
+    daemon.stop()
+    times = os.path.join(daemon.state_dir, "web", "times")
+    assert os.path.exists(times)
+    os.unlink(times)
+    os.utime(os.path.join(daemon.state_dir, "web", "config"), ns=(OLD, OLD))
+    daemon.start()
+    assert read_value(os.path.join(web, "hostname")) == "kept"
+    for rel in ("hostname", "cgroup/memory.max", "config"):
+        assert mtime(os.path.join(web, rel)) == OLD, rel
+    # the next change writes the times again
+    assert write_file(os.path.join(web, "env"), "A=1\n") == 0
+    assert os.path.exists(times)
+    assert mtime(os.path.join(web, "hostname")) == OLD
