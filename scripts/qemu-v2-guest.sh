@@ -459,7 +459,7 @@ setv probe env PROBE_DIR=/tmp
 if verb probe start && wait_state probe STOPPED 20; then
 	tr -d '\r' <$C/probe/log >/tmp/probe.out
 	for p in "open_by_handle_at EPERM" "bpf EPERM" "keyctl EPERM" "kexec_load EPERM" \
-		"init_module EPERM" "core_pattern EROFS" "mknod_console EPERM@mknod" "tree absent" \
+		"init_module EPERM" "core_pattern EACCES" "fresh_proc_core_pattern EACCES" "mknod_console EPERM@mknod" "tree absent" \
 		"seccomp 2"; do
 		ok "containment: probe $p" grep -qx "probe $p" /tmp/probe.out
 	done

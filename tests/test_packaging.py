@@ -181,8 +181,16 @@ make -s -C "$REPO" $MAKEARGS install PREFIX=/usr DESTDIR=$R >$T/install.log 2>&1
 ln -s /lib/systemd/system/containerfs.service $R/etc/systemd/system/multi-user.target.wants/
 mkdir -p $R/var/lib/containerfs/demo
 printf '[container]\ninit = sleep 100000\nautostart = 1\n' >$R/var/lib/containerfs/demo/config
-exec chroot $R env container=containerfs-test /lib/systemd/systemd --system \
-	--unit=multi-user.target >$T/systemd.log 2>&1 </dev/null
+# pivot_root, not chroot: the kernel refuses new user namespaces (every default
+# container has one) to a process whose root is not its mount namespace's root
+exec 3>$T/systemd.log
+mkdir -p $R/.oldroot
+cd $R
+pivot_root . .oldroot
+umount -l /.oldroot
+rmdir /.oldroot
+exec env container=containerfs-test /lib/systemd/systemd --system \
+	--unit=multi-user.target >&3 2>&1 3>&- </dev/null
 """
 
 
@@ -310,7 +318,7 @@ def test_unit_under_systemd(tmp_path):
 
         b.wait("containerfs.service active", active)
         # Type=notify: active only once READY=1 came, after the autostart container ran
-        assert state() == "RUNNING"
+        assert state() == "RUNNING", b.run("cat", "/containers/demo/last_error").stdout
         init = b.run("cat", "/containers/demo/pid").stdout.strip()
         # restart: the daemon goes, the container stays and the new daemon adopts it
         first = main_pid()
