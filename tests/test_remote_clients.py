@@ -275,6 +275,50 @@ def test_sshfs_lists_in_32k_pieces(daemon, sshfs):
     assert "stop.signal" in last_error(daemon, "web")
 
 
+@pytest.mark.timeout(60)
+def test_sshfs_file_tools_times_and_replacement(daemon, sshfs, tmp_path):
+    """Over sshfs: rsync -a twice (the second transfers nothing), touch -d and install
+    (unlink, then create by the same sftp-server) land."""
+    if missing_tools("rsync", "install"):
+        pytest.skip("rsync or install is not installed")
+    fs = sshfs(["sshfs_sync"])
+    os.mkdir(daemon.path("web"))
+    rweb = os.path.join(fs.mnt, "web")
+    lweb = daemon.path("web")
+    src = tmp_path / "src"
+    (src / "cgroup").mkdir(parents=True)
+    for d in (src, src / "cgroup"):
+        os.chmod(d, 0o755)
+    old = 1_500_000_000
+    for rel, v in (("hostname", "over-sftp"), ("cgroup/memory.max", "96M")):
+        (src / rel).write_text(v + "\n")
+        os.chmod(src / rel, 0o644)
+        os.utime(src / rel, (old, old))
+
+    def rsync():
+        r = sh(f"rsync -a --stats --itemize-changes {src}/ {rweb}/", cwd=str(tmp_path))
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        return [line for line in r.stdout.splitlines() if line.startswith(">f")], r.stdout
+
+    files, out = rsync()
+    assert len(files) == 2, out
+    assert read_value(os.path.join(lweb, "cgroup/memory.max")) == "96M"
+    assert int(os.stat(os.path.join(lweb, "hostname")).st_mtime) == old
+    files, out = rsync()
+    assert files == [] and "Number of regular files transferred: 0" in out, out
+
+    r = sh("touch -d '2019-05-04 03:02:01 UTC' hostname", cwd=rweb)
+    assert r.returncode == 0, r.stderr
+    assert int(os.stat(os.path.join(lweb, "hostname")).st_mtime) == 1556938921
+
+    (tmp_path / "h").write_text("installed\n")
+    r = sh(f"install -m 644 {tmp_path}/h hostname", cwd=rweb)
+    assert r.returncode == 0, r.stderr
+    fs.settle(os.path.join(lweb, "hostname"))
+    assert read_value(os.path.join(lweb, "hostname")) == "installed"
+    assert set(os.listdir(lweb)) == container_listing()
+
+
 # ---- Ansible ----
 
 @pytest.fixture
