@@ -223,7 +223,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct cfs_err err = { 0 };
-	struct node p, n;
+	struct node p = { 0 }, n = { 0 };
 	int r = node_from_ino(parent, &p);
 
 	if (r == 0)
@@ -238,6 +238,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 			events_removed(name);
 		}
 	}
+	if (r < 0 && (p.cid || n.cid))	/* rm -r of (part of) a container */
+		holes_cancel(p.cid ? p.cid : n.cid, req_pid(req));
 	fuse_reply_err(req, r < 0 ? -r : 0);
 }
 
@@ -260,8 +262,10 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = hole_open(&p, name, &n, pid);	/* held until created again */
 	else if (r == 0)
 		r = -EPERM;
-	if (r == -EPERM)
+	if (r == -EPERM) {
 		engine_set_last_error(p.cname, "unlink: runtime files and config cannot be removed");
+		holes_cancel(p.cid, pid);	/* rm -r: its other unlinks reset nothing */
+	}
 	else if (r == -EBUSY)
 		engine_set_last_error(p.cname, "unlink: another process is replacing this setting");
 	fuse_reply_err(req, r < 0 ? -r : 0);

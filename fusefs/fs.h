@@ -120,6 +120,8 @@ int hole_drop_replacement(fuse_ino_t dir, const char *name, pid_t pid);
 int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err);
 /* End the holes whose process is gone or whose wait is over. */
 void holes_settle(void);
+/* pid failed to remove something of container cid: its unlinks there reset nothing */
+void holes_cancel(uint64_t cid, pid_t pid);
 void holes_drop_container(uint64_t cid);
 
 /* events.c */

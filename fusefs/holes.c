@@ -6,7 +6,9 @@
  * other: a bad value fails that close and changes nothing). Every other process sees
  * the setting, with its value, all along. A hole with no replacement ends when its
  * process is gone or after HOLE_WAIT seconds: the unlink alone (`rm`) then resets the
- * setting to its default. */
+ * setting to its default — unless the same process also failed to remove something
+ * of that container (a runtime file, config, a directory: `rm -r`), which cancels
+ * every reset it had pending there, so `rm -rf NAME` changes nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -29,10 +31,25 @@ struct hole {
 	pid_t pid;
 	time_t deadline;
 	fuse_ino_t tmp;		/* the replacement being written, or 0 */
+	bool cancelled;		/* its process also failed to remove something: no reset */
 };
 
 static pthread_mutex_t hole_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hole *holes;
+
+/* Processes that failed to remove something of a container: their unlinks there,
+ * before and after, reset nothing. Forgotten when the process is gone. */
+#define CANCEL_MAX 32
+static struct { uint64_t cid; pid_t pid; } cancels[CANCEL_MAX];
+static int n_cancels;
+
+static bool is_cancelled(uint64_t cid, pid_t pid)
+{
+	for (int i = 0; i < n_cancels; i++)
+		if (cancels[i].cid == cid && cancels[i].pid == pid)
+			return true;
+	return false;
+}
 
 static struct hole *find(fuse_ino_t dir, const char *name)
 {
@@ -99,6 +116,7 @@ int hole_open(const struct node *dir, const char *name, const struct node *setti
 	h->dir = dir->ino;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	h->pid = pid;
+	h->cancelled = is_cancelled(dir->cid, pid);
 	h->deadline = time(NULL) + HOLE_WAIT;
 	h->next = holes;
 	holes = h;
@@ -234,10 +252,15 @@ void holes_settle(void)
 	time_t now;
 
 	pthread_mutex_lock(&hole_lock);
-	if (!holes) {
+	if (!holes && !n_cancels) {
 		pthread_mutex_unlock(&hole_lock);
 		return;
 	}
+	for (int i = 0; i < n_cancels;)
+		if (process_gone(cancels[i].pid))
+			cancels[i] = cancels[--n_cancels];
+		else
+			i++;
 	now = time(NULL);
 	for (struct hole **pp = &holes; *pp;) {
 		struct hole *h = *pp;
@@ -256,10 +279,27 @@ void holes_settle(void)
 		struct hole *h = done;
 
 		done = h->next;
-		if (!h->tmp)
+		if (!h->tmp && !h->cancelled)
 			reset(h);
 		finish(h);
 	}
+}
+
+void holes_cancel(uint64_t cid, pid_t pid)
+{
+	pthread_mutex_lock(&hole_lock);
+	for (struct hole *h = holes; h; h = h->next)
+		if (h->setting.cid == cid && h->pid == pid)
+			h->cancelled = true;
+	if (!is_cancelled(cid, pid)) {
+		if (n_cancels == CANCEL_MAX) {	/* the oldest goes */
+			memmove(cancels, cancels + 1, sizeof(cancels[0]) * (CANCEL_MAX - 1));
+			n_cancels--;
+		}
+		cancels[n_cancels].cid = cid;
+		cancels[n_cancels++].pid = pid;
+	}
+	pthread_mutex_unlock(&hole_lock);
 }
 
 void holes_drop_container(uint64_t cid)

@@ -128,3 +128,19 @@ def test_others_see_the_setting_until_it_is_created_again(daemon, web):
     out = subprocess.run(["cat", host], capture_output=True, text=True, timeout=10)
     assert out.stdout == "after\n", out
     _clean(web)
+
+
+def test_rm_r_changes_nothing(daemon, web):
+    """rm -r of a container's directory fails (runtime files, config and the
+    directories cannot go while it has them): the unlinks of its settings it made on
+    the way reset nothing."""
+    host = os.path.join(web, "hostname")
+    mem = os.path.join(web, "cgroup", "memory.max")
+    assert run(["sh", "-c", f"echo kept > {host} && echo 96M > {mem}"]).returncode == 0
+    r = run(["rm", "-rf", os.path.join(web, "cgroup")])
+    assert r.returncode != 0
+    assert read_value(mem) == "96M"
+    r = run(["rm", "-r", "-f", web])
+    assert read_value(host) == "kept"
+    assert read_value(mem) == "96M"
+    _clean(web)
