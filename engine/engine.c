@@ -509,8 +509,13 @@ int engine_create(const char *name, struct cfs_err *err)
 	}
 	pthread_mutex_lock(&c->op_lock);
 	r = store_save(name, &c->cfg, err);
-	if (r == 0)
-		r = store_save_times(name, &c->mtime, err);
+	if (r == 0) {
+		struct cfs_err e = { 0 };
+
+		/* the configuration is saved: without its times it loads with the file's */
+		if (store_save_times(name, &c->mtime, &e) < 0)
+			log_err("%s: %s", name, e.msg);
+	}
 	pthread_mutex_unlock(&c->op_lock);
 	if (r < 0)
 		registry_remove(c);
