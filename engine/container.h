@@ -9,11 +9,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "engine.h"
 #include "fileio.h"
 #include "run/spawn.h"
+
+/* When each setting last changed (or the time set on it): the canonical keys' (an
+ * alias shares its setting's); `config` and the directories show the latest. */
+struct cfg_times {
+	struct timespec key[K_COUNT];
+};
 
 struct container {
 	char name[65];
@@ -27,6 +34,10 @@ struct container {
 	struct runrec rec;
 	int sup_pidfd;			/* pidfd of the supervisor while running, else -1 */
 	char last_error[256];
+	struct cfg_times mtime;		/* last change or utime, persisted */
+	struct timespec ctime;		/* last change of the configuration or its times */
+	struct timespec state_time;	/* last state change (pid, exit_status too) */
+	struct timespec error_time;	/* last_error's last change */
 	char *run_dir;			/* RUN/NAME, malloc'd */
 	struct container *next_by_name, *next_by_id;	/* the registry's hash chains */
 	pthread_cond_t cond;		/* signalled when a run ends (with lock) */
@@ -68,6 +79,11 @@ void container_foreach(void (*fn)(struct container *c, void *data), void *data);
 
 /* store.c: the state dir, STATE/NAME/config as INI, written atomically. */
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err);
+/* STATE/NAME/times: when each setting last changed, written atomically. */
+int store_save_times(const char *name, const struct cfg_times *t, struct cfs_err *err);
+/* Fill t from STATE/NAME/times; what it lacks (a configuration saved before times
+ * were kept) gets the configuration file's own mtime. */
+void store_load_times(const char *name, struct cfg_times *t);
 /* EINVAL if cfg would not fit in the state dir (CFS_MAX_CONFIG as INI). */
 int store_check(const struct config *cfg, struct cfs_err *err);
 int store_remove(const char *name, struct cfs_err *err);

@@ -30,6 +30,8 @@ static size_t hash_cap;			/* buckets in each table: 0 or a power of two */
 static uint64_t next_id = 1;
 static engine_event_fn event_fn;
 static void *event_data;
+static engine_config_fn config_fn;
+static void *config_data;
 
 const char *cfs_state_name(enum cfs_state s)
 {
@@ -42,6 +44,25 @@ void engine_set_event_cb(engine_event_fn fn, void *data)
 {
 	event_fn = fn;
 	event_data = data;
+}
+
+void engine_set_config_cb(engine_config_fn fn, void *data)
+{
+	config_fn = fn;
+	config_data = data;
+}
+
+static struct timespec now_ts(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts;
+}
+
+static bool ts_before(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
 }
 
 /* ---- registry ---- */
@@ -186,6 +207,9 @@ static struct container *container_new(const char *name, struct config *cfg)
 	c->exit_status = -1;
 	c->sup_pidfd = -1;
 	c->refs = 1;		/* the registry's */
+	c->state_time = c->error_time = c->ctime = now_ts();
+	for (int k = 0; k < K_COUNT; k++)
+		c->mtime.key[k] = c->ctime;
 	if (asprintf(&c->run_dir, "%s/%s", eng.run_dir, name) < 0) {
 		pthread_mutex_destroy(&c->lock);
 		pthread_mutex_destroy(&c->op_lock);
@@ -275,6 +299,8 @@ bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_
 	pthread_mutex_lock(&emit_lock);
 	pthread_mutex_lock(&c->lock);
 	ok = (from_mask >> c->state) & 1u;
+	if (ok && c->state != st)
+		c->state_time = now_ts();
 	if (ok)
 		c->state = st;
 	pthread_mutex_unlock(&c->lock);
@@ -291,6 +317,8 @@ void container_set_state(struct container *c, enum cfs_state st)
 	pthread_mutex_lock(&emit_lock);
 	pthread_mutex_lock(&c->lock);
 	changed = c->state != st;
+	if (changed)
+		c->state_time = now_ts();
 	c->state = st;
 	pthread_mutex_unlock(&c->lock);
 	if (changed && event_fn)
@@ -301,6 +329,8 @@ void container_set_state(struct container *c, enum cfs_state st)
 void container_set_error(struct container *c, const char *msg)
 {
 	pthread_mutex_lock(&c->lock);
+	if (strcmp(c->last_error, msg))
+		c->error_time = now_ts();
 	snprintf(c->last_error, sizeof(c->last_error), "%s", msg);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -322,6 +352,7 @@ static int load_one(const char *name, struct config *cfg, const char *why)
 			 "config: the configuration on disk cannot be loaded: %s", why);
 	}
 	delegate_load(c);
+	store_load_times(name, &c->mtime);
 	if (registry_add(c) < 0) {
 		config_free(&c->cfg);
 		free(c->run_dir);
@@ -479,6 +510,13 @@ int engine_create(const char *name, struct cfs_err *err)
 	}
 	pthread_mutex_lock(&c->op_lock);
 	r = store_save(name, &c->cfg, err);
+	if (r == 0) {
+		struct cfs_err e = { 0 };
+
+		/* the configuration is saved: without its times it loads with the file's */
+		if (store_save_times(name, &c->mtime, &e) < 0)
+			log_err("%s: %s", name, e.msg);
+	}
 	pthread_mutex_unlock(&c->op_lock);
 	if (r < 0)
 		registry_remove(c);
@@ -637,6 +675,21 @@ int engine_setting_check_lines(enum key_id k, const char *buf, size_t len, struc
 	return r;
 }
 
+/* New times of c's configuration: kept in memory and in the state dir. The
+ * configuration is saved already, so a failure to save its times is only logged:
+ * they go back to the configuration file's time at the next start. */
+static void store_times(struct container *c, const struct cfg_times *t, struct timespec now)
+{
+	struct cfs_err e = { 0 };
+
+	pthread_mutex_lock(&c->lock);
+	c->mtime = *t;
+	c->ctime = now;
+	pthread_mutex_unlock(&c->lock);
+	if (store_save_times(c->name, t, &e) < 0)
+		log_err("%s: %s", c->name, e.msg);
+}
+
 /* Apply a new configuration to c: persist first, then (while running) apply the
  * live keys that changed. Called with op_lock held. */
 static int commit_config(struct container *c, struct config *newcfg, struct cfs_err *err)
@@ -683,11 +736,27 @@ static int commit_config(struct container *c, struct config *newcfg, struct cfs_
 	r = store_save(c->name, newcfg, err);
 	if (r < 0)
 		goto undo;
+	struct cfg_times t;
+	struct timespec now = now_ts();
+
+	pthread_mutex_lock(&c->lock);
+	t = c->mtime;
+	pthread_mutex_unlock(&c->lock);
+	for (int k = 0; k < K_COUNT; k++) {
+		bool same = !newcfg->val[k] == !c->cfg.val[k] &&
+			    (!newcfg->val[k] || !strcmp(newcfg->val[k], c->cfg.val[k]));
+
+		if (!same)	/* an alias's change is its setting's */
+			t.key[key_table[k].flags & KF_ALIAS ? (int)key_table[k].alias_of : k] = now;
+	}
+	store_times(c, &t, now);
 	pthread_mutex_lock(&c->lock);
 	config_free(&c->cfg);
 	c->cfg = *newcfg;
 	c->broken = false;	/* a whole new configuration replaced the unreadable one */
 	pthread_mutex_unlock(&c->lock);
+	if (config_fn)
+		config_fn(c->name, config_data);
 	return 0;
 undo:
 	/* a rejected change changes nothing: the kernel gets the old values back */
@@ -943,4 +1012,93 @@ void engine_set_last_error(const char *name, const char *msg)
 char *engine_checkconfig(void)
 {
 	return lifecycle_checkconfig();
+}
+
+/* ---- times ---- */
+
+int engine_setting_times(const char *name, enum key_id k, struct timespec *mtime,
+			 struct timespec *ctime)
+{
+	struct container *c = container_get(name);
+
+	if (!c)
+		return -ENOENT;
+	if (key_table[k].flags & KF_ALIAS)
+		k = key_table[k].alias_of;
+	pthread_mutex_lock(&c->lock);
+	*mtime = c->mtime.key[k];
+	*ctime = c->ctime;
+	pthread_mutex_unlock(&c->lock);
+	container_put(c);
+	return 0;
+}
+
+int engine_config_times(const char *name, int section, struct timespec *mtime,
+			struct timespec *ctime)
+{
+	struct container *c = container_get(name);
+	struct timespec m = { 0 };
+
+	if (!c)
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	for (int k = 0; k < K_COUNT; k++)
+		if (!(key_table[k].flags & KF_ALIAS) &&
+		    (section < 0 || (int)key_table[k].section == section) &&
+		    ts_before(m, c->mtime.key[k]))
+			m = c->mtime.key[k];
+	*mtime = m;
+	*ctime = c->ctime;
+	pthread_mutex_unlock(&c->lock);
+	container_put(c);
+	return 0;
+}
+
+int engine_set_mtime(const char *name, int k, const struct timespec *mtime, struct cfs_err *err)
+{
+	struct container *c;
+	struct cfg_times t;
+	bool same = true;
+	int r = with_container(name, &c, err);
+
+	if (r < 0)
+		return r;
+	if (k < K_COUNT && (key_table[k].flags & KF_ALIAS))
+		k = key_table[k].alias_of;
+	pthread_mutex_lock(&c->lock);
+	t = c->mtime;
+	pthread_mutex_unlock(&c->lock);
+	for (int i = 0; i < K_COUNT; i++) {
+		if ((k < K_COUNT && i != k) || (key_table[i].flags & KF_ALIAS))
+			continue;
+		same = same && t.key[i].tv_sec == mtime->tv_sec && t.key[i].tv_nsec == mtime->tv_nsec;
+		t.key[i] = *mtime;
+	}
+	if (!same) {
+		store_times(c, &t, now_ts());
+		if (config_fn)
+			config_fn(c->name, config_data);
+	}
+	return done(c, 0, err);
+}
+
+int engine_runtime_mtime(const char *name, enum rt_file f, struct timespec *mtime)
+{
+	struct container *c = container_get(name);
+	int r = 0;
+
+	if (!c)
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	if (f == RT_STATE || f == RT_PID || f == RT_EXIT_STATUS)
+		*mtime = c->state_time;
+	else if (f == RT_LAST_ERROR)
+		*mtime = c->error_time;
+	else if (f != RT_LOG)
+		r = -ENOENT;
+	pthread_mutex_unlock(&c->lock);
+	if (f == RT_LOG && runrec_log_mtime(c->run_dir, mtime) < 0)
+		r = -ENOENT;
+	container_put(c);
+	return r;
 }

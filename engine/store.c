@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "container.h"
@@ -115,9 +116,12 @@ static void clean_leftovers(const char *entry)
 	}
 	if (parse_container_name(entry, NULL) < 0)
 		return;
-	snprintf(path, sizeof(path), "%s/%s/.config.tmp", eng.state_dir, entry);
-	if (unlink(path) == 0)
-		log_info("removed %s, left by an interrupted write", path);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s/.%s.tmp", eng.state_dir, entry,
+			 i ? "times" : "config");
+		if (unlink(path) == 0)
+			log_info("removed %s, left by an interrupted write", path);
+	}
 }
 
 static char *read_small_file(const char *path, size_t max, size_t *len)
@@ -211,4 +215,89 @@ bool store_has_config(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, name);
 	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* STATE/NAME/times: one line per setting, "PATH SECONDS.NANOSECONDS". A file of its
+ * own, so a configuration saved before times were kept loads as it is, and the INI
+ * stays what `config` reads. */
+int store_save_times(const char *name, const struct cfg_times *t, struct cfs_err *err)
+{
+	char dir[PATH_MAX], path[64];
+	size_t cap = 64 + (K_COUNT + 1) * 96, used = 0;
+	_cleanup_free_ char *doc = malloc(cap);
+	int r;
+
+	if (!doc)
+		return cfs_err_set(err, ENOMEM, "out of memory");
+	used += snprintf(doc + used, cap - used, "# when each setting last changed\n");
+	for (int k = 0; k < K_COUNT; k++) {
+		if (key_table[k].flags & KF_ALIAS)
+			continue;
+		used += snprintf(doc + used, cap - used, "%s %lld.%09ld\n",
+				 key_path(k, path, sizeof(path)), (long long)t->key[k].tv_sec,
+				 t->key[k].tv_nsec);
+	}
+	snprintf(dir, sizeof(dir), "%s/%s", eng.state_dir, name);
+	r = write_file_atomic(dir, "times", doc, used);
+	if (r < 0)
+		return cfs_err_set(err, -r, "cannot save the times of %s: %s", name, strerror(-r));
+	return 0;
+}
+
+static bool parse_time(const char *s, struct timespec *ts)
+{
+	char *end;
+	long long sec = strtoll(s, &end, 10);
+	long ns = 0;
+
+	if (end == s || sec < 0)
+		return false;
+	if (*end == '.') {
+		const char *f = end + 1;
+
+		ns = strtol(f, &end, 10);
+		if (end - f != 9 || ns < 0 || ns > 999999999)
+			return false;
+	}
+	if (*end && *end != '\n')
+		return false;
+	ts->tv_sec = sec;
+	ts->tv_nsec = ns;
+	return true;
+}
+
+void store_load_times(const char *name, struct cfg_times *t)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct timespec base = { 0 };
+	size_t len;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, name);
+	if (stat(path, &st) == 0)
+		base = st.st_mtim;
+	else
+		clock_gettime(CLOCK_REALTIME, &base);
+	for (int k = 0; k < K_COUNT; k++)
+		t->key[k] = base;
+	snprintf(path, sizeof(path), "%s/%s/times", eng.state_dir, name);
+	_cleanup_free_ char *doc = read_small_file(path, 65536, &len);
+
+	for (char *line = doc, *next; line && *line; line = next) {
+		char *sp = strchr(line, ' '), kp[64];
+		struct timespec ts;
+
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		if (!sp || line[0] == '#')
+			continue;
+		*sp = '\0';
+		if (!parse_time(sp + 1, &ts))
+			continue;
+		for (int k = 0; k < K_COUNT; k++)
+			if (!(key_table[k].flags & KF_ALIAS) &&
+			    !strcmp(key_path(k, kp, sizeof(kp)), line))
+				t->key[k] = ts;
+	}
 }

@@ -199,12 +199,28 @@ static void *notifier_main(void *arg)
 	return NULL;
 }
 
+/* A container's configuration or its times changed: its directories' mtimes (the
+ * latest of their settings') moved, and the kernel keeps directories' attributes.
+ * Attributes only, like events_on_change: safe inside any request's handler. */
+void events_on_config(const char *name, void *data)
+{
+	static const unsigned dirs[] = { SUB_CDIR, SUB_NETDIR, SUB_CGDIR };
+	uint64_t cid;
+
+	pthread_mutex_lock(&ev_lock);
+	if (session && engine_exists(name, &cid))
+		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+			fuse_lowlevel_notify_inval_inode(session, node_ino(cid, dirs[i]), -1, 0);
+	pthread_mutex_unlock(&ev_lock);
+}
+
 void events_init(struct fuse_session *se)
 {
 	pthread_mutex_lock(&ev_lock);
 	session = se;
 	pthread_mutex_unlock(&ev_lock);
 	engine_set_event_cb(events_on_change, NULL);
+	engine_set_config_cb(events_on_config, NULL);
 	if (pthread_create(&notifier, NULL, notifier_main, NULL) == 0)
 		notifier_running = true;
 	else

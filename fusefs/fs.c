@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -59,7 +60,7 @@ static void reply_error(fuse_req_t req, const struct node *n, int r, const struc
 	fuse_reply_err(req, r < 0 ? -r : r);
 }
 
-static int reply_entry_for(fuse_req_t req, const struct node *n)
+static int reply_entry_cached(fuse_req_t req, const struct node *n, bool cache)
 {
 	struct fuse_entry_param e;
 	int r;
@@ -71,20 +72,42 @@ static int reply_entry_for(fuse_req_t req, const struct node *n)
 	e.ino = n->ino;
 	e.generation = 1;
 	e.attr_timeout = attr_timeout(n);
-	e.entry_timeout = entry_timeout(n);
+	e.entry_timeout = cache ? entry_timeout(n) : 0.0;
 	fuse_reply_entry(req, &e);
 	return 0;
+}
+
+static int reply_entry_for(fuse_req_t req, const struct node *n)
+{
+	return reply_entry_cached(req, n, true);
+}
+
+static pid_t req_pid(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	return ctx ? ctx->pid : 0;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct node p, n;
-	int r = node_from_ino(parent, &p);
+	fuse_ino_t tmp = 0;
+	int hole, r;
 
-	if (r == 0)
+	holes_settle();
+	r = node_from_ino(parent, &p);
+	/* an unlinked setting: gone for the process that unlinked it (or its
+	 * replacement), there for everyone else, and not cached while it lasts */
+	hole = r == 0 ? hole_lookup(parent, name, req_pid(req), &tmp) : HOLE_NONE;
+	if (hole == HOLE_GONE)
+		r = -ENOENT;
+	else if (hole == HOLE_REPLACED)
+		r = node_from_ino(tmp, &n);
+	else if (r == 0)
 		r = node_lookup(&p, name, &n);
 	if (r == 0)
-		r = reply_entry_for(req, &n);
+		r = reply_entry_cached(req, &n, hole == HOLE_NONE);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 }
@@ -108,7 +131,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct node n;
 	struct stat st;
-	int r = node_from_ino(ino, &n);
+	int r;
+
+	holes_settle();
+	r = node_from_ino(ino, &n);
 
 	if (r == 0)
 		r = node_stat(&n, &st);
@@ -155,6 +181,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			r = -EPERM;
 		if ((to_set & FUSE_SET_ATTR_SIZE) && node_is_dir(&n))
 			r = -EISDIR;
+		/* a time set on a setting or config is kept (cp -p, rsync -a, tar, touch -d);
+		 * on config it is every setting's. Directories' follow their settings. */
+		if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+		    (n.kind == N_KEY || n.kind == N_CONFIG)) {
+			struct cfs_err err = { 0 };
+			struct timespec m = attr->st_mtim;
+
+			if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+				clock_gettime(CLOCK_REALTIME, &m);
+			r = engine_set_mtime(n.cname, n.kind == N_KEY ? n.arg : K_COUNT, &m, &err);
+			if (r < 0 && err.msg[0])
+				engine_set_last_error(n.cname, err.msg);
+		}
 		if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE) && fi && fi->fh) {
 			struct handle *h = (struct handle *)fh_get(fi->fh);
 
@@ -217,7 +256,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct cfs_err err = { 0 };
-	struct node p, n;
+	struct node p = { 0 }, n = { 0 };
 	int r = node_from_ino(parent, &p);
 
 	if (r == 0)
@@ -229,10 +268,13 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (r == 0) {
 		r = engine_destroy(name, &err);
 		if (r == 0) {
+			holes_drop_container(n.cid);
 			tmp_drop_container(n.cid);
 			events_removed(name);
 		}
 	}
+	if (r < 0 && (p.cid || n.cid))	/* rm -r of (part of) a container */
+		holes_cancel(p.cid ? p.cid : n.cid, req_pid(req));
 	fuse_reply_err(req, r < 0 ? -r : 0);
 }
 
@@ -241,12 +283,27 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct node p, n;
 	int r = node_from_ino(parent, &p);
 
+	pid_t pid = req_pid(req);
+
+	if (r == 0 && hole_drop_replacement(parent, name, pid) == 0) {
+		fuse_reply_err(req, 0);
+		return;
+	}
 	if (r == 0)
 		r = node_lookup(&p, name, &n);
-	if (r == 0)
-		r = n.kind == N_TMP ? tmp_unlink(parent, name) : -EPERM;
-	if (r == -EPERM)
-		engine_set_last_error(p.cname, "unlink: settings and runtime files cannot be removed");
+	if (r == 0 && n.kind == N_TMP)
+		r = tmp_unlink(parent, name);
+	else if (r == 0 && n.kind == N_KEY)
+		r = hole_open(&p, name, &n, pid, fuse_req_ctx(req)->uid,
+			      fuse_req_ctx(req)->gid);	/* held until created again */
+	else if (r == 0)
+		r = -EPERM;
+	if (r == -EPERM) {
+		engine_set_last_error(p.cname, "unlink: runtime files and config cannot be removed");
+		holes_cancel(p.cid, pid);	/* rm -r: its other unlinks reset nothing */
+	}
+	else if (r == -EBUSY)
+		engine_set_last_error(p.cname, "unlink: another process is replacing this setting");
 	fuse_reply_err(req, r < 0 ? -r : 0);
 }
 
@@ -290,11 +347,18 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char *buf = NULL;
 	size_t len = 0;
 
+	struct stat tst;
+
 	r = tmp_content(src.ino, &buf, &len);
 	if (r == 0) {
 		r = node_write_whole(&dst, buf, len, &err);
 		free(buf);
 	}
+	/* the setting takes the temp file's mtime too (what rsync set on it), so a
+	 * second `rsync -a` finds it up to date */
+	if (r == 0 && (dst.kind == N_KEY || dst.kind == N_CONFIG) && tmp_stat(src.ino, &tst) == 0)
+		r = engine_set_mtime(dst.cname, dst.kind == N_KEY ? dst.arg : K_COUNT, &tst.st_mtim,
+				     &err);
 	if (r == 0)
 		tmp_unlink(parent, name);	/* consumed: it became the setting */
 out:
@@ -314,8 +378,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 	if (r == 0 && node_dir_section(&p) < 0)
 		r = -EPERM;	/* nothing but containers at the top, nothing in ns/ */
-	if (r == 0)
-		r = tmp_create(&p, name, mode, &ino);
+	if (r == 0) {
+		/* the create that follows an unlink of a setting makes its replacement */
+		r = hole_create(&p, name, mode, req_pid(req), &ino);
+		if (r == -ENOENT)
+			r = tmp_create(&p, name, mode, &ino);
+	}
 	if (r == 0) {
 		/* the creator's file (an owner's sed -i reopens and fchowns it) */
 		const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -349,7 +417,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node n;
 	struct handle *h = NULL;
-	int r = node_from_ino(ino, &n);
+	int r;
+
+	holes_settle();
+	r = node_from_ino(ino, &n);
 
 	if (r == 0 && node_is_dir(&n))
 		r = -EISDIR;
@@ -460,7 +531,9 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, 0);
 		return;
 	}
-	if (!h->ev) {
+	if (h->node.kind == N_TMP) {
+		r = hole_land(ino, req_pid(req), &err);	/* a replacement becomes the setting */
+	} else if (!h->ev) {
 		pthread_mutex_lock(&h->lock);
 		as_handle(h);
 		r = handle_commit(h, &err);
@@ -482,7 +555,11 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, 0);
 		return;
 	}
-	if (!h->ev) {
+	if (h->node.kind == N_TMP) {
+		/* a replacement its writer never closed itself (it passed it on) */
+		if (hole_land(ino, 0, &err) < 0 && err.msg[0])
+			engine_set_last_error(h->node.cname, err.msg);
+	} else if (!h->ev) {
 		pthread_mutex_lock(&h->lock);
 		as_handle(h);
 		if (handle_commit(h, &err) < 0 && err.msg[0])
@@ -517,7 +594,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct node n;
 	struct dir_handle *d;
-	int r = node_from_ino(ino, &n);
+	int r;
+
+	holes_settle();
+	r = node_from_ino(ino, &n);
 
 	if (r == 0 && !node_is_dir(&n))
 		r = -ENOTDIR;

@@ -104,10 +104,32 @@ int tmp_list(fuse_ino_t dir, struct dirent_lite **out, size_t *count, size_t *ca
 fuse_ino_t tmp_parent(fuse_ino_t ino);
 void tmp_forget(fuse_ino_t ino, uint64_t nlookup);
 
+/* holes.c: an unlinked setting, held for the process that unlinked it until it
+ * creates the name again (install, tar -x, mv across filesystems). */
+enum { HOLE_NONE, HOLE_OTHER /* another's: show the setting, uncached */,
+       HOLE_GONE /* this process's: ENOENT */, HOLE_REPLACED /* its replacement: *tmp */ };
+int hole_open(const struct node *dir, const char *name, const struct node *setting, pid_t pid,
+	      uid_t uid, gid_t gid);
+int hole_lookup(fuse_ino_t dir, const char *name, pid_t pid, fuse_ino_t *tmp);
+/* -ENOENT: not a hole of pid (create as usual) */
+int hole_create(const struct node *dir, const char *name, mode_t mode, pid_t pid,
+		fuse_ino_t *ino);
+/* unlink of the replacement itself: back to a hole without one */
+int hole_drop_replacement(fuse_ino_t dir, const char *name, pid_t pid);
+/* At the replacement's flush by pid (0: its release): its content becomes the
+ * setting. 0 if tmp is none (or pid not its writer). */
+int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err);
+/* End the holes whose process is gone or whose wait is over. */
+void holes_settle(void);
+/* pid failed to remove something of container cid: its unlinks there reset nothing */
+void holes_cancel(uint64_t cid, pid_t pid);
+void holes_drop_container(uint64_t cid);
+
 /* events.c */
 void events_init(struct fuse_session *se);
 void events_fini(void);
 void events_on_change(const char *name, enum cfs_state st, void *data);
+void events_on_config(const char *name, void *data);
 void events_removed(const char *name);
 /* A container was given to another owner: the kernel forgets the attributes it keeps. */
 void events_owner_changed(uint64_t cid);

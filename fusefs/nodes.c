@@ -217,6 +217,38 @@ static mode_t node_mode(const struct node *n)
 	}
 }
 
+/* Settings, config and the container's directories: the time of the last change of
+ * what they hold (or the time set on it); runtime files: of their last change. */
+static void node_times(const struct node *n, struct stat *st)
+{
+	struct timespec m, c;
+	int r = -ENOENT;
+
+	switch (n->kind) {
+	case N_KEY:
+		r = engine_setting_times(n->cname, n->arg, &m, &c);
+		break;
+	case N_CONFIG: case N_CDIR:
+		r = engine_config_times(n->cname, -1, &m, &c);
+		break;
+	case N_NETDIR: case N_CGDIR:
+		r = engine_config_times(n->cname, n->kind == N_NETDIR ? SEC_NET : SEC_CGROUP, &m, &c);
+		break;
+	case N_RT:
+		if (n->arg != RT_EVENTS && engine_runtime_mtime(n->cname, n->arg, &m) == 0) {
+			c = m;
+			r = 0;
+		}
+		break;
+	default:
+		break;
+	}
+	if (r < 0)
+		return;
+	st->st_atim = st->st_mtim = m;
+	st->st_ctim = c;
+}
+
 int node_stat(const struct node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -231,6 +263,7 @@ int node_stat(const struct node *n, struct stat *st)
 		return -ENOENT;
 	st->st_blksize = 4096;
 	st->st_atime = st->st_mtime = st->st_ctime = fs_start_time;
+	node_times(n, st);
 	if (n->kind == N_KEY) {
 		char *v = NULL;
 

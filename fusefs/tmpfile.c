@@ -344,8 +344,8 @@ int tmp_list(fuse_ino_t dir, struct dirent_lite **out, size_t *count, size_t *ca
 {
 	pthread_mutex_lock(&tmp_lock);
 	for (struct tmpfile *t = tmp_head; t; t = t->next) {
-		if (t->unlinked || t->dir != dir)
-			continue;
+		if (t->unlinked || t->dir != dir || t->name[0] == '/')
+			continue;	/* '/': a hole's replacement, listed as its setting */
 		if (*count == *cap) {
 			size_t c = *cap ? *cap * 2 : 64;
 			struct dirent_lite *v = realloc(*out, c * sizeof(**out));

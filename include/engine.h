@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "error.h"
 #include "keys.h"
@@ -106,6 +107,26 @@ void engine_set_last_error(const char *name, const char *msg);
 
 /* .checkconfig text. */
 char *engine_checkconfig(void);
+
+/* Times. A setting's mtime is the time of its last change, or the time a client set
+ * on it (utime), kept with the configuration; an alias shows its setting's. section
+ * -1 is `config` and the container directory (the latest of all settings), SEC_NET
+ * and SEC_CGROUP their directories (the latest of theirs). ctime: the last change of
+ * the configuration or of its times. */
+int engine_setting_times(const char *name, enum key_id k, struct timespec *mtime,
+			 struct timespec *ctime);
+int engine_config_times(const char *name, int section, struct timespec *mtime,
+			struct timespec *ctime);
+/* Set the mtime of setting k, or with k == K_COUNT of every setting (`config`). */
+int engine_set_mtime(const char *name, int k, const struct timespec *mtime, struct cfs_err *err);
+/* A runtime file's mtime: state, pid, exit_status: the last state change; log: its
+ * last line; last_error: its last change. 0, or -ENOENT (no time of its own). */
+int engine_runtime_mtime(const char *name, enum rt_file f, struct timespec *mtime);
+
+/* Changes of a configuration or of its times, after they are saved. Same rules as
+ * the state callback. */
+typedef void (*engine_config_fn)(const char *name, void *data);
+void engine_set_config_cb(engine_config_fn fn, void *data);
 
 /* State changes. The callback runs on an engine thread or inside the call that caused
  * the change, without engine locks held; it must not block. */

@@ -179,10 +179,12 @@ def test_leftovers_of_a_killed_daemon_are_cleaned(daemon):
     assert daemon.stop() == 0
     with open(os.path.join(daemon.state_dir, "web", ".config.tmp"), "w") as f:
         f.write("[container]\nhostname = half")
+    with open(os.path.join(daemon.state_dir, "web", ".times.tmp"), "w") as f:
+        f.write("hostname 1")
     os.rename(os.path.join(daemon.state_dir, "old"), os.path.join(daemon.state_dir, ".old.removed"))
     daemon.start()
     assert sorted(os.listdir(daemon.state_dir)) == ["web"]
-    assert os.listdir(os.path.join(daemon.state_dir, "web")) == ["config"]
+    assert sorted(os.listdir(os.path.join(daemon.state_dir, "web"))) == ["config", "times"]
     assert read_value(daemon.path("web", "hostname")) == "web"
 
 
@@ -324,7 +326,7 @@ def test_sigkill_during_a_storm_of_writers(daemon, round_):
             ok = {fmt(i) for i in range(acked[(n, rel)], tried[(n, rel)] + 1)}
             assert got in ok, f"{n}/{rel} = {got}, acknowledged up to {fmt(acked[(n, rel)])}"
     leftovers = [os.path.join(r, f) for r, _d, fs in os.walk(daemon.state_dir) for f in fs
-                 if f != "config"]
+                 if f not in ("config", "times")]
     assert not leftovers, leftovers
 
 

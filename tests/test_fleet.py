@@ -132,7 +132,7 @@ def test_fleet_playbook_and_sshfs_status(fleet, tmp_path):
         assert read_value(d.path("web", "state")) == "RUNNING"
         assert read_value(d.path("web", "init")) == "sleep 1000000"
         assert read_value(d.path("web", "autostart")) == "1"
-        assert read_value(d.path("web", "cgroup", "memory.max")) == "134217728"
+        assert read_value(d.path("web", "cgroup", "memory.max")) == "128M"
         assert read_value(d.path("web", "cgroup", "pids.max")) == "64"
         assert not [n for n in os.listdir(d.path("web")) if n.startswith(".ansible")]
     pids = {h.name: read_value(h.daemon.path("web", "pid")) for h in fleet}

@@ -16,8 +16,11 @@ and in shared/reference/clients.md section 7:
   whose length changes through another file (env through config) may read short there
   for up to a second, so such values are checked on the daemon's mount."""
 import errno
+import json
 import os
 import pathlib
+import re
+import subprocess
 
 import pytest
 
@@ -112,30 +115,30 @@ def test_sshfs_manages_a_container(daemon, sshfs):
     assert both("env") == ("", "")
     assert read_file(os.path.join(rweb, "config")) == read_file(os.path.join(lweb, "config"))
 
-    # echo with a suffix; reads give bytes on both sides
+    # echo with a suffix; reads give it back as written on both sides
     r = sh("echo 128M > cgroup/memory.max", cwd=rweb)
     assert r.returncode == 0, r.stderr
-    assert both("cgroup/memory.max") == ("134217728", "134217728")
-    assert persisted(daemon, "web", "134217728")
+    assert both("cgroup/memory.max") == ("128M", "128M")
+    assert persisted(daemon, "web", "memory.max = 128M")
 
     # a bad value: an error the client sees, and nothing changes. sshfs writes
     # asynchronously, so the error comes back from close(2), as EIO.
     res = write_file(os.path.join(rweb, "cgroup/memory.max"), "bad\n")
     assert int(res) in (errno.EINVAL, errno.EIO), res
     fs.settle(os.path.join(lweb, "cgroup/memory.max"))
-    assert both("cgroup/memory.max") == ("134217728", "134217728")
+    assert both("cgroup/memory.max") == ("128M", "128M")
     msg = last_error(daemon, "web")
     assert "memory.max" in msg and "bad" in msg, msg
     # the shell ignores close(2)'s error: `echo bad >` on a default sshfs mount exits 0
     # (not asserted either way); it still changes nothing
     sh("echo bad > cgroup/memory.max", cwd=rweb)
     fs.settle(os.path.join(lweb, "cgroup/memory.max"))
-    assert both("cgroup/memory.max") == ("134217728", "134217728")
+    assert both("cgroup/memory.max") == ("128M", "128M")
     # with -o sshfs_sync the write itself fails, and the shell says so
     rweb_sync = os.path.join(sshfs(["sshfs_sync"]).mnt, "web")
     r = sh("echo 1X > cgroup/memory.max", cwd=rweb_sync)
     assert r.returncode != 0 and "write error" in r.stderr, (r.returncode, r.stderr)
-    assert both("cgroup/memory.max") == ("134217728", "134217728")
+    assert both("cgroup/memory.max") == ("128M", "128M")
     assert "1X" in last_error(daemon, "web")
 
     # a list in two writes, then sed -i (temp file sedXXXXXX in web/, renamed over env)
@@ -235,7 +238,7 @@ def test_sshfs_lists_in_32k_pieces(daemon, sshfs):
     assert read_file(os.path.join(lweb, "env")) == "".join(e + "\n" for e in env)
     assert read_value(os.path.join(lweb, "hostname")) == "big"
     assert read_value(os.path.join(lweb, "net/type")) == "veth"
-    assert read_value(os.path.join(lweb, "cgroup/memory.max")) == str(64 << 20)
+    assert read_value(os.path.join(lweb, "cgroup/memory.max")) == "64M"
     assert read_value(os.path.join(lweb, "cgroup/devices.allow")) == "c 1:3 rwm\nc 1:5 rwm"
     # read back (in SFTP pieces too) through sshfs: the same document as on the host
     local = read_file(os.path.join(lweb, "config"))
@@ -270,6 +273,50 @@ def test_sshfs_lists_in_32k_pieces(daemon, sshfs):
     fs.settle(os.path.join(lweb, "config"))
     assert read_file(os.path.join(lweb, "config")) == local
     assert "stop.signal" in last_error(daemon, "web")
+
+
+@pytest.mark.timeout(60)
+def test_sshfs_file_tools_times_and_replacement(daemon, sshfs, tmp_path):
+    """Over sshfs: rsync -a twice (the second transfers nothing), touch -d and install
+    (unlink, then create by the same sftp-server) land."""
+    if missing_tools("rsync", "install"):
+        pytest.skip("rsync or install is not installed")
+    fs = sshfs(["sshfs_sync"])
+    os.mkdir(daemon.path("web"))
+    rweb = os.path.join(fs.mnt, "web")
+    lweb = daemon.path("web")
+    src = tmp_path / "src"
+    (src / "cgroup").mkdir(parents=True)
+    for d in (src, src / "cgroup"):
+        os.chmod(d, 0o755)
+    old = 1_500_000_000
+    for rel, v in (("hostname", "over-sftp"), ("cgroup/memory.max", "96M")):
+        (src / rel).write_text(v + "\n")
+        os.chmod(src / rel, 0o644)
+        os.utime(src / rel, (old, old))
+
+    def rsync():
+        r = sh(f"rsync -a --stats --itemize-changes {src}/ {rweb}/", cwd=str(tmp_path))
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        return [line for line in r.stdout.splitlines() if line.startswith(">f")], r.stdout
+
+    files, out = rsync()
+    assert len(files) == 2, out
+    assert read_value(os.path.join(lweb, "cgroup/memory.max")) == "96M"
+    assert int(os.stat(os.path.join(lweb, "hostname")).st_mtime) == old
+    files, out = rsync()
+    assert files == [] and "Number of regular files transferred: 0" in out, out
+
+    r = sh("touch -d '2019-05-04 03:02:01 UTC' hostname", cwd=rweb)
+    assert r.returncode == 0, r.stderr
+    assert int(os.stat(os.path.join(lweb, "hostname")).st_mtime) == 1556938921
+
+    (tmp_path / "h").write_text("installed\n")
+    r = sh(f"install -m 644 {tmp_path}/h hostname", cwd=rweb)
+    assert r.returncode == 0, r.stderr
+    fs.settle(os.path.join(lweb, "hostname"))
+    assert read_value(os.path.join(lweb, "hostname")) == "installed"
+    assert set(os.listdir(lweb)) == container_listing()
 
 
 # ---- Ansible ----
@@ -317,6 +364,51 @@ def test_ansible_copy(daemon, web, ansible):
     assert bad.rc != 0 and bad.status == "FAILED!", bad
     assert read_value(dest) == "ans-host"
     assert "hostname" in last_error(daemon, "web")
+    _no_temp_left(daemon)
+
+
+HUMAN_VALUES = {  # human units and mixed spellings: each reads back as written
+    "cgroup/memory.max": "96M",
+    "cgroup/pids.max": "64",
+    "cgroup/cpuset.cpus": "0",
+    "stop.signal": "TERM",
+    "caps.drop": "CAP_SYS_MODULE sys_time",
+    "net/hwaddr": "00:16:3E:aA:bB:cC",
+    "cgroup/devices.allow": "c 1:3 rwm\nc 1:5 rw",
+    "env": "A=1\nB=two words",
+}
+
+
+@pytest.mark.timeout(120)
+def test_ansible_playbook_human_units_idempotent(daemon, web, tmp_path):
+    """A playbook copying human units and mixed spellings reports changed=0 when run again."""
+    miss = missing_tools("ansible-playbook", "/usr/bin/python3")
+    if miss:
+        pytest.skip(f"not installed: {' '.join(miss)} (scripts/deps installs ansible-core)")
+    env = dict(ansible_env(str(tmp_path / "ansible")), ANSIBLE_STDOUT_CALLBACK="default")
+    tasks = "".join(f"    - copy:\n        dest: {json.dumps(os.path.join(web, rel))}\n"
+                    f"        content: {json.dumps(v + chr(10))}\n"
+                    for rel, v in HUMAN_VALUES.items())
+    book = tmp_path / "human.yml"
+    book.write_text("- hosts: localhost\n  connection: local\n  gather_facts: false\n"
+                    "  tasks:\n" + tasks)
+
+    def run():
+        p = subprocess.run(["ansible-playbook", "-i", "localhost,", str(book)], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=100, cwd=env["HOME"])
+        m = re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=0",
+                      p.stdout)
+        assert p.returncode == 0 and m, (p.returncode, p.stdout, p.stderr)
+        return int(m.group(2))
+
+    assert run() == len(HUMAN_VALUES)
+    for rel, v in HUMAN_VALUES.items():
+        assert read_value(os.path.join(web, rel)) == v, rel
+    ini = read_file(os.path.join(web, "config"))
+    assert "memory.max = 96M\n" in ini and "stop.signal = TERM\n" in ini, ini
+    assert persisted(daemon, "web", "memory.max = 96M")
+    assert run() == 0, "the second run changed something"
     _no_temp_left(daemon)
 
 

@@ -161,10 +161,10 @@ Subsystem sftp internal-sftp
             web = remote / "web"
             assert (web / "hostname").read_text() == "web\n"
             assert run(["sh", "-c", f"echo 1G > {web}/cgroup/memory.max"]).returncode == 0
-            assert read_value(daemon.path("web", "cgroup", "memory.max")) == str(1 << 30)
+            assert read_value(daemon.path("web", "cgroup", "memory.max")) == "1G"
             r = run(["sh", "-c", f"echo bad > {web}/cgroup/memory.max"])
             assert r.returncode != 0
-            assert read_value(daemon.path("web", "cgroup", "memory.max")) == str(1 << 30)
+            assert read_value(daemon.path("web", "cgroup", "memory.max")) == "1G"
             assert run(["sed", "-i", "s/^hostname *=.*/hostname = viassh/", f"{web}/config"]
                        ).returncode == 0
             assert read_value(daemon.path("web", "hostname")) == "viassh"

@@ -22,7 +22,7 @@ def val(web, rel):
 def test_echo(daemon, web):
     r = sh("echo 1G > cgroup/memory.max && echo db01 > hostname && echo veth > net/type", cwd=web)
     assert r.returncode == 0, r.stderr
-    assert val(web, "cgroup/memory.max") == "1073741824"
+    assert val(web, "cgroup/memory.max") == "1G"
     assert val(web, "hostname") == "db01"
     assert val(web, "net/type") == "veth"
 
@@ -49,10 +49,10 @@ def test_printf_list_two_writes(daemon, web):
 def test_tee(daemon, web):
     r = run(["tee", os.path.join(web, "cgroup/memory.max")], input="2G\n")
     assert r.returncode == 0, r.stderr
-    assert val(web, "cgroup/memory.max") == str(2 << 30)
+    assert val(web, "cgroup/memory.max") == "2G"
     r = run(["tee", os.path.join(web, "cgroup/memory.max")], input="bogus\n")
     assert r.returncode != 0 and "Invalid argument" in r.stderr
-    assert val(web, "cgroup/memory.max") == str(2 << 30)
+    assert val(web, "cgroup/memory.max") == "2G"
 
 
 def test_cp_file_onto_setting(daemon, web, tmp_path):
@@ -144,17 +144,16 @@ def test_python_write_text(daemon, web):
     assert p.read_text() == "200\n"
 
 
-def test_install_refuses_cleanly(daemon, web, tmp_path):
-    """install(1) unlinks the destination first; unlinking a setting fails with EPERM
-    (a client is never told a name is gone while it is still there), so install fails
-    cleanly and nothing changes."""
+def test_install_replaces(daemon, web, tmp_path):
+    """install(1) unlinks the destination first, then creates it: the unlink is held
+    for install until its create, whose content becomes the setting at its close
+    (tests/test_tree_unlink.py covers the other tools)."""
     src = tmp_path / "hostname"
     src.write_text("installed\n")
     r = run(["install", "-m644", str(src), os.path.join(web, "hostname")])
-    assert r.returncode != 0
-    assert "cannot remove" in r.stderr, r.stderr
-    assert val(web, "hostname") == "web"
-    assert os.path.exists(os.path.join(web, "hostname"))
+    assert r.returncode == 0, r.stderr
+    assert val(web, "hostname") == "installed"
+    assert set(os.listdir(web)) == container_listing()
 
 
 def test_truncate_s0_applies_nothing(daemon, web):
@@ -227,7 +226,7 @@ def test_rename_over_config(daemon, web):
 def test_rename_in_cgroup_dir(daemon, web):
     t = _tmp(os.path.join(web, "cgroup"), "sedAbC123", "512M\n")
     os.rename(t, os.path.join(web, "cgroup", "memory.max"))
-    assert val(web, "cgroup/memory.max") == str(512 << 20)
+    assert val(web, "cgroup/memory.max") == "512M"
 
 
 def test_temp_file_is_not_configuration(daemon, web):
@@ -346,10 +345,9 @@ def test_xattrs_and_ioctls_not_eperm(daemon, web):
         os.close(fd)
 
 
-@pytest.mark.parametrize("rel", ["hostname", "config", "state", "pid", "last_error", "events",
-                                 "net/type", "cgroup/memory.max", "cgroup/cpu.shares",
+@pytest.mark.parametrize("rel", ["config", "state", "pid", "last_error", "events",
                                  "cgroup/memory.current"])
-def test_unlink_setting_eperm_and_stays(daemon, web, rel):
+def test_unlink_eperm_and_stays(daemon, web, rel):
     p = os.path.join(web, rel)
     before = read_file(p) if rel not in ("events", "last_error") else None
     assert errno_of(os.unlink, p) == errno.EPERM
@@ -358,6 +356,20 @@ def test_unlink_setting_eperm_and_stays(daemon, web, rel):
         assert read_file(p) == before
     r = run(["rm", "-f", p])
     assert r.returncode != 0 and os.path.exists(p)
+
+
+@pytest.mark.parametrize("rel,value,default", [
+    ("hostname", "other", "web"), ("net/type", "veth", "empty"),
+    ("cgroup/memory.max", "96M", "max"), ("cgroup/cpu.shares", "512", "1024")])
+def test_rm_setting_resets_it(daemon, web, rel, value, default):
+    """rm alone: the unlink no create followed resets the setting to its default once
+    rm has ended; the name never goes away."""
+    p = os.path.join(web, rel)
+    assert write_file(p, value + "\n") == 0
+    r = run(["rm", "-f", p])
+    assert r.returncode == 0, r.stderr
+    assert os.path.exists(p)
+    assert read_value(p) == default
 
 
 def test_access(daemon, web):

@@ -108,7 +108,7 @@ def test_config_without_hostname_gives_the_name(daemon, web):
     assert write_file(os.path.join(web, "hostname"), "other\n") == 0
     assert write_file(os.path.join(web, "config"), "[cgroup]\nmemory.max = 1G\n") == 0
     assert read_value(os.path.join(web, "hostname")) == "web"
-    assert read_value(os.path.join(web, "cgroup/memory.max")) == "1073741824"
+    assert read_value(os.path.join(web, "cgroup/memory.max")) == "1G"
 
 
 BAD_DOCS = [
@@ -148,7 +148,7 @@ def test_config_in_several_writes(daemon, web):
     assert res == 0, res
     assert read_value(os.path.join(web, "hostname")) == "multi"
     assert read_value(os.path.join(web, "env")) == "A=1\nB=2"
-    assert read_value(os.path.join(web, "cgroup/memory.max")) == "2147483648"
+    assert read_value(os.path.join(web, "cgroup/memory.max")) == "2G"
 
 
 def test_config_printf_from_the_shell(daemon, web):
@@ -164,7 +164,7 @@ def test_config_pieces_split_mid_line(daemon, web):
     chunks = [doc[i:i + 5] for i in range(0, len(doc), 5)]
     assert write_file(os.path.join(web, "config"), chunks) == 0
     assert read_value(os.path.join(web, "hostname")) == "pieces"
-    assert read_value(os.path.join(web, "cgroup/memory.max")) == str(3 << 30)
+    assert read_value(os.path.join(web, "cgroup/memory.max")) == "3G"
 
 
 def test_config_bad_line_in_a_later_write_fails_that_write(daemon, web):
@@ -200,7 +200,7 @@ def test_config_comments_and_spacing(daemon, web):
            "memory.max   =   5M\n")
     assert write_file(os.path.join(web, "config"), doc) == 0
     assert read_value(os.path.join(web, "hostname")) == "tight"
-    assert read_value(os.path.join(web, "cgroup/memory.max")) == str(5 << 20)
+    assert read_value(os.path.join(web, "cgroup/memory.max")) == "5M"
 
 
 def test_config_values_with_semicolons_and_quotes(daemon, web):
@@ -330,7 +330,7 @@ lxc.cgroup2.pids.max = 100
             "net/type": "veth", "net/link": "br0", "net/name": "eth1",
             "net/hwaddr": "00:16:3e:xx:xx:xx", "net/mtu": "1400", "net/ipv4": "10.0.3.7/24",
             "net/ipv4.gateway": "10.0.3.1", "net/veth.pair": "vcur0",
-            "cgroup/memory.max": str(256 << 20), "cgroup/cpu.weight": "200",
+            "cgroup/memory.max": "256M", "cgroup/cpu.weight": "200",
             "cgroup/pids.max": "100"}
     wrong = [f"{rel}: {read_value(os.path.join(web, rel))!r}, want {v!r}"
              for rel, v in want.items() if read_value(os.path.join(web, rel)) != v]

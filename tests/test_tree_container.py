@@ -65,8 +65,8 @@ def test_alias_cpu_shares(daemon, web):
 def test_alias_memory_limit_in_bytes(daemon, web):
     r = sh("echo 128M > cgroup/memory.limit_in_bytes", cwd=web)
     assert r.returncode == 0, r.stderr
-    assert read_value(os.path.join(web, "cgroup/memory.max")) == "134217728"
-    assert read_value(os.path.join(web, "cgroup/memory.limit_in_bytes")) == "134217728"
+    assert read_value(os.path.join(web, "cgroup/memory.max")) == "128M"
+    assert read_value(os.path.join(web, "cgroup/memory.limit_in_bytes")) == "128M"
 
 
 def test_alias_blkio_weight(daemon, web):

@@ -1,5 +1,5 @@
 """Every setting, driven from the key table (tests/lib/keys.py, checked against
-engine/config/keys.c): good values read back as written (sizes in bytes), bad values are
+engine/config/keys.c): good values read back as written (sizes too: 96M reads 96M), bad values are
 refused with EINVAL by the write itself, change nothing, and land in last_error."""
 import errno
 import os

@@ -80,9 +80,15 @@ static int plan_memory(enum cg_backend b, const struct config *c, enum key_id k,
 	uint64_t mem = size_of(c, K_MEMORY_MAX);
 	int r;
 
-	if (b == CG_BACKEND_V2)
-		return put(w, max, n, "memory", k == K_MEMORY_SWAP_MAX ? "memory.swap.max" : "memory.max",
-			   "%s", val(c, k));
+	if (b == CG_BACKEND_V2) {
+		/* the setting keeps its spelling (96M); the kernel is given bytes */
+		uint64_t v = size_of(c, k);
+		const char *file = k == K_MEMORY_SWAP_MAX ? "memory.swap.max" : "memory.max";
+
+		if (v == CFS_UNLIMITED)
+			return put(w, max, n, "memory", file, "max");
+		return put(w, max, n, "memory", file, "%llu", (unsigned long long)v);
+	}
 	/* memsw must stay >= the limit at every step: written first it may be refused
 	 * (a lower limit still in place), which the writer retries after the limit. */
 	r = plan_memsw(c, w, max, n);

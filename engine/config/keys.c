@@ -282,21 +282,15 @@ static int chk_cpu_list(const char *in, char *out, size_t n, struct cfs_err *err
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
 
-/* Sizes are the one place the stored text differs from the written one: the kernel
- * itself answers in bytes, so "128M" reads back as 134217728. */
-static int fmt_size(uint64_t v, char *out, size_t n)
-{
-	if (v == CFS_UNLIMITED)
-		return snprintf(out, n, "max") < (int)n ? 0 : -EINVAL;
-	return snprintf(out, n, "%llu", (unsigned long long)v) < (int)n ? 0 : -EINVAL;
-}
-
+/* Sizes are kept as written (after the check): "96M" reads back "96M", so a tool
+ * that compares what it wrote with what it reads sees no change. The kernel is
+ * given bytes (cgroup_map.c converts). */
 static int chk_size(const char *in, char *out, size_t n, struct cfs_err *err)
 {
 	uint64_t v;
 	int r = parse_size(in, true, false, &v, err);
 
-	return r < 0 ? r : fmt_size(v, out, n);
+	return r < 0 ? r : copy_out(in, out, n, err);
 }
 
 static int chk_v1_size(const char *in, char *out, size_t n, struct cfs_err *err)
@@ -304,7 +298,7 @@ static int chk_v1_size(const char *in, char *out, size_t n, struct cfs_err *err)
 	uint64_t v;
 	int r = parse_size(in, true, true, &v, err);
 
-	return r < 0 ? r : fmt_size(v, out, n);
+	return r < 0 ? r : copy_out(in, out, n, err);
 }
 
 static int chk_pids(const char *in, char *out, size_t n, struct cfs_err *err)
@@ -362,6 +356,12 @@ static int io_to_blkio(const char *in, char *out, size_t n)
 static int same_text(const char *in, char *out, size_t n)
 {
 	return snprintf(out, n, "%s", in) < (int)n ? 0 : -EINVAL;
+}
+
+/* v1's -1 is v2's max; any other size is the same text */
+static int v1_size_to_max(const char *in, char *out, size_t n)
+{
+	return same_text(strcmp(in, "-1") ? in : "max", out, n);
 }
 
 /* ---- the table ---- */
@@ -447,7 +447,7 @@ const struct key_def key_table[K_COUNT] = {
 	ROW(K_CPUSET_MEMS, SEC_CGROUP, "cpuset.mems", KF_LIVE, "", chk_cpu_list,
 	    NULL, NULL, "memory node list; empty: all"),
 	ROW(K_MEMORY_MAX, SEC_CGROUP, "memory.max", KF_LIVE, "max", chk_size,
-	    NULL, NULL, "bytes (K, M, G suffixes accepted) or max (v1: memory.limit_in_bytes)"),
+	    NULL, NULL, "bytes, K, M, G or T suffix kept as written, or max (v1: memory.limit_in_bytes)"),
 	ROW(K_MEMORY_SWAP_MAX, SEC_CGROUP, "memory.swap.max", KF_LIVE, "max", chk_size,
 	    NULL, NULL, "swap bytes or max (v1: memory.memsw.limit_in_bytes = memory + swap)"),
 	ROW(K_IO_WEIGHT, SEC_CGROUP, "io.weight", KF_LIVE, "100", chk_weight,
@@ -463,7 +463,7 @@ const struct key_def key_table[K_COUNT] = {
 	ALIAS(K_CPU_SHARES, "cpu.shares", K_CPU_WEIGHT, chk_shares, shares_to_weight,
 	      weight_to_shares, "v1 name: 2-262144, maps onto cpu.weight"),
 	ALIAS(K_MEMORY_LIMIT_IN_BYTES, "memory.limit_in_bytes", K_MEMORY_MAX, chk_v1_size,
-	      same_text, same_text, "v1 name: bytes or -1, maps onto memory.max"),
+	      v1_size_to_max, same_text, "v1 name: bytes or -1, maps onto memory.max"),
 	ALIAS(K_BLKIO_WEIGHT, "blkio.weight", K_IO_WEIGHT, chk_blkio, blkio_to_io,
 	      io_to_blkio, "v1 name: 10-1000, maps onto io.weight"),
 };

@@ -292,3 +292,20 @@ void runrec_history_clear(const char *run_dir)
 		if (path_in(path, sizeof(path), run_dir, files[i]) == 0)
 			unlink(path);
 }
+
+int runrec_log_mtime(const char *run_dir, struct timespec *mtime)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	int found = -ENOENT;
+
+	for (int i = 0; i < 2; i++) {
+		if (path_in(p, sizeof(p), run_dir, i ? "log.1" : "log.0") < 0 || stat(p, &st) < 0)
+			continue;
+		if (found < 0 || st.st_mtim.tv_sec > mtime->tv_sec ||
+		    (st.st_mtim.tv_sec == mtime->tv_sec && st.st_mtim.tv_nsec > mtime->tv_nsec))
+			*mtime = st.st_mtim;
+		found = 0;
+	}
+	return found;
+}

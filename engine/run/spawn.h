@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "error.h"
@@ -75,6 +76,8 @@ int runrec_history_add(const char *run_dir, int status, const char *how);
 int runrec_history_read(const char *run_dir, char **out, size_t *len);
 /* Remove the history and the other files that outlive a run (rmdir). */
 void runrec_history_clear(const char *run_dir);
+/* The time of the log's last line (its newer file's mtime); -ENOENT if none. */
+int runrec_log_mtime(const char *run_dir, struct timespec *mtime);
 /* The last 1 MiB of the console log (log.0 + log.1 in order), malloc'd. */
 int runrec_log_read(const char *run_dir, char **out, size_t *len);
 

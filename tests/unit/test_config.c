@@ -141,8 +141,8 @@ static const struct {
 	{ K_CPU_MAX, "50000 100000", "50000 100000" },
 	{ K_CPUSET_CPUS, "0-1", "0-1" },
 	{ K_CPUSET_MEMS, "0", "0" },
-	{ K_MEMORY_MAX, "128M", "134217728" },
-	{ K_MEMORY_SWAP_MAX, "1G", "1073741824" },
+	{ K_MEMORY_MAX, "128M", "128M" },
+	{ K_MEMORY_SWAP_MAX, "1G", "1G" },
 	{ K_IO_WEIGHT, "300", "300" },
 	{ K_PIDS_MAX, "100", "100" },
 	{ K_DEVICES_DENY, "c 1:3 w", "c 1:3 w" },
@@ -297,7 +297,7 @@ static void test_aliases(void)
 	   "a later canonical line wins over the alias");
 	config_free(&c);
 	ok(parse(&c, "[cgroup]\nmemory.limit_in_bytes = 64M\nblkio.weight = 500\n", &err) == 0 &&
-	   is(&c, K_MEMORY_MAX, "67108864") && is(&c, K_MEMORY_LIMIT_IN_BYTES, "67108864") &&
+	   is(&c, K_MEMORY_MAX, "64M") && is(&c, K_MEMORY_LIMIT_IN_BYTES, "64M") &&
 	   is(&c, K_BLKIO_WEIGHT, "500"), "memory.limit_in_bytes and blkio.weight");
 	config_free(&c);
 	ok(parse(&c, "[cgroup]\ncpu.shares = 1\n", &err) == -EINVAL &&
@@ -409,7 +409,7 @@ static void test_lxc_current(void)
 	   is(&c, K_NET_MTU, "1500") && is(&c, K_NET_HWADDR, "00:16:3e:xx:xx:xx") &&
 	   is(&c, K_NET_IPV4, "10.0.3.5/24") && is(&c, K_NET_IPV4_GATEWAY, "10.0.3.1"),
 	   "current: lxc.net.0.*, broadcast dropped");
-	ok(is(&c, K_MEMORY_MAX, "268435456") && is(&c, K_MEMORY_SWAP_MAX, "0") &&
+	ok(is(&c, K_MEMORY_MAX, "256M") && is(&c, K_MEMORY_SWAP_MAX, "0") &&
 	   is(&c, K_CPU_WEIGHT, "50") && is(&c, K_CPU_MAX, "20000 100000") &&
 	   is(&c, K_CPUSET_CPUS, "0") && is(&c, K_PIDS_MAX, "64") && is(&c, K_IO_WEIGHT, "10") &&
 	   is(&c, K_DEVICES_DENY, "a") && is(&c, K_DEVICES_ALLOW, "c 1:3 rwm"),
@@ -496,7 +496,7 @@ static void test_lxc_cgroup_v1(void)
 	   is(&c, K_NET_CLS_CLASSID, "65537"), "other v1 files");
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.memory.limit_in_bytes = 1G\nlxc.cgroup2.memory.max = 2G\n", &err) == 0 &&
-	   is(&c, K_MEMORY_MAX, "2147483648") && c.val[K_MEMORY_LIMIT_IN_BYTES] == NULL,
+	   is(&c, K_MEMORY_MAX, "2G") && c.val[K_MEMORY_LIMIT_IN_BYTES] == NULL,
 	   "v1 then v2 spelling: the later wins");
 	config_free(&c);
 }

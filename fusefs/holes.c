@@ -1,0 +1,328 @@
+/* holes.c - unlinking a setting. install, cp --remove-destination, mv from another
+ * filesystem and tar -x remove the destination and create it again. So an unlink of a
+ * setting is held, as a hole, for the process that made it: to that process the name
+ * is gone, so its O_EXCL create succeeds and makes a replacement, a temp file whose
+ * content becomes the setting at the writer's close (one write, validated like any
+ * other: a bad value fails that close and changes nothing). Every other process sees
+ * the setting, with its value, all along. A hole with no replacement ends when its
+ * process is gone or after HOLE_WAIT seconds: the unlink alone (`rm`) then resets the
+ * setting to its default — unless the same process also failed to remove something
+ * of that container (a runtime file, config, a directory: `rm -r`), which cancels
+ * every reset it had pending there, so `rm -rf NAME` changes nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+
+#define HOLE_WAIT 10	/* seconds an unlink waits for its create */
+
+struct hole {
+	struct hole *next;
+	struct node setting;	/* the setting it stands for */
+	fuse_ino_t dir;
+	char name[64];
+	pid_t pid;
+	uid_t uid;		/* who unlinked: the landing and the reset are made for them */
+	gid_t gid;
+	time_t deadline;
+	fuse_ino_t tmp;		/* the replacement being written, or 0 */
+	bool cancelled;		/* its process also failed to remove something: no reset */
+};
+
+static pthread_mutex_t hole_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hole *holes;
+
+/* Processes that failed to remove something of a container: their unlinks there,
+ * before and after, reset nothing. Forgotten when the process is gone. */
+#define CANCEL_MAX 32
+static struct { uint64_t cid; pid_t pid; } cancels[CANCEL_MAX];
+static int n_cancels;
+
+static bool is_cancelled(uint64_t cid, pid_t pid)
+{
+	for (int i = 0; i < n_cancels; i++)
+		if (cancels[i].cid == cid && cancels[i].pid == pid)
+			return true;
+	return false;
+}
+
+static struct hole *find(fuse_ino_t dir, const char *name)
+{
+	for (struct hole *h = holes; h; h = h->next)
+		if (h->dir == dir && !strcmp(h->name, name))
+			return h;
+	return NULL;
+}
+
+static void take_out(struct hole *h)
+{
+	for (struct hole **pp = &holes; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			return;
+		}
+}
+
+/* The replacement's name among the directory's temp files: no client can name it. */
+static void tmp_name(const struct hole *h, char *buf, size_t n)
+{
+	snprintf(buf, n, "/%s", h->name);
+}
+
+static bool process_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return true;
+	buf[len] = '\0';
+	const char *p = strrchr(buf, ')');
+
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+int hole_open(const struct node *dir, const char *name, const struct node *setting, pid_t pid,
+	      uid_t uid, gid_t gid)
+{
+	struct hole *h;
+
+	if (strlen(name) >= sizeof(h->name))
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&hole_lock);
+	h = find(dir->ino, name);
+	if (h) {
+		/* another process's hole: this unlink is refused, as before holes */
+		pthread_mutex_unlock(&hole_lock);
+		return h->pid == pid ? 0 : -EBUSY;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		pthread_mutex_unlock(&hole_lock);
+		return -ENOMEM;
+	}
+	h->setting = *setting;
+	h->dir = dir->ino;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->pid = pid;
+	h->uid = uid;
+	h->gid = gid;
+	h->cancelled = is_cancelled(dir->cid, pid);
+	h->deadline = time(NULL) + HOLE_WAIT;
+	h->next = holes;
+	holes = h;
+	pthread_mutex_unlock(&hole_lock);
+	return 0;
+}
+
+int hole_lookup(fuse_ino_t dir, const char *name, pid_t pid, fuse_ino_t *tmp)
+{
+	int r = HOLE_NONE;
+
+	pthread_mutex_lock(&hole_lock);
+	struct hole *h = find(dir, name);
+
+	if (h && h->pid != pid) {
+		r = HOLE_OTHER;
+	} else if (h && h->tmp) {
+		char tn[80];
+
+		tmp_name(h, tn, sizeof(tn));
+		r = tmp_lookup(dir, tn, tmp) == 0 ? HOLE_REPLACED : HOLE_GONE;
+	} else if (h) {
+		r = HOLE_GONE;
+	}
+	pthread_mutex_unlock(&hole_lock);
+	return r;
+}
+
+int hole_create(const struct node *dir, const char *name, mode_t mode, pid_t pid,
+		fuse_ino_t *ino)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&hole_lock);
+	struct hole *h = find(dir->ino, name);
+
+	if (h && h->pid == pid && !h->tmp) {
+		char tn[80];
+
+		tmp_name(h, tn, sizeof(tn));
+		r = tmp_create(dir, tn, mode, ino);
+		if (r == 0)
+			h->tmp = *ino;
+	} else if (h) {
+		r = -EEXIST;	/* somebody else's, or already being replaced */
+	}
+	pthread_mutex_unlock(&hole_lock);
+	return r;
+}
+
+/* The name is no more a hole: the replacement (if any) goes, the setting shows again. */
+static void finish(struct hole *h)
+{
+	char tn[80];
+
+	if (h->tmp) {
+		tmp_name(h, tn, sizeof(tn));
+		tmp_unlink(h->dir, tn);
+	}
+	free(h);
+}
+
+int hole_drop_replacement(fuse_ino_t dir, const char *name, pid_t pid)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&hole_lock);
+	struct hole *h = find(dir, name);
+
+	if (h && h->pid == pid && h->tmp) {
+		char tn[80];
+
+		tmp_name(h, tn, sizeof(tn));
+		tmp_unlink(dir, tn);
+		h->tmp = 0;
+		h->deadline = time(NULL) + HOLE_WAIT;
+		r = 0;
+	}
+	pthread_mutex_unlock(&hole_lock);
+	return r;
+}
+
+int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err)
+{
+	struct hole *h;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	pthread_mutex_lock(&hole_lock);
+	/* a close in another process (a child's copy of the descriptor, closed at its
+	 * exec) is not the writer's: only the writer's close, or the last one, lands */
+	for (h = holes; h && (h->tmp != tmp || (pid && h->pid != pid)); h = h->next)
+		;
+	if (h)
+		take_out(h);
+	pthread_mutex_unlock(&hole_lock);
+	if (!h)
+		return 0;
+	r = tmp_content(tmp, &buf, &len);
+	engine_set_caller(h->uid, h->gid);	/* an owner's rights, not the flusher's */
+	if (r == 0)
+		r = node_write_whole(&h->setting, buf, len, err);
+	free(buf);
+	/* the setting takes the replacement's time (what tar, mv, cp -p set on it) */
+	if (r == 0 && tmp_stat(tmp, &st) == 0)
+		r = engine_set_mtime(h->setting.cname, h->setting.arg, &st.st_mtim, err);
+	finish(h);
+	return r;
+}
+
+/* An unlink that no create followed: the setting goes back to its default. */
+static void reset(struct hole *h)
+{
+	struct cfs_err err = { 0 };
+	struct node n = h->setting;
+
+	if (key_table[n.arg].flags & KF_ALIAS)	/* a v1 name: its setting's default */
+		n.arg = key_table[n.arg].alias_of;
+	const char *def = key_default(n.arg, n.cname);
+	int r;
+
+	engine_set_caller(h->uid, h->gid);	/* a default is checked like any write */
+	r = node_write_whole(&n, def, strlen(def), &err);
+
+	if (r < 0) {
+		log_info("%s: rm %s: the setting stays: %s", h->setting.cname, h->name, err.msg);
+		engine_set_last_error(h->setting.cname, err.msg[0] ? err.msg :
+				      "unlink: the setting could not be reset to its default");
+	}
+}
+
+void holes_settle(void)
+{
+	struct hole *done = NULL;
+	time_t now;
+
+	pthread_mutex_lock(&hole_lock);
+	if (!holes && !n_cancels) {
+		pthread_mutex_unlock(&hole_lock);
+		return;
+	}
+	for (int i = 0; i < n_cancels;)
+		if (process_gone(cancels[i].pid))
+			cancels[i] = cancels[--n_cancels];
+		else
+			i++;
+	now = time(NULL);
+	for (struct hole **pp = &holes; *pp;) {
+		struct hole *h = *pp;
+		bool gone = process_gone(h->pid);
+
+		if (gone || (!h->tmp && now >= h->deadline)) {
+			*pp = h->next;
+			h->next = done;
+			done = h;
+		} else {
+			pp = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&hole_lock);
+	while (done) {
+		struct hole *h = done;
+
+		done = h->next;
+		if (!h->tmp && !h->cancelled)
+			reset(h);
+		finish(h);
+	}
+}
+
+void holes_cancel(uint64_t cid, pid_t pid)
+{
+	pthread_mutex_lock(&hole_lock);
+	for (struct hole *h = holes; h; h = h->next)
+		if (h->setting.cid == cid && h->pid == pid)
+			h->cancelled = true;
+	if (!is_cancelled(cid, pid)) {
+		if (n_cancels == CANCEL_MAX) {	/* the oldest goes */
+			memmove(cancels, cancels + 1, sizeof(cancels[0]) * (CANCEL_MAX - 1));
+			n_cancels--;
+		}
+		cancels[n_cancels].cid = cid;
+		cancels[n_cancels++].pid = pid;
+	}
+	pthread_mutex_unlock(&hole_lock);
+}
+
+void holes_drop_container(uint64_t cid)
+{
+	pthread_mutex_lock(&hole_lock);
+	for (struct hole **pp = &holes; *pp;) {
+		struct hole *h = *pp;
+
+		if (h->setting.cid == cid) {
+			*pp = h->next;
+			free(h);	/* its replacement went with the container's temp files */
+		} else {
+			pp = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&hole_lock);
+}

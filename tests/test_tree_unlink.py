@@ -1,0 +1,146 @@
+"""Unlink-then-create tools: install, mv from another filesystem, cp
+--remove-destination and tar -x remove the destination and create it again. The
+unlink of a setting is held for the process that made it until it creates the name
+again; everyone else sees the setting all along; `rm` alone resets it to its default."""
+import errno
+import os
+import subprocess
+import tarfile
+
+import pytest
+
+from lib.fsops import errno_of, last_error, read_file, read_value, run
+from lib.keys import container_listing
+
+OLD = 1_500_000_000_000_000_000
+
+
+def _src(tmp_path, name, text, mode=0o644):
+    p = tmp_path / name
+    p.write_text(text)
+    os.chmod(p, mode)
+    os.utime(p, ns=(OLD, OLD))
+    return str(p)
+
+
+def _clean(web):
+    assert set(os.listdir(web)) == container_listing()
+
+
+def test_install(daemon, web, tmp_path):
+    src = _src(tmp_path, "h", "installed\n")
+    r = run(["install", "-m", "644", src, os.path.join(web, "hostname")])
+    assert r.returncode == 0, r.stderr
+    assert read_value(os.path.join(web, "hostname")) == "installed"
+    r = run(["install", "-p", "-m", "644", _src(tmp_path, "m", "96M\n"),
+             os.path.join(web, "cgroup", "memory.max")])
+    assert r.returncode == 0, r.stderr
+    assert read_value(os.path.join(web, "cgroup", "memory.max")) == "96M"
+    assert os.stat(os.path.join(web, "cgroup", "memory.max")).st_mtime_ns == OLD
+    _clean(web)
+
+
+def test_install_bad_value_changes_nothing(daemon, web, tmp_path):
+    r = run(["install", "-m", "644", _src(tmp_path, "m", "lots\n"),
+             os.path.join(web, "cgroup", "memory.max")])
+    assert r.returncode != 0
+    assert read_value(os.path.join(web, "cgroup", "memory.max")) == "max"
+    assert "lots" in last_error(daemon, "web")
+    _clean(web)
+
+
+def test_mv_from_another_filesystem(daemon, web, tmp_path):
+    assert os.stat(tmp_path).st_dev != os.stat(web).st_dev
+    src = _src(tmp_path, "env", "A=1\nB=2\n")
+    r = run(["mv", src, os.path.join(web, "env")])
+    assert r.returncode == 0, r.stderr
+    assert read_file(os.path.join(web, "env")) == "A=1\nB=2\n"
+    assert not os.path.exists(src)
+    assert os.stat(os.path.join(web, "env")).st_mtime_ns == OLD  # mv keeps the time
+    _clean(web)
+
+
+def test_cp_remove_destination(daemon, web, tmp_path):
+    r = run(["cp", "--remove-destination", _src(tmp_path, "t", "veth\n"),
+             os.path.join(web, "net", "type")])
+    assert r.returncode == 0, r.stderr
+    assert read_value(os.path.join(web, "net", "type")) == "veth"
+    assert "type" in os.listdir(os.path.join(web, "net"))
+    _clean(web)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_tar_x(daemon, web, tmp_path, overwrite):
+    tree = tmp_path / "tree"
+    (tree / "cgroup").mkdir(parents=True)
+    os.chmod(tree, 0o755)
+    os.chmod(tree / "cgroup", 0o755)
+    _src(tree, "hostname", "from-tar\n")
+    _src(tree / "cgroup", "pids.max", "64\n")
+    archive = tmp_path / "t.tar"
+    with tarfile.open(archive, "w") as t:
+        t.add(tree / "hostname", arcname="hostname")
+        t.add(tree / "cgroup" / "pids.max", arcname="cgroup/pids.max")
+    argv = ["tar", "-xf", str(archive), "-C", web] + (["--overwrite"] if overwrite else [])
+    r = run(argv)
+    assert r.returncode == 0, r.stderr
+    assert read_value(os.path.join(web, "hostname")) == "from-tar"
+    assert read_value(os.path.join(web, "cgroup", "pids.max")) == "64"
+    assert os.stat(os.path.join(web, "hostname")).st_mtime_ns // 10**9 == OLD // 10**9
+    _clean(web)
+
+
+def test_rm_alone_resets_to_the_default(daemon, web):
+    host = os.path.join(web, "hostname")
+    env = os.path.join(web, "env")
+    assert run(["sh", "-c", f"echo other > {host} && echo A=1 > {env}"]).returncode == 0
+    r = run(["rm", host, env])
+    assert r.returncode == 0, r.stderr
+    # the container never lacks the setting: back to the default
+    assert read_value(host) == "web"
+    assert read_file(env) == "\n"
+    _clean(web)
+    # runtime files and config still cannot be removed
+    assert errno_of(os.unlink, os.path.join(web, "state")) == errno.EPERM
+    assert errno_of(os.unlink, os.path.join(web, "config")) == errno.EPERM
+
+
+def test_others_see_the_setting_until_it_is_created_again(daemon, web):
+    host = os.path.join(web, "hostname")
+    assert run(["sh", "-c", f"echo before > {host}"]).returncode == 0
+    os.unlink(host)
+    # to this process the name is gone ...
+    assert errno_of(os.stat, host) == errno.ENOENT
+    # ... to every other one the setting is there, unchanged
+    out = subprocess.run(["cat", host], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0 and out.stdout == "before\n", out
+    assert "hostname" in subprocess.run(["ls", web], capture_output=True, text=True,
+                                        timeout=10).stdout.split()
+    fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, b"after\n")
+        # not landed until the close
+        out = subprocess.run(["cat", host], capture_output=True, text=True, timeout=10)
+        assert out.stdout == "before\n", out
+    finally:
+        os.close(fd)
+    assert read_value(host) == "after"
+    out = subprocess.run(["cat", host], capture_output=True, text=True, timeout=10)
+    assert out.stdout == "after\n", out
+    _clean(web)
+
+
+def test_rm_r_changes_nothing(daemon, web):
+    """rm -r of a container's directory fails (runtime files, config and the
+    directories cannot go while it has them): the unlinks of its settings it made on
+    the way reset nothing."""
+    host = os.path.join(web, "hostname")
+    mem = os.path.join(web, "cgroup", "memory.max")
+    assert run(["sh", "-c", f"echo kept > {host} && echo 96M > {mem}"]).returncode == 0
+    r = run(["rm", "-rf", os.path.join(web, "cgroup")])
+    assert r.returncode != 0
+    assert read_value(mem) == "96M"
+    r = run(["rm", "-r", "-f", web])
+    assert read_value(host) == "kept"
+    assert read_value(mem) == "96M"
+    _clean(web)
