@@ -302,3 +302,39 @@ def test_ownership_survives_restart(daemon, containers, users):
     os.chown(daemon.path("kept"), 0, 0)
     assert owner.one("write", daemon.path("kept", "hostname"), "again\n")[0] == "EACCES"
     assert errno.EACCES  # the names above are errno's
+
+
+@pytest.mark.timeout(120)
+def test_unlink_then_create_keeps_the_owners_limits(daemon, containers, image, users):
+    """An unlinked setting lands (install, mv, tar -x) or goes back to its default (rm)
+    with the rights of the user who unlinked it: neither is a way around the owner's
+    limits."""
+    owner, _other = users
+    c = system_container(containers, "web", image)
+    _delegate(daemon, "web", owner)
+
+    def as_owner(script):
+        return subprocess.run(["setpriv", f"--reuid={owner.uid}", f"--regid={owner.gid}",
+                               "--init-groups", "sh", "-c", script], capture_output=True,
+                              text=True, timeout=60)
+
+    src = os.path.join(daemon.base, "priv")
+    with open(src, "w") as f:
+        f.write("1\n")
+    os.chmod(src, 0o644)
+    # install unlinks and creates again: the landing is the owner's write, refused
+    r = as_owner(f"install -m 644 {src} {c.path('privileged')}")
+    assert r.returncode != 0, r
+    assert c.read("privileged") == "0" and "privileged" in c.read("last_error")
+    # rm of rootfs alone would reset it to its default (empty: the host's files);
+    # rootfs is root's choice, so the reset is refused and the setting stays
+    r = as_owner(f"rm {c.path('rootfs')}")
+    assert r.returncode == 0, r
+    wait_for(lambda: "rootfs" in c.read("last_error"), 20, what="the refused reset")
+    assert c.read("rootfs") == image
+    # what the owner may change lands as usual
+    with open(src, "w") as f:
+        f.write("owned\n")
+    r = as_owner(f"install -m 644 {src} {c.path('hostname')}")
+    assert r.returncode == 0, r
+    assert c.read("hostname") == "owned"
