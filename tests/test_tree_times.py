@@ -91,7 +91,9 @@ def test_rsync_twice_and_same_size_change(daemon, web, tmp_path):
               "net/type": "veth", "env": "A=1\nB=2"}
     for rel, v in values.items():
         (src / rel).write_text(v + "\n")
-        os.chmod(src / rel, 0o644)
+        # the tree's own modes (env is its owner's alone: 0600), or rsync -a would
+        # chmod, which settings refuse (rsync --no-perms is the other way)
+        os.chmod(src / rel, os.stat(os.path.join(web, rel)).st_mode & 0o777)
         # written before the container existed (rsync itself, like any copy to a
         # local filesystem, skips a same-size file whose mtime is in the same second)
         os.utime(src / rel, ns=(OLD, OLD))
