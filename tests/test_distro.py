@@ -7,7 +7,9 @@ stop signal and restarts after its own reboot.
 Each test runs in every mode of MODES: `privileged` (privileged = 1: no user namespace)
 and `unprivileged` (the default, privileged = 0: a user namespace with an allocated
 idmap over an idmapped image, skipped where the host lacks idmapped mounts)."""
+import hashlib
 import os
+import stat
 
 import pytest
 
@@ -86,9 +88,30 @@ def last_run(c):
     return int(status), how
 
 
+def _image_digest(root: str) -> str:
+    """Every entry of the image: its path, type, mode, owner, size, link target and the
+    SHA-256 of its content, in one digest."""
+    h = hashlib.sha256()
+    for d, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            p = os.path.join(d, name)
+            st = os.lstat(p)
+            h.update(f"{os.path.relpath(p, root)}\0{st.st_mode}\0{st.st_uid}:{st.st_gid}"
+                     f"\0{st.st_size}\0".encode())
+            if stat.S_ISLNK(st.st_mode):
+                h.update(os.readlink(p).encode())
+            elif stat.S_ISREG(st.st_mode):
+                with open(p, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        h.update(block)
+    return h.hexdigest()
+
+
 def test_debian_boots_to_running(daemon, containers, debian, mode):
     with open(os.path.join(debian, "etc/hostname")) as f:
         image_hostname = f.read()
+    image_before = _image_digest(debian)
     c = _debian(containers, mode, debian, settings={"hostname": "deb-one"})
     pid = c.start()
     wait_booted(c)
@@ -125,6 +148,8 @@ def test_debian_boots_to_running(daemon, containers, debian, mode):
     else:
         assert proc_status(pid)["Uid"].split() == ["0"] * 4
         assert (s.st_uid, s.st_gid) == (0, 0)
+    # a whole boot and a write later, the image is byte for byte what it was
+    assert _image_digest(debian) == image_before
 
 
 def test_debian_image_shared_by_two(daemon, containers, debian, mode):
