@@ -189,9 +189,10 @@ DEBDIR := build/deb
 deb:
 	rm -rf $(DEBDIR)
 	mkdir -p $(DEBDIR)/src
-	tar -cf - --exclude=./build --exclude=./build-san --exclude=./.git \
+	tar -cf - --exclude=./build --exclude=./build-san --exclude=./build-fuzz --exclude=./.git \
 		--exclude=./.pytest_cache . | tar -xf - -C $(DEBDIR)/src
-	cd $(DEBDIR)/src && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
+	cd $(DEBDIR)/src && env -u SAN -u FUZZ -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
 		{ tail -40 ../build.log; exit 1; }
 	@ls $(DEBDIR)/*.deb
 

@@ -26,10 +26,10 @@ def _version() -> str:
         return re.search(r'#define CFS_VERSION "([^"]+)"', f.read()).group(1)
 
 
-# The suite may run under make (make check passes SAN=1 down through MAKEFLAGS): the
-# makes run here choose their own variables.
+# The suite may run under make (make check passes SAN=1 down, in MAKEFLAGS and in the
+# environment): the makes run here choose their own variables.
 MAKE_ENV = {k: v for k, v in os.environ.items()
-            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SAN", "FUZZ")}
 
 
 def _make(*args, timeout=300) -> subprocess.CompletedProcess:
