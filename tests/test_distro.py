@@ -27,7 +27,7 @@ pytestmark = pytest.mark.timeout(60 if is_cached("systemd") and is_cached("sysvi
 
 # mode name -> settings every container of that mode gets
 MODES = {"privileged": {}, "unprivileged": {}}
-SIGHUP, SIGINT, SIGKILL = 1, 2, 9
+SIGHUP, SIGINT, SIGKILL, SIGTERM = 1, 2, 9, 15
 
 
 @pytest.fixture(params=sorted(MODES))
@@ -291,6 +291,10 @@ def test_busybox_shell_as_init_gets_sigterm(containers, image, mode):
     c = _container(containers, mode, "bb", image, {
         "init": "/bin/sh -c 'trap \"exit 7\" TERM; while true; do sleep 1; done'"})
     pid = c.start()
+    # RUNNING means init was exec'd, not that the shell has set its trap yet: a SIGTERM
+    # before that is dropped (no handler, and pid 1 of its namespace)
+    wait_for(lambda: int(proc_status(pid)["SigCgt"], 16) & (1 << (SIGTERM - 1)),
+             what="the shell's TERM trap")
     c.do("stop")
     assert wait_gone(pid, 5)
     assert c.exit_status() == "7"
