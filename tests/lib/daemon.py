@@ -202,6 +202,19 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def _describe_proc(pid: int) -> str:
+    """A leftover process in a leak report: its command line, state and cgroups."""
+    out = []
+    for what in ("cmdline", "stat", "cgroup"):
+        try:
+            with open(f"/proc/{pid}/{what}", "rb") as f:
+                text = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError as e:
+            text = f"({e.strerror})"
+        out.append(f"{what}: {text[:300]}")
+    return "; ".join(out).replace("\n", " | ")
+
+
 def wait_gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while pid_alive(pid):
@@ -395,6 +408,8 @@ class Daemon:
         leftovers = sorted(set(leftovers) - set(self.pids))
         if leftovers:
             problems.append(f"container processes left: {leftovers}")
+            for p in leftovers:
+                problems.append(f"  {p}: {_describe_proc(p)}")
             for p in leftovers:
                 try:
                     os.kill(p, signal.SIGKILL)
