@@ -296,6 +296,33 @@ def test_cleanup_leaves_a_foreign_cgroup_alone(daemon, containers):
 
 
 @pytest.mark.timeout(60)
+def test_an_empty_unmarked_cgroup_is_taken_back(daemon, containers):
+    """What a daemon killed between its mkdir of a container's cgroup and marking it
+    leaves: an empty cgroup without the mark. Nothing is in it, so the cleanup at the next
+    daemon start removes it, and a start takes it rather than refusing for ever."""
+    c = containers("web", "sleep", 100)
+
+    def make():
+        made = []
+        for _mnt, own in cgroup_hierarchies():
+            d = os.path.join(own, daemon.cgroup_parent, "web")
+            if os.path.isdir(os.path.dirname(d)):
+                os.mkdir(d)
+                made.append(d)
+        assert made
+        return made
+
+    made = make()
+    daemon.restart()
+    assert not [d for d in made if os.path.exists(d)], "the restart left unmarked empty cgroups"
+    made = make()
+    c.start()
+    c.do("stop")
+    assert c.state() == "STOPPED"
+    assert not [d for d in made if os.path.exists(d)]
+
+
+@pytest.mark.timeout(60)
 def test_attached_command_runs_under_the_filter(daemon, containers, probe_image):
     """cfs-attach puts its command under the filter the engine leaves in the run dir."""
     c = system_container(containers, "web", probe_image, {"seccomp": "default -bpf"})

@@ -136,7 +136,7 @@ static bool valid_name(const char *name)
  * its directory counts as ours when another hierarchy's is marked, or when no
  * hierarchy of the host takes marks at all (then there is nothing to tell by). */
 #define CG_MARK "trusted.containerfs"
-enum { MARK_ABSENT, MARK_FOREIGN, MARK_OURS, MARK_UNKNOWN };
+enum { MARK_ABSENT, MARK_FOREIGN, MARK_OURS, MARK_UNKNOWN, MARK_NONE };
 
 /* trusted.* xattrs are root's of the host: a daemon in a user namespace of its own
  * could neither write nor see them, and then marks tell nothing. */
@@ -170,7 +170,7 @@ static int mark_state(const char *dir, const char *name)
 	if (errno == ENOENT)
 		return MARK_ABSENT;
 	if (errno == ENODATA)
-		return MARK_FOREIGN;
+		return MARK_NONE;	/* somebody's, or ours made by a daemon killed before it marked it */
 	return MARK_UNKNOWN;	/* EOPNOTSUPP: this hierarchy keeps no xattrs */
 }
 
@@ -203,7 +203,7 @@ static unsigned owned_mask(const char *name, bool *foreign)
 	for (int i = 0; i < cg.nh; i++) {
 		st[i] = cg_path(p, sizeof(p), i, name, NULL) == 0 ? mark_state(p, name) : MARK_ABSENT;
 		any_ours |= st[i] == MARK_OURS;
-		any_known |= st[i] == MARK_OURS || st[i] == MARK_FOREIGN;
+		any_known |= st[i] == MARK_OURS || st[i] == MARK_FOREIGN || st[i] == MARK_NONE;
 	}
 	for (int i = 0; i < cg.nh; i++) {
 		if (st[i] == MARK_OURS || (st[i] == MARK_UNKNOWN && (any_ours || !any_known)))
@@ -253,11 +253,12 @@ int cgroup_create(const char *name, struct cfs_err *err)
 {
 	char p[PATH_MAX];
 	bool made[CG_MAX_HIER] = { false };
-	int fresh = 1, r = 0;
+	int fresh = 1, r = 0, ms = MARK_ABSENT;
 
 	if (!valid_name(name))
 		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
 	for (int i = 0; i < cg.nh && r == 0; i++) {
+		ms = MARK_ABSENT;
 		if (cg_path(p, sizeof(p), i, name, NULL) < 0) {
 			r = cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long for %s", name);
 		} else if (mkdir(p, 0755) == 0) {
@@ -267,11 +268,17 @@ int cgroup_create(const char *name, struct cfs_err *err)
 						p, strerror(-r));
 		} else if (errno != EEXIST) {
 			r = cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
-		} else if (cg_is_dir(p) && mark_state(p, name) == MARK_FOREIGN) {
+		} else if (cg_is_dir(p) && ((ms = mark_state(p, name)) == MARK_FOREIGN ||
+					    (ms == MARK_NONE && existing_is_leftover(p, NULL) < 0))) {
 			r = cfs_err_set(err, EBUSY, "cgroup: %s exists and was not made by "
 					"containerfs for '%s': left alone", p, name);
 		} else {
+			/* an empty unmarked one is what a daemon killed between mkdir and
+			 * mark leaves: taking it harms nobody (no process, no sub-cgroup) */
 			r = existing_is_leftover(p, err);
+			if (r == 0 && ms == MARK_NONE && (r = mark(p, name)) < 0)
+				r = cfs_err_set(err, -r, "cgroup: cannot mark %s as containerfs's: %s",
+						p, strerror(-r));
 			fresh = 0;
 		}
 		if (r == 0 && (cg.h[i].mask & (1u << CTRL_CPUSET))) {
@@ -679,6 +686,15 @@ int cgroup_destroy(const char *name, struct cfs_err *err)
 	bool foreign;
 	unsigned mask = owned_mask(name, &foreign), left = 0;
 
+	/* an unmarked directory (a daemon killed between mkdir and mark) goes if rmdir
+	 * takes it: the kernel refuses a cgroup with processes or sub-cgroups in it */
+	if (foreign) {
+		foreign = false;
+		for (int i = 0; i < cg.nh; i++)
+			if (!(mask & (1u << i)) && cg_path(p, sizeof(p), i, name, NULL) == 0 &&
+			    cg_is_dir(p) && (mark_state(p, name) != MARK_NONE || rmdir(p) < 0))
+				foreign = true;
+	}
 	if (foreign)
 		log_msg(LOG_WARNING, "cgroup: a cgroup '%s' that containerfs did not make is "
 			"left alone", name);

@@ -19,6 +19,9 @@
 #include "log.h"
 #include "net/net.h"
 
+/* How long an adopting daemon waits for a supervisor whose init has ended */
+#define ADOPT_END_WAIT_MS 2000
+
 static int epfd = -1, stopfd = -1;
 static pthread_t thread;
 static bool thread_running;
@@ -236,6 +239,17 @@ void lifecycle_adopt(struct container *c)
 	if (runrec_alive(rec.supervisor_pid, rec.supervisor_start)) {
 		int fd = syscall(SYS_pidfd_open, rec.supervisor_pid, 0);
 
+		/* init gone, supervisor still there: it is recording the end (as when
+		 * the daemon died before releasing a start's init, which then exits).
+		 * Take that end rather than show RUNNING without a process. */
+		if (fd >= 0 && !runrec_alive(rec.init_pid, rec.init_start)) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, ADOPT_END_WAIT_MS) > 0) {
+				close(fd);
+				fd = -1;
+			}
+		}
 		if (fd >= 0) {
 			c->rec = rec;
 			c->has_rec = true;

@@ -401,11 +401,20 @@ class Daemon:
                 except OSError:
                     pass
         # containers' processes: in our cgroups, or naming our run dir
-        leftovers = []
-        for _mnt, own in cgroup_hierarchies():
-            leftovers += _procs_below(os.path.join(own, self.cgroup_parent))
-        leftovers += [p for p, _ in procs_mentioning(self.run_dir, exclude=self.pids)]
-        leftovers = sorted(set(leftovers) - set(self.pids))
+        def scan():
+            found = []
+            for _mnt, own in cgroup_hierarchies():
+                found += _procs_below(os.path.join(own, self.cgroup_parent))
+            found += [p for p, _ in procs_mentioning(self.run_dir, exclude=self.pids)]
+            return sorted(set(found) - set(self.pids))
+
+        # a process on its way out (e.g. a start's init that saw its daemon die and
+        # exits) is not a leak: give such ones a moment before reporting
+        leftovers = scan()
+        deadline = time.monotonic() + 3
+        while leftovers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            leftovers = scan()
         if leftovers:
             problems.append(f"container processes left: {leftovers}")
             for p in leftovers:
