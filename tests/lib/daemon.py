@@ -212,6 +212,20 @@ def _describe_proc(pid: int) -> str:
         except OSError as e:
             text = f"({e.strerror})"
         out.append(f"{what}: {text[:300]}")
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        kids = []
+    for k in kids[:4]:
+        try:
+            with open(f"/proc/{k}/stat") as f:
+                st = f.read().strip()[:120]
+            with open(f"/proc/{k}/wchan") as f:
+                st += " wchan " + f.read().strip()
+        except OSError as e:
+            st = f"({e.strerror})"
+        out.append(f"child {k}: {st}")
     return "; ".join(out).replace("\n", " | ")
 
 
