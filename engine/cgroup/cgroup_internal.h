@@ -93,8 +93,9 @@ struct cg_ops {
 	 * host lacks the file. dry: look in the parent instead (no container yet). May
 	 * fix w->value (v1: an empty cpuset is the parent's). */
 	int (*resolve)(const char *name, struct cg_write *w, bool dry, char *path, size_t n);
-	/* A directory just made in hierarchy h, before anything is written to it or
-	 * moved into it (v1 cpusets start empty and refuse tasks). err may be NULL. */
+	/* A directory of hierarchy h that cgroup_init or cgroup_create made or found,
+	 * before anything is written to it or moved into it (v1 cpusets start empty
+	 * and refuse tasks). err may be NULL. */
 	int (*prepare)(const struct cg_hier *h, const char *dir, struct cfs_err *err);
 	/* Apply the device rules of c (k: the device key applied). dry: name is NULL,
 	 * only check that the host can enforce them. */
