@@ -1,7 +1,9 @@
 /* cgroup.c - a container's cgroups in every hierarchy: creating, populating,
- * listing, freezing, killing and removing them, and dispatching settings and
- * statistics to the v1 or v2 backend (the layout comes from cgroup_detect.c).
- * Also the small file helpers every cgroup*.c file uses. */
+ * listing, freezing, killing and removing them. What differs between v1 and v2
+ * (where a setting's file is, device rules, the freezer, cgroup.kill, statistics,
+ * what a system container mounts) goes through the backend table cg.ops that
+ * cgroup_init chose with the layout (cgroup_detect.c). Also the small file
+ * helpers every file of engine/cgroup/ uses. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -281,12 +283,8 @@ int cgroup_create(const char *name, struct cfs_err *err)
 						p, strerror(-r));
 			fresh = 0;
 		}
-		if (r == 0 && (cg.h[i].mask & (1u << CTRL_CPUSET))) {
-			r = cg1_cpuset_inherit(p);
-			if (r < 0)
-				r = cfs_err_set(err, -r, "cgroup: cannot copy the parent's cpuset into %s: %s",
-						p, strerror(-r));
-		}
+		if (r == 0)
+			r = cg.ops->prepare(&cg.h[i], p, err);
 		if (r < 0)
 			undo_create(name, i + 1, made);
 	}
@@ -348,36 +346,7 @@ void cgroup_scan_end(void)
 
 int cgroup_mount_plan(struct cg_mount *m, int max)
 {
-	int n = 0;
-
-	for (int i = 0; i < cg.nh; i++) {
-		const struct cg_hier *h = &cg.h[i];
-		const char *dir = strrchr(h->mnt, '/');
-
-		if (n >= max)
-			return -ENOSPC;
-		memset(&m[n], 0, sizeof(m[n]));
-		snprintf(m[n].fstype, sizeof(m[n].fstype), "%s", h->v2 ? "cgroup2" : "cgroup");
-		if (cg.layout == CG_LAYOUT_V2) {
-			if (!h->v2)
-				continue;
-			return n + 1;	/* dir "": the cgroup2 mount is /sys/fs/cgroup */
-		}
-		snprintf(m[n].data, sizeof(m[n].data), "%s", h->ctrls);
-		/* the host's directory name where it has one of its own, else one made
-		 * from the controllers (name=systemd: systemd) */
-		if (dir && dir[1] && strcmp(h->mnt, "/sys/fs/cgroup"))
-			snprintf(m[n].dir, sizeof(m[n].dir), "%s", dir + 1);
-		else if (h->v2)
-			snprintf(m[n].dir, sizeof(m[n].dir), "unified");
-		else
-			snprintf(m[n].dir, sizeof(m[n].dir), "%s",
-				 strncmp(h->ctrls, "name=", 5) ? h->ctrls : h->ctrls + 5);
-		if (strchr(m[n].dir, '/') || !strcmp(m[n].dir, "..") || !strcmp(m[n].dir, "."))
-			continue;
-		n++;
-	}
-	return n;
+	return cg.ops->mount_plan(m, max);
 }
 
 bool cgroup_exists(const char *name)
@@ -578,58 +547,32 @@ static int pids_in(const char *name, unsigned mask, pid_t **pids, size_t *n)
 	return 0;
 }
 
-/* The directory of the container's cgroup that carries the freezer, if any:
- * v1's freezer hierarchy, else the cgroup2 one (cgroup.freeze). */
-static int freezer_dir(const char *name, char *p, size_t n, bool *v2)
-{
-	*v2 = cg.by_ctrl[CTRL_FREEZER] < 0;
-	if (!*v2)
-		return cg_path(p, n, cg.by_ctrl[CTRL_FREEZER], name, NULL);
-	if (cg.unified < 0 || cg_path(p, n, cg.unified, name, "cgroup.freeze") < 0 || !cg_exists(p))
-		return -EOPNOTSUPP;
-	return cg_path(p, n, cg.unified, name, NULL);
-}
-
 int cgroup_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *err)
 {
-	char p[PATH_MAX];
-	bool v2;
-	int r = valid_name(name) ? freezer_dir(name, p, sizeof(p), &v2) : -EINVAL;
-
-	if (r == -EOPNOTSUPP)
-		return cfs_err_set(err, EOPNOTSUPP, "state: this host has no cgroup freezer");
-	if (r < 0)
-		return cfs_err_set(err, -r, "state: no cgroup for '%s'", name);
-	return v2 ? cg2_freeze(p, frozen, timeout_ms, err) : cg1_freeze(name, frozen, timeout_ms, err);
+	if (!valid_name(name))
+		return cfs_err_set(err, EINVAL, "state: no cgroup for '%s'", name);
+	return cg.ops->freeze(name, frozen, timeout_ms, err);
 }
 
 int cgroup_is_frozen(const char *name)
 {
-	char p[PATH_MAX];
-	bool v2;
-	int r = valid_name(name) ? freezer_dir(name, p, sizeof(p), &v2) : -EINVAL;
-
-	if (r < 0)
-		return r == -EOPNOTSUPP ? 0 : r;
-	return v2 ? cg2_is_frozen(p) : cg1_is_frozen(name);
+	return valid_name(name) ? cg.ops->is_frozen(name) : -EINVAL;
 }
 
-/* SIGKILL what is in the hierarchies of mask (owned_mask). */
+void cg_kill_pids(const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+}
+
+/* SIGKILL what is in the hierarchies of mask (owned_mask), round after round until
+ * nothing is left or timeout_ms. */
 static int kill_in(const char *name, unsigned mask, int timeout_ms)
 {
 	long long deadline = cg_now_ms() + timeout_ms;
-	char p[PATH_MAX], k[PATH_MAX];
-	bool v2, has_kill, use_freezer;
 
 	if (!valid_name(name))
 		return -EINVAL;
-	has_kill = cg.unified >= 0 && (mask & (1u << cg.unified)) &&
-		   cg_path(p, sizeof(p), cg.unified, name, NULL) == 0 &&
-		   snprintf(k, sizeof(k), "%s/cgroup.kill", p) > 0 && cg_exists(k);
-	/* v1-frozen tasks die only once thawed, so with a v1 freezer always go
-	 * freeze, kill, thaw; cgroup.kill alone also takes forks in flight */
-	use_freezer = freezer_dir(name, k, sizeof(k), &v2) == 0 && (!v2 || !has_kill) &&
-		      (mask & (1u << (v2 ? cg.unified : cg.by_ctrl[CTRL_FREEZER])));
 	/* killed tasks leave within a fraction of a millisecond: look again soon, then
 	 * less often */
 	for (unsigned us = 0;;) {
@@ -638,14 +581,7 @@ static int kill_in(const char *name, unsigned mask, int timeout_ms)
 
 		if (pids_in(name, mask, &pids, &n) < 0 || n == 0)
 			return 0;
-		if (use_freezer)
-			cgroup_freeze(name, true, 200, NULL);
-		if (has_kill)
-			cg2_kill(p);
-		for (size_t i = 0; i < n; i++)
-			kill(pids[i], SIGKILL);
-		if (use_freezer)
-			cgroup_freeze(name, false, 200, NULL);
+		cg.ops->kill(name, mask, pids, n);
 		if (!cg_wait_backoff(deadline, &us))
 			return -ETIMEDOUT;
 	}
@@ -727,17 +663,6 @@ int cgroup_destroy(const char *name, struct cfs_err *err)
 
 /* ---- settings */
 
-static enum cg_backend backend(void)
-{
-	return cg.layout == CG_LAYOUT_V2 ? CG_BACKEND_V2 : CG_BACKEND_V1;
-}
-
-static int resolve(const char *name, struct cg_write *w, bool dry, char *p, size_t n)
-{
-	return backend() == CG_BACKEND_V2 ? cg2_resolve(name, w, dry, p, n)
-					  : cg1_resolve(name, w, dry, p, n);
-}
-
 /* One write of a plan: find its file (or what replaces it), then write. *defer set:
  * the kernel refused an intermediate state (memsw below the old limit, ...) and
  * the write is retried once the others are done. */
@@ -746,16 +671,16 @@ static int write_one(const char *name, const struct config *c, enum key_id k,
 {
 	char p[PATH_MAX], kp[64];
 	struct cg_write alt;
-	bool same = fresh && cgroup_write_is_fresh(backend(), w);
-	int r = resolve(name, w, dry, p, sizeof(p));
+	bool same = fresh && cgroup_write_is_fresh(cg.ops->plan, w);
+	int r = cg.ops->resolve(name, w, dry, p, sizeof(p));
 
 	for (int tries = 0; r == -ENOENT && tries < 2; tries++) {
-		r = cgroup_plan_fallback(backend(), c, k, w, &alt, err);
+		r = cgroup_plan_fallback(cg.ops->plan, c, k, w, &alt, err);
 		if (r <= 0)
 			return r;	/* skipped, or EOPNOTSUPP saying why */
 		*w = alt;
-		same = fresh && cgroup_write_is_fresh(backend(), w);
-		r = resolve(name, w, dry, p, sizeof(p));
+		same = fresh && cgroup_write_is_fresh(cg.ops->plan, w);
+		r = cg.ops->resolve(name, w, dry, p, sizeof(p));
 	}
 	key_path(k, kp, sizeof(kp));
 	if (r < 0)
@@ -775,8 +700,8 @@ static int write_one(const char *name, const struct config *c, enum key_id k,
 	return 0;
 }
 
-static int apply_plan(const char *name, const struct config *c, enum key_id k, bool dry,
-		      bool fresh, struct cfs_err *err)
+int cg_apply_plan(const char *name, const struct config *c, enum key_id k, bool dry,
+		  bool fresh, struct cfs_err *err)
 {
 	size_t max = cgroup_plan_max(c, k), n = 0;
 	_cleanup_free_ struct cg_write *w = calloc(max, sizeof(*w));
@@ -785,7 +710,7 @@ static int apply_plan(const char *name, const struct config *c, enum key_id k, b
 
 	if (!w || !defer)
 		return cfs_err_set(err, ENOMEM, "out of memory");
-	r = cgroup_plan_key(backend(), c, k, w, max, &n, err);
+	r = cgroup_plan_key(cg.ops->plan, c, k, w, max, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = write_one(name, c, k, &w[i], dry, fresh, &defer[i], err);
 	for (size_t i = 0; r == 0 && i < n; i++)
@@ -802,8 +727,6 @@ static bool is_device_key(enum key_id k)
 static int apply_key(const char *name, const struct config *c, enum key_id k, bool dry,
 		     bool fresh, struct cfs_err *err)
 {
-	char p[PATH_MAX];
-
 	if (!cg.ready)
 		return cfs_err_set(err, ENODEV, "cgroup: not initialised");
 	if (key_table[k].section != SEC_CGROUP)
@@ -811,12 +734,9 @@ static int apply_key(const char *name, const struct config *c, enum key_id k, bo
 	if (!dry && !fresh && !cgroup_exists(name))
 		return cfs_err_set(err, ENOENT, "cgroup/%s: the cgroup of '%s' is gone", key_table[k].name,
 				   name);
-	if (is_device_key(k) && backend() == CG_BACKEND_V2) {
-		if (cg_path(p, sizeof(p), cg.unified, dry ? NULL : name, NULL) < 0)
-			return cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long");
-		return cg2_devices_apply(p, c, dry, err);
-	}
-	return apply_plan(name, c, k, dry, fresh, err);
+	if (is_device_key(k))
+		return cg.ops->devices_apply(dry ? NULL : name, c, k, dry, fresh, err);
+	return cg_apply_plan(name, c, k, dry, fresh, err);
 }
 
 int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
@@ -857,12 +777,8 @@ int cgroup_stat_read(const char *name, enum stat_id s, char **out)
 	int r = -ENOENT;
 
 	*out = NULL;
-	if (valid_name(name) && cgroup_exists(name)) {
-		if (cg.layout != CG_LAYOUT_V2)
-			r = cg1_stat(name, s, out);
-		if (r == -ENOENT && cg.unified >= 0)
-			r = cg2_stat(name, s, out);
-	}
+	if (valid_name(name) && cgroup_exists(name))
+		r = cg.ops->stat(name, s, out);
 	if (r == -ENOENT || r == -ENODEV) {
 		*out = strdup("");	/* stopped, or nothing on this host to say it */
 		r = *out ? 0 : -ENOMEM;

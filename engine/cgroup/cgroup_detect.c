@@ -13,7 +13,7 @@
 #include "log.h"
 #include "fileio.h"
 
-struct cg_state cg = { .unified = -1 };
+struct cg_state cg = { .unified = -1, .ops = &cg1_ops };
 
 static const char *const ctrl_names[CTRL_COUNT] = {
 	"cpu", "cpuacct", "cpuset", "memory", "blkio", "devices", "freezer", "pids", "net_cls",
@@ -207,7 +207,8 @@ static int resolve_base(struct cg_hier *h, const char *parent, struct cfs_err *e
 	return strlen(raw) >= sizeof(h->base) ? cfs_err_set(err, ENAMETOOLONG, "cgroup parent too long") : 0;
 }
 
-/* mkdir -p base below the mount point; new v1 cpusets get their parent's cpus. */
+/* mkdir -p base below the mount point; the backend prepares each new directory
+ * (v1 cpusets get their parent's cpus). */
 static int make_base(struct cg_hier *h, struct cfs_err *err)
 {
 	char p[PATH_MAX];
@@ -231,8 +232,7 @@ static int make_base(struct cg_hier *h, struct cfs_err *err)
 			return cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
 		else
 			h->created = 0;	/* only trailing components we made are ours */
-		if (h->mask & (1u << CTRL_CPUSET))
-			cg1_cpuset_inherit(p);
+		cg.ops->prepare(h, p, NULL);
 	}
 	return 0;
 }
@@ -360,6 +360,7 @@ int cgroup_init(const char *parent, struct cfs_err *err)
 		return cfs_err_set(err, EALREADY, "cgroup: already initialised");
 	memset(&cg, 0, sizeof(cg));
 	cg.unified = -1;
+	cg.ops = &cg1_ops;
 	for (int i = 0; i < CTRL_COUNT; i++)
 		cg.by_ctrl[i] = -1;
 	r = check_parent(parent, err);
@@ -373,6 +374,8 @@ int cgroup_init(const char *parent, struct cfs_err *err)
 	}
 	if (!v1 && !v2)
 		return cfs_err_set(err, ENOENT, "cgroup: no cgroup hierarchy is mounted");
+	/* the one choice of a backend: v1 controllers anywhere make it v1 (or hybrid) */
+	cg.ops = v1 ? &cg1_ops : &cg2_ops;
 	for (int i = 0; !v1 && parent[0] != '/' && i < cg.nh; i++)
 		if (cg.h[i].v2)
 			v2_settle(&cg.h[i]);

@@ -1,7 +1,8 @@
 /* cgroup_internal.h - what cgroup.c shares with its backends cgroup_v1.c and
  * cgroup_v2.c: the hierarchies detected once by cgroup_init (a global that is
- * read-only afterwards, so any thread may read it) and small file helpers.
- * Nothing outside engine/cgroup*.c includes this (tests may). */
+ * read-only afterwards, so any thread may read it), small file helpers and the
+ * backend interface (struct cg_ops) that both backends implement.
+ * Nothing outside engine/cgroup/ includes this (tests may). */
 #ifndef CFS_CGROUP_INTERNAL_H
 #define CFS_CGROUP_INTERNAL_H
 
@@ -39,6 +40,8 @@ struct cg_hier {
 	int created;		/* trailing components of base that cgroup_init made */
 };
 
+struct cg_ops;
+
 struct cg_state {
 	bool ready;
 	enum cg_layout layout;
@@ -47,6 +50,7 @@ struct cg_state {
 	int by_ctrl[CTRL_COUNT];	/* v1: hierarchy index carrying the controller, or -1 */
 	int unified;			/* the cgroup2 hierarchy, or -1 */
 	unsigned v2_mask;		/* v2: 1u << CTRL_* enabled for containers' cgroups */
+	const struct cg_ops *ops;	/* the backend, chosen with the layout */
 };
 
 extern struct cg_state cg;
@@ -70,29 +74,53 @@ bool cg_exists(const char *path);
 long long cg_now_ms(void);
 bool cg_wait_backoff(long long deadline, unsigned *us);
 
-/* ---- v1 backend (cgroup_v1.c) */
-/* Where write w of a container's cgroup goes: 0 and path, or -ENOENT if the host lacks
- * the file. dry: look in the parent instead (no container yet). Fixes w->value when
- * v1 needs a different text (an empty cpuset is the parent's). */
-int cg1_resolve(const char *name, struct cg_write *w, bool dry, char *path, size_t n);
-/* v1 cpusets start empty and refuse tasks: copy the parent's cpus and mems into dir. */
-int cg1_cpuset_inherit(const char *dir);
-int cg1_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *err);
-int cg1_is_frozen(const char *name);
-/* Live statistic from v1 files; -ENOENT when this host has no v1 source for it. */
-int cg1_stat(const char *name, enum stat_id s, char **out);
+/* SIGKILL each of pids. */
+void cg_kill_pids(const pid_t *pids, size_t n);
+/* The writes cgroup_plan_key makes for key k, each resolved by the backend and
+ * written (dry: only resolved, in the parent; fresh: new cgroups, so values they
+ * already have are left out). */
+int cg_apply_plan(const char *name, const struct config *c, enum key_id k, bool dry,
+		  bool fresh, struct cfs_err *err);
 
-/* ---- v2 backend (cgroup_v2.c); dir is a cgroup directory of a cgroup2 mount */
-int cg2_resolve(const char *name, struct cg_write *w, bool dry, char *path, size_t n);
-/* Compile the device rules of c, load the program and attach it to dir, replacing the
- * one attached before (ours are named "cfs_devices"). check_only: load, not attach. */
-int cg2_devices_apply(const char *dir, const struct config *c, bool check_only,
-		      struct cfs_err *err);
-int cg2_freeze(const char *dir, bool frozen, int timeout_ms, struct cfs_err *err);
-int cg2_is_frozen(const char *dir);
-/* cgroup.kill: 0, or -ENOENT where the kernel has none (before 5.14). */
-int cg2_kill(const char *dir);
-int cg2_stat(const char *name, enum stat_id s, char **out);
+/* ---- the backends: one table each, the same signatures, chosen once by cgroup_init
+ * (cg1_ops on v1 and hybrid hosts, cg2_ops on pure v2). name is a container's name,
+ * already checked (cgroup.c's valid_name). The v1 backend also covers the unified
+ * half of a hybrid host, by calling cg2_ops where v1 has nothing (no v1 freezer, a
+ * statistic without a v1 source, cgroup.kill). */
+struct cg_ops {
+	enum cg_backend plan;		/* whose writes cgroup_map.c plans */
+	/* Where write w of the container's cgroup goes: 0 and path, or -ENOENT if the
+	 * host lacks the file. dry: look in the parent instead (no container yet). May
+	 * fix w->value (v1: an empty cpuset is the parent's). */
+	int (*resolve)(const char *name, struct cg_write *w, bool dry, char *path, size_t n);
+	/* A directory of hierarchy h that cgroup_init or cgroup_create made or found,
+	 * before anything is written to it or moved into it (v1 cpusets start empty
+	 * and refuse tasks). err may be NULL. */
+	int (*prepare)(const struct cg_hier *h, const char *dir, struct cfs_err *err);
+	/* Apply the device rules of c (k: the device key applied). dry: name is NULL,
+	 * only check that the host can enforce them. */
+	int (*devices_apply)(const char *name, const struct config *c, enum key_id k, bool dry,
+			     bool fresh, struct cfs_err *err);
+	/* Freeze (true) or thaw, waiting for the kernel to report it done (see
+	 * cgroup_freeze); EOPNOTSUPP without a freezer. */
+	int (*freeze)(const char *name, bool frozen, int timeout_ms, struct cfs_err *err);
+	/* 1 frozen, 0 not (or no freezer), -errno. */
+	int (*is_frozen)(const char *name);
+	/* One round of SIGKILL to pids, the processes found in the hierarchies of mask,
+	 * so that none escapes by forking meanwhile (cgroup.kill, or a freezer around
+	 * the signals). */
+	void (*kill)(const char *name, unsigned mask, const pid_t *pids, size_t n);
+	/* Live statistic s; -ENOENT when this host has no source for it. */
+	int (*stat)(const char *name, enum stat_id s, char **out);
+	/* cgroup_mount_plan. */
+	int (*mount_plan)(struct cg_mount *m, int max);
+};
+
+extern const struct cg_ops cg1_ops, cg2_ops;
+
+/* Write 1 to cgroup.kill of the container's cgroup2 directory, if that hierarchy
+ * is in mask: 0, or -ENOENT where there is none (no cgroup2, or before 5.14). */
+int cg2_kill(const char *name, unsigned mask);
 /* Enable the wanted controllers in cgroup.subtree_control from dir `from` down to
  * `to` (inclusive); sets cg.v2_mask from what `to` ends up delegating. */
 int cg2_delegate(const char *from, const char *to, struct cfs_err *err);

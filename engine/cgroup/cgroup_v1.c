@@ -1,7 +1,10 @@
-/* cgroup_v1.c - the cgroup v1 backend (also the v1 half of a hybrid host): where a
+/* cgroup_v1.c - the cgroup v1 backend, cg1_ops (v1 and hybrid hosts): where a
  * planned write lands among the per-controller hierarchies, cpusets that must be
- * filled before use, the freezer (freezer.state) and statistics assembled from
- * cpuacct and blkio files into the v2 shapes the tree shows. */
+ * filled before use, device rules as devices.allow/deny writes, the freezer
+ * (freezer.state), killing under the freezer, statistics assembled from cpuacct
+ * and blkio files into the v2 shapes the tree shows, and the mounts of a system
+ * container. Where a hybrid host's v1 half lacks something (the freezer, a
+ * statistic, cgroup.kill), its unified half answers through cg2_ops. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +34,7 @@ static int parent_cpuset(int h, const char *file, char *buf, size_t n)
 	return r < 0 ? r : 0;
 }
 
-int cg1_resolve(const char *name, struct cg_write *w, bool dry, char *path, size_t n)
+static int v1_resolve(const char *name, struct cg_write *w, bool dry, char *path, size_t n)
 {
 	int c = cg_ctrl_from_name(w->controller);
 	int h = c >= 0 ? cg.by_ctrl[c] : -1;
@@ -49,7 +52,7 @@ int cg1_resolve(const char *name, struct cg_write *w, bool dry, char *path, size
 	return 0;
 }
 
-int cg1_cpuset_inherit(const char *dir)
+static int cpuset_inherit(const char *dir)
 {
 	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
 
@@ -65,7 +68,7 @@ int cg1_cpuset_inherit(const char *dir)
 		chomp(v);
 		if (*v || !slash)
 			continue;
-		/* what cg1_resolve writes for an empty setting: effective_* first */
+		/* what v1_resolve writes for an empty setting: effective_* first */
 		snprintf(pp, sizeof(pp), "%.*s/cpuset.effective_%s", (int)(slash - dir), dir,
 			 files[i] + strlen("cpuset."));
 		r = cg_read(pp, v, sizeof(v));
@@ -79,6 +82,24 @@ int cg1_cpuset_inherit(const char *dir)
 			return r;
 	}
 	return 0;
+}
+
+/* v1 cpusets start empty and refuse tasks: copy the parent's cpus and mems. */
+static int v1_prepare(const struct cg_hier *h, const char *dir, struct cfs_err *err)
+{
+	int r = (h->mask & (1u << CTRL_CPUSET)) ? cpuset_inherit(dir) : 0;
+
+	if (r < 0)
+		return cfs_err_set(err, -r, "cgroup: cannot copy the parent's cpuset into %s: %s",
+				   dir, strerror(-r));
+	return 0;
+}
+
+/* The rules as the plan's devices.allow and devices.deny writes. */
+static int v1_devices_apply(const char *name, const struct config *c, enum key_id k, bool dry,
+			    bool fresh, struct cfs_err *err)
+{
+	return cg_apply_plan(name, c, k, dry, fresh, err);
 }
 
 static int freezer_state(const char *name, char *buf, size_t n)
@@ -96,14 +117,20 @@ static int freezer_state(const char *name, char *buf, size_t n)
 	return r < 0 ? r : 0;
 }
 
-int cg1_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *err)
+/* Without a v1 freezer, a hybrid host's cgroup.freeze (or none: EOPNOTSUPP). */
+static int v1_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *err)
 {
 	const char *want = frozen ? "FROZEN" : "THAWED";
 	long long deadline = cg_now_ms() + timeout_ms;
 	char p[PATH_MAX], st[32];
 	unsigned us = 0;
-	int r = cg_path(p, sizeof(p), cg.by_ctrl[CTRL_FREEZER], name, "freezer.state");
+	int r;
 
+	if (cg.by_ctrl[CTRL_FREEZER] < 0)
+		return cg2_ops.freeze(name, frozen, timeout_ms, err);
+	if (cg_path(p, sizeof(p), cg.by_ctrl[CTRL_FREEZER], name, NULL) < 0)
+		return cfs_err_set(err, ENAMETOOLONG, "state: no cgroup for '%s'", name);
+	r = cg_path(p, sizeof(p), cg.by_ctrl[CTRL_FREEZER], name, "freezer.state");
 	if (r == 0)
 		r = cg_write(p, want);
 	if (r < 0)
@@ -125,12 +152,38 @@ int cg1_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *er
 			   name, frozen ? "freeze" : "thaw", timeout_ms);
 }
 
-int cg1_is_frozen(const char *name)
+static int v1_is_frozen(const char *name)
 {
 	char st[32];
-	int r = freezer_state(name, st, sizeof(st));
+	int r;
 
+	if (cg.by_ctrl[CTRL_FREEZER] < 0)
+		return cg2_ops.is_frozen(name);
+	r = freezer_state(name, st, sizeof(st));
 	return r < 0 ? r : !strcmp(st, "FROZEN");
+}
+
+/* v1-frozen tasks die only once thawed, so with a v1 freezer always freeze, kill
+ * (cgroup.kill too where the unified half has it: it also takes forks in flight),
+ * thaw. Without one, the unified half decides (cgroup.kill or cgroup.freeze), or
+ * the signals alone on a host that has neither. */
+static void v1_kill(const char *name, unsigned mask, const pid_t *pids, size_t n)
+{
+	int h = cg.by_ctrl[CTRL_FREEZER];
+	char p[PATH_MAX];
+	bool freeze;
+
+	if (h < 0) {
+		cg2_ops.kill(name, mask, pids, n);
+		return;
+	}
+	freeze = (mask & (1u << h)) && cg_path(p, sizeof(p), h, name, NULL) == 0;
+	if (freeze)
+		v1_freeze(name, true, 200, NULL);
+	cg2_kill(name, mask);
+	cg_kill_pids(pids, n);
+	if (freeze)
+		v1_freeze(name, false, 200, NULL);
 }
 
 /* A file of controller c of the container, or -ENOENT where there is none. */
@@ -271,7 +324,7 @@ static int whole(const char *name, enum cg_ctrl c, const char *file, char **out)
 	return r < 0 ? r : cg_read_text(p, out);
 }
 
-int cg1_stat(const char *name, enum stat_id s, char **out)
+static int v1_stat_files(const char *name, enum stat_id s, char **out)
 {
 	switch (s) {
 	case STAT_MEMORY_CURRENT:
@@ -294,3 +347,54 @@ int cg1_stat(const char *name, enum stat_id s, char **out)
 		return -ENOENT;
 	}
 }
+
+/* A statistic without a v1 source comes from a hybrid host's unified half. */
+static int v1_stat(const char *name, enum stat_id s, char **out)
+{
+	int r = v1_stat_files(name, s, out);
+
+	return r == -ENOENT ? cg2_ops.stat(name, s, out) : r;
+}
+
+/* Every hierarchy as the host has it, in the directory the host uses beneath
+ * /sys/fs/cgroup (cpu,cpuacct, systemd for name=systemd, unified for cgroup2). */
+static int v1_mount_plan(struct cg_mount *m, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < cg.nh; i++) {
+		const struct cg_hier *h = &cg.h[i];
+		const char *dir = strrchr(h->mnt, '/');
+
+		if (n >= max)
+			return -ENOSPC;
+		memset(&m[n], 0, sizeof(m[n]));
+		snprintf(m[n].fstype, sizeof(m[n].fstype), "%s", h->v2 ? "cgroup2" : "cgroup");
+		snprintf(m[n].data, sizeof(m[n].data), "%s", h->ctrls);
+		/* the host's directory name where it has one of its own, else one made
+		 * from the controllers (name=systemd: systemd) */
+		if (dir && dir[1] && strcmp(h->mnt, "/sys/fs/cgroup"))
+			snprintf(m[n].dir, sizeof(m[n].dir), "%s", dir + 1);
+		else if (h->v2)
+			snprintf(m[n].dir, sizeof(m[n].dir), "unified");
+		else
+			snprintf(m[n].dir, sizeof(m[n].dir), "%s",
+				 strncmp(h->ctrls, "name=", 5) ? h->ctrls : h->ctrls + 5);
+		if (strchr(m[n].dir, '/') || !strcmp(m[n].dir, "..") || !strcmp(m[n].dir, "."))
+			continue;
+		n++;
+	}
+	return n;
+}
+
+const struct cg_ops cg1_ops = {
+	.plan = CG_BACKEND_V1,
+	.resolve = v1_resolve,
+	.prepare = v1_prepare,
+	.devices_apply = v1_devices_apply,
+	.freeze = v1_freeze,
+	.is_frozen = v1_is_frozen,
+	.kill = v1_kill,
+	.stat = v1_stat,
+	.mount_plan = v1_mount_plan,
+};

@@ -1,7 +1,9 @@
-/* cgroup_v2.c - the cgroup v2 backend (also the unified half of a hybrid host):
- * delegating controllers down to the parent, where a planned write lands, the
- * device rules as an eBPF program attached with raw bpf(2), cgroup.freeze with
- * cgroup.events, cgroup.kill and statistics. */
+/* cgroup_v2.c - the cgroup v2 backend, cg2_ops (pure v2 hosts; the v1 backend
+ * calls it for the unified half of a hybrid host): delegating controllers down to
+ * the parent, where a planned write lands, the device rules as an eBPF program
+ * attached with raw bpf(2), cgroup.freeze with cgroup.events, cgroup.kill,
+ * statistics and the mount of a system container. Every entry copes with a host
+ * without cgroup2 (cg.unified < 0): no file, no freezer, no statistic. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -111,7 +113,7 @@ int cg2_delegate(const char *from, const char *to, struct cfs_err *err)
 	return 0;
 }
 
-int cg2_resolve(const char *name, struct cg_write *w, bool dry, char *path, size_t n)
+static int v2_resolve(const char *name, struct cg_write *w, bool dry, char *path, size_t n)
 {
 	int c = cg_ctrl_from_name(w->controller);
 
@@ -213,17 +215,24 @@ static void detach_old(int cgfd, const uint32_t *ids, uint32_t n)
 	}
 }
 
-int cg2_devices_apply(const char *dir, const struct config *c, bool check_only,
-		      struct cfs_err *err)
+/* Compile the device rules of c, load the program and attach it to the container's
+ * cgroup, replacing the one attached before (ours are named PROG_NAME). dry: load
+ * it only, to see that the kernel takes it. */
+static int v2_devices_apply(const char *name, const struct config *c, enum key_id k, bool dry,
+			    bool fresh, struct cfs_err *err)
 {
-	_cleanup_close_ int prog = load_prog(c, err);
+	_cleanup_close_ int prog = -1;
 	_cleanup_close_ int cgfd = -1;
 	uint32_t ids[64], n = 64;
 	union bpf_attr a;
+	char dir[PATH_MAX];
 
+	if (cg.unified < 0 || cg_path(dir, sizeof(dir), cg.unified, dry ? NULL : name, NULL) < 0)
+		return cfs_err_set(err, ENAMETOOLONG, "cgroup: path too long");
+	prog = load_prog(c, err);
 	if (prog < 0)
 		return prog;
-	if (check_only)
+	if (dry)
 		return 0;
 	cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0)
@@ -249,7 +258,16 @@ int cg2_devices_apply(const char *dir, const struct config *c, bool check_only,
 
 /* ---- freezer and kill */
 
-int cg2_is_frozen(const char *dir)
+/* The container's directory in the cgroup2 hierarchy if it has cgroup.freeze:
+ * 0, or -EOPNOTSUPP (no cgroup2, a kernel before 5.2, or the cgroup is gone). */
+static int freezer_dir(const char *name, char *p, size_t n)
+{
+	if (cg.unified < 0 || cg_path(p, n, cg.unified, name, "cgroup.freeze") < 0 || !cg_exists(p))
+		return -EOPNOTSUPP;
+	return cg_path(p, n, cg.unified, name, NULL);
+}
+
+static int events_frozen(const char *dir)
 {
 	char p[PATH_MAX], ev[512];
 	const char *f;
@@ -263,19 +281,28 @@ int cg2_is_frozen(const char *dir)
 	return f && f[7] == '1';
 }
 
-int cg2_freeze(const char *dir, bool frozen, int timeout_ms, struct cfs_err *err)
+static int v2_is_frozen(const char *name)
+{
+	char dir[PATH_MAX];
+
+	return freezer_dir(name, dir, sizeof(dir)) < 0 ? 0 : events_frozen(dir);
+}
+
+static int v2_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *err)
 {
 	long long deadline = cg_now_ms() + timeout_ms;
-	char p[PATH_MAX];
+	char dir[PATH_MAX], p[PATH_MAX + 16];
 	unsigned us = 0;
 	int r;
 
+	if (freezer_dir(name, dir, sizeof(dir)) < 0)
+		return cfs_err_set(err, EOPNOTSUPP, "state: this host has no cgroup freezer");
 	snprintf(p, sizeof(p), "%s/cgroup.freeze", dir);
 	r = cg_write(p, frozen ? "1" : "0");
 	if (r < 0)
 		return cfs_err_set(err, -r, "state: cannot write %s: %s", p, strerror(-r));
 	/* cgroup.events says "frozen 1" once every task has stopped */
-	while ((r = cg2_is_frozen(dir)) >= 0 && r != frozen)
+	while ((r = events_frozen(dir)) >= 0 && r != frozen)
 		if (!cg_wait_backoff(deadline, &us))
 			break;
 	if (r == frozen)
@@ -288,14 +315,31 @@ int cg2_freeze(const char *dir, bool frozen, int timeout_ms, struct cfs_err *err
 			   dir, frozen ? "freeze" : "thaw", timeout_ms);
 }
 
-int cg2_kill(const char *dir)
+int cg2_kill(const char *name, unsigned mask)
 {
 	char p[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/cgroup.kill", dir);
-	if (!cg_exists(p))
+	if (cg.unified < 0 || !(mask & (1u << cg.unified)) ||
+	    cg_path(p, sizeof(p), cg.unified, name, "cgroup.kill") < 0 || !cg_exists(p))
 		return -ENOENT;
 	return cg_write(p, "1");
+}
+
+/* cgroup.kill also takes forks in flight; without it (before 5.14), freeze around
+ * the signals where cgroup.freeze is there. */
+static void v2_kill(const char *name, unsigned mask, const pid_t *pids, size_t n)
+{
+	char dir[PATH_MAX];
+	bool freeze = cg.unified >= 0 && (mask & (1u << cg.unified)) &&
+		      freezer_dir(name, dir, sizeof(dir)) == 0;
+
+	if (cg2_kill(name, mask) == 0)
+		freeze = false;
+	if (freeze)
+		v2_freeze(name, true, 200, NULL);
+	cg_kill_pids(pids, n);
+	if (freeze)
+		v2_freeze(name, false, 200, NULL);
 }
 
 /* ---- statistics */
@@ -308,12 +352,14 @@ static int whole(const char *name, const char *file, char **out)
 	return r < 0 ? r : cg_read_text(p, out);
 }
 
-int cg2_stat(const char *name, enum stat_id s, char **out)
+static int v2_stat(const char *name, enum stat_id s, char **out)
 {
 	_cleanup_free_ char *cpu = NULL;
 	const char *u;
 	int r;
 
+	if (cg.unified < 0)
+		return -ENOENT;
 	switch (s) {
 	case STAT_MEMORY_CURRENT:
 	case STAT_MEMORY_USAGE_IN_BYTES:
@@ -340,3 +386,33 @@ int cg2_stat(const char *name, enum stat_id s, char **out)
 		return -ENOENT;
 	}
 }
+
+/* cgroup2 itself at /sys/fs/cgroup. */
+static int v2_mount_plan(struct cg_mount *m, int max)
+{
+	if (cg.unified < 0)
+		return 0;
+	if (max < 1)
+		return -ENOSPC;
+	memset(&m[0], 0, sizeof(m[0]));
+	snprintf(m[0].fstype, sizeof(m[0].fstype), "cgroup2");
+	return 1;
+}
+
+/* Nothing to fill in a new cgroup2 directory: it inherits. */
+static int v2_prepare(const struct cg_hier *h, const char *dir, struct cfs_err *err)
+{
+	return 0;
+}
+
+const struct cg_ops cg2_ops = {
+	.plan = CG_BACKEND_V2,
+	.resolve = v2_resolve,
+	.prepare = v2_prepare,
+	.devices_apply = v2_devices_apply,
+	.freeze = v2_freeze,
+	.is_frozen = v2_is_frozen,
+	.kill = v2_kill,
+	.stat = v2_stat,
+	.mount_plan = v2_mount_plan,
+};
