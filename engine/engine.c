@@ -459,7 +459,7 @@ static void autostart_one(struct container *c, void *data)
 	if (autostart_stop)
 		return;
 	pthread_mutex_lock(&c->lock);
-	want = !strcmp(c->cfg.val[K_AUTOSTART], "1") && c->state == ST_STOPPED;
+	want = config_bool(&c->cfg, K_AUTOSTART) && c->state == ST_STOPPED;
 	pthread_mutex_unlock(&c->lock);
 	if (want && lifecycle_autostart(c, &e) < 0)
 		log_err("autostart of %s failed: %s", c->name, e.msg);
@@ -931,7 +931,7 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 		/* mounts are made inside a system container's root; an application
 		 * container has none, and ignoring them silently would mislead */
 		pthread_mutex_lock(&c->lock);
-		bool app_mounts = !*c->cfg.val[K_ROOTFS] && *c->cfg.val[K_MOUNTS];
+		bool app_mounts = !*config_val(&c->cfg, K_ROOTFS) && *config_val(&c->cfg, K_MOUNTS);
 		pthread_mutex_unlock(&c->lock);
 		if (app_mounts)
 			return done(c, cfs_err_set(err, EINVAL, "%s: mounts apply to system "

@@ -118,7 +118,7 @@ static void collect_used(struct container *c, void *data)
 	if (c == u->self)
 		return;
 	pthread_mutex_lock(&c->lock);
-	for (const char *s = c->cfg.val[K_IDMAP] ? c->cfg.val[K_IDMAP] : ""; *s;) {
+	for (const char *s = config_val(&c->cfg, K_IDMAP); *s;) {
 		size_t len = strcspn(s, "\n");
 		char line[256];
 		struct idmap_entry m;
@@ -215,8 +215,8 @@ int idalloc_assign(struct container *c, struct cfs_err *err)
 				   "privileged must be 0");
 	}
 	need = !config_privileged(&c->cfg) &&
-	       (!(c->cfg.val[K_IDMAP] && *c->cfg.val[K_IDMAP]) ||
-		(owner && !delegate_idmap_owned(c->cfg.val[K_IDMAP], owner)));
+	       (!*config_val(&c->cfg, K_IDMAP) ||
+		(owner && !delegate_idmap_owned(config_val(&c->cfg, K_IDMAP), owner)));
 	pthread_mutex_unlock(&c->lock);
 	if (!need)
 		return 0;

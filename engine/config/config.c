@@ -136,11 +136,11 @@ char *config_get(const struct config *c, enum key_id k)
 	const struct key_def *kd = &key_table[k];
 
 	if (!(kd->flags & KF_ALIAS))
-		return strdup(c->val[k] ? c->val[k] : "");
+		return strdup(config_val(c, k));
 	if (c->val[k])
 		return strdup(c->val[k]);
 	char out[CFS_MAX_VALUE];
-	const char *canon = c->val[kd->alias_of] ? c->val[kd->alias_of] : "";
+	const char *canon = config_val(c, kd->alias_of);
 
 	if (kd->from_canon(canon, out, sizeof(out)) < 0)
 		return strdup(canon);
@@ -211,7 +211,7 @@ char *config_to_ini(const struct config *c)
 
 			if (kd->section != (enum key_section)s || (kd->flags & KF_ALIAS))
 				continue;
-			ini_key(&b, kd->name, c->val[k] ? c->val[k] : "", kd->flags & KF_LIST);
+			ini_key(&b, kd->name, config_val(c, k), kd->flags & KF_LIST);
 			for (int a = 0; a < K_COUNT; a++)
 				if ((key_table[a].flags & KF_ALIAS) && (int)key_table[a].alias_of == k &&
 				    c->val[a])
@@ -277,7 +277,27 @@ int config_check_lines(const char *doc, size_t len, struct cfs_err *err)
 
 bool config_privileged(const struct config *c)
 {
-	const char *v = c->val[K_PRIVILEGED] ? c->val[K_PRIVILEGED] : key_table[K_PRIVILEGED].def;
+	return config_bool(c, K_PRIVILEGED);
+}
 
-	return !strcmp(v, "1");
+const char *config_val(const struct config *c, enum key_id k)
+{
+	if (c->val[k])
+		return c->val[k];
+	return k == K_HOSTNAME ? "" : key_default(k, "");
+}
+
+const char *config_alias(const struct config *c, enum key_id k)
+{
+	return (key_table[k].flags & KF_ALIAS) ? c->val[k] : NULL;
+}
+
+int config_uint(const struct config *c, enum key_id k, uint64_t *out, struct cfs_err *err)
+{
+	return key_number(k, config_val(c, k), out, err);
+}
+
+bool config_bool(const struct config *c, enum key_id k)
+{
+	return !strcmp(config_val(c, k), "1");
 }

@@ -243,17 +243,17 @@ static int auto_stop_signal(pid_t init_pid)
 
 static int do_stop(struct container *c, struct cfs_err *err)
 {
-	int sig = SIGTERM, timeout = 10;
+	int sig = SIGTERM, timeout;
 	bool is_auto;
 	pid_t init_pid;
 	uint64_t t;
 
 	pthread_mutex_lock(&c->lock);
-	is_auto = !c->cfg.val[K_STOP_SIGNAL] || !strcmp(c->cfg.val[K_STOP_SIGNAL], "auto");
+	is_auto = !strcmp(config_val(&c->cfg, K_STOP_SIGNAL), "auto");
 	if (!is_auto)
-		parse_signal(c->cfg.val[K_STOP_SIGNAL], &sig, NULL);
-	if (parse_uint(c->cfg.val[K_STOP_TIMEOUT], 0, 86400, &t, NULL) == 0)
-		timeout = (int)t;
+		parse_signal(config_val(&c->cfg, K_STOP_SIGNAL), &sig, NULL);
+	config_uint(&c->cfg, K_STOP_TIMEOUT, &t, NULL);	/* the default if not a number */
+	timeout = (int)t;
 	init_pid = c->rec.init_pid;
 	pthread_mutex_unlock(&c->lock);
 	if (is_auto)

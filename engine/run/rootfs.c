@@ -106,7 +106,7 @@ static int plan_root(struct rootfs_plan *s, const struct spawn_plan *p, const ch
 	/* whether the image's filesystem can be idmapped is learnt by trying (idmount.c):
 	 * the probe of .checkconfig only speaks for the state dir's */
 	snprintf(s->image, sizeof(s->image), "%s", real);
-	if (cfg->val[K_ROOTFS_OVERLAY] && !strcmp(cfg->val[K_ROOTFS_OVERLAY], "1"))
+	if (config_bool(cfg, K_ROOTFS_OVERLAY))
 		return plan_overlay(s, p, real, &st, name, err);
 	snprintf(s->root, sizeof(s->root), "%s", real);
 	return 0;
@@ -173,7 +173,7 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 		struct cfs_err *err)
 {
 	struct rootfs_plan *s = calloc(1, sizeof(*s));
-	uint64_t ntty = 0, pts = 1024;
+	uint64_t ntty, pts;
 	int r;
 
 	if (!s)
@@ -188,7 +188,7 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 	r = plan_root(s, p, p->rootfs, name, cfg, err);
 	if (r < 0)
 		return r;
-	r = plan_mounts(s, cfg->val[K_MOUNTS] ? cfg->val[K_MOUNTS] : "", err);
+	r = plan_mounts(s, config_val(cfg, K_MOUNTS), err);
 	if (r < 0)
 		return r;
 	s->nodes = plan_nodes(cfg);
@@ -198,8 +198,8 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 		s->ncg = s->own_sys ? 0 : cgroup_mount_plan(s->cg, CG_MAX_MOUNTS);
 	if (s->ncg < 0)
 		s->ncg = 0;
-	parse_uint(cfg->val[K_TTY] ? cfg->val[K_TTY] : "0", 0, MAX_TTY, &ntty, NULL);
-	parse_uint(cfg->val[K_PTS] ? cfg->val[K_PTS] : "1024", 0, 1048576, &pts, NULL);
+	config_uint(cfg, K_TTY, &ntty, NULL);
+	config_uint(cfg, K_PTS, &pts, NULL);
 	/* gid 5 (tty) only where it is the host's: a user namespace may not map it */
 	snprintf(s->devpts_data, sizeof(s->devpts_data),
 		 "newinstance,ptmxmode=0666,mode=0620%s,max=%llu",

@@ -354,7 +354,7 @@ static char *checkconfig_text(void)
 	fprintf(f, "privileged containers: not root-safe (privileged = 1: root inside is root "
 		   "on the host; privileged = 0: a user namespace, root inside is an unprivileged "
 		   "id of root's /etc/subuid range; default privileged = %s)\n",
-		key_table[K_PRIVILEGED].def);
+		key_default(K_PRIVILEGED, ""));
 	fclose(f);
 	return out;
 }

@@ -88,8 +88,8 @@ static int read_last_cap(void)
 
 static int plan_caps(struct spawn_plan *p, const struct config *c, struct cfs_err *err)
 {
-	const char *keep = c->val[K_CAPS_KEEP] ? c->val[K_CAPS_KEEP] : "";
-	const char *drop = c->val[K_CAPS_DROP] ? c->val[K_CAPS_DROP] : "";
+	const char *keep = config_val(c, K_CAPS_KEEP);
+	const char *drop = config_val(c, K_CAPS_DROP);
 	uint64_t all, mask;
 	int r;
 
@@ -145,7 +145,7 @@ static int plan_env(struct spawn_plan *p, const char *env)
 
 static int plan_command(struct spawn_plan *p, const struct config *c, struct cfs_err *err)
 {
-	const char *init = c->val[K_INIT] ? c->val[K_INIT] : "";
+	const char *init = config_val(c, K_INIT);
 	int argc = 0, r;
 
 	r = parse_shell_words(init, &p->cmd, &argc, err);
@@ -178,17 +178,17 @@ static int plan_command(struct spawn_plan *p, const struct config *c, struct cfs
 static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct cfs_err *err)
 {
 	const struct config *c = sc->cfg;
-	const char *net = c->val[K_NET_TYPE] ? c->val[K_NET_TYPE] : "";
+	const char *net = config_val(c, K_NET_TYPE);
 	unsigned long ns;
 	int r;
 
-	p->rootfs = c->val[K_ROOTFS] ? c->val[K_ROOTFS] : "";
-	p->hostname = c->val[K_HOSTNAME] && *c->val[K_HOSTNAME] ? c->val[K_HOSTNAME] : sc->name;
-	p->cwd = c->val[K_CWD] && *c->val[K_CWD] ? c->val[K_CWD] : "/";
+	p->rootfs = config_val(c, K_ROOTFS);
+	p->hostname = *config_val(c, K_HOSTNAME) ? config_val(c, K_HOSTNAME) : sc->name;
+	p->cwd = config_val(c, K_CWD);
 	r = plan_command(p, c, err);
 	if (r < 0)
 		return r;
-	r = parse_namespaces(c->val[K_NAMESPACES] ? c->val[K_NAMESPACES] : "", &ns, err);
+	r = parse_namespaces(config_val(c, K_NAMESPACES), &ns, err);
 	if (r < 0) {
 		cfs_err_prefix(err, "start: namespaces");
 		return r;
@@ -207,7 +207,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	if (p->clone_flags & CLONE_NEWUSER) {
 		struct idmap_root root;
 
-		r = parse_idmap(c->val[K_IDMAP] ? c->val[K_IDMAP] : "", &root, err);
+		r = parse_idmap(config_val(c, K_IDMAP), &root, err);
 		if (r < 0) {
 			cfs_err_prefix(err, "start: idmap");
 			return r;
@@ -216,7 +216,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		p->root_uid = root.uid;
 		p->root_gid = root.gid;
 	}
-	r = parse_uid_gid(c->val[K_USER] ? c->val[K_USER] : "0:0", &p->uid, &p->gid, err);
+	r = parse_uid_gid(config_val(c, K_USER), &p->uid, &p->gid, err);
 	if (r < 0) {
 		cfs_err_prefix(err, "start: user");
 		return r;
@@ -224,7 +224,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	r = plan_caps(p, c, err);
 	if (r < 0)
 		return r;
-	r = seccomp_prog_build(c->val[K_SECCOMP], &p->seccomp, err);
+	r = seccomp_prog_build(config_val(c, K_SECCOMP), &p->seccomp, err);
 	if (r < 0)
 		return r;
 	if (p->rootfs[0]) {
@@ -232,7 +232,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		if (r < 0)
 			return r;
 	}
-	if (plan_env(p, c->val[K_ENV] ? c->val[K_ENV] : "") < 0)
+	if (plan_env(p, config_val(c, K_ENV)) < 0)
 		return cfs_err_set(err, ENOMEM, "start: out of memory");
 	r = mkdir_p(sc->run_dir, 0700);
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
@@ -370,7 +370,7 @@ static int idmap_text(const char *idmap, char kind, char *out, size_t n, struct 
 
 static int write_idmaps(pid_t pid, const struct config *c, struct cfs_err *err)
 {
-	const char *idmap = c->val[K_IDMAP] ? c->val[K_IDMAP] : "";
+	const char *idmap = config_val(c, K_IDMAP);
 	static const char *const files[] = { "uid_map", "gid_map" };
 	_cleanup_free_ char *text = malloc(CFS_MAX_LIST);
 
