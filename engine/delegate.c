@@ -131,7 +131,7 @@ int engine_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err)
 		log_info("%s: owner %u:%u", name, (unsigned)uid, (unsigned)gid);
 	}
 	if (r < 0)
-		container_set_error(c, err->msg);
+		container_set_error(c, err ? err->msg : NULL);
 	pthread_mutex_unlock(&c->op_lock);
 	container_put(c);
 	return r;

@@ -632,7 +632,7 @@ int key_normalise(enum key_id k, const char *value, size_t len, char **out, stru
 		}
 	}
 fail:
-	if (r < 0 && err && strncmp(err->msg, path, strlen(path)))
+	if (r < 0)	/* every failure that reaches here describes the value alone */
 		cfs_err_prefix(err, "%s", path);
 	return r;
 }

@@ -74,14 +74,14 @@ static int do_start(struct container *c, struct cfs_err *err)
 	r = config_copy(&cfg, &c->cfg);
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	/* cgroup settings were checked against the host when written, and applying
 	 * them below fails (and rolls back) with the same sentence if the host changed */
 	r = net_check(c->name, c->run_dir, &cfg, err);	/* net: veth before spawning */
 	if (r < 0)
 		goto out_cfg;
 	if (!container_set_state_from(c, ST_BIT(ST_STOPPED), ST_STARTING)) {
-		r = cfs_err_set(err, EBUSY, "start: the container is %s",
+		r = cfs_err_set_in(err, "start", EBUSY, "the container is %s",
 				cfs_state_name(get_state(c)));
 		goto out_cfg;
 	}
@@ -116,7 +116,7 @@ static int do_start(struct container *c, struct cfs_err *err)
 		goto fail_spawn;
 	pidfd = syscall(SYS_pidfd_open, sc.supervisor_pid, 0);
 	if (pidfd < 0) {
-		r = cfs_err_set(err, errno, "start: pidfd_open: %m");
+		r = cfs_err_set_in(err, "start", errno, "pidfd_open: %m");
 		goto fail_spawn;
 	}
 	rec.supervisor_pid = sc.supervisor_pid;
@@ -125,7 +125,7 @@ static int do_start(struct container *c, struct cfs_err *err)
 	rec.init_start = proc_starttime(sc.init_pid);
 	r = runrec_write(c->run_dir, &rec);
 	if (r < 0) {
-		r = cfs_err_set(err, -r, "start: cannot write the run record in %s: %s",
+		r = cfs_err_set_in(err, "start", -r, "cannot write the run record in %s: %s",
 				c->run_dir, strerror(-r));
 		goto fail_spawn;
 	}
@@ -158,8 +158,7 @@ fail:
 	container_set_state(c, ST_STOPPED);
 out_cfg:
 	config_free(&cfg);
-	if (strncmp(err->msg, "start", 5))
-		cfs_err_prefix(err, "start");
+	cfs_err_context(err, "start");
 	return r;
 }
 
@@ -418,7 +417,7 @@ int lifecycle_autostart(struct container *c, struct cfs_err *err)
 	if (get_state(c) == ST_STOPPED)
 		r = do_start(c, err);
 	if (r < 0)
-		container_set_error(c, err->msg);
+		container_set_error(c, err ? err->msg : NULL);
 	pthread_mutex_unlock(&c->op_lock);
 	return r;
 }

@@ -97,7 +97,7 @@ static int plan_caps(struct spawn_plan *p, const struct config *c, struct cfs_er
 	all = p->last_cap >= 63 ? ~0ULL : (1ULL << (p->last_cap + 1)) - 1;
 	r = parse_cap_list(*keep ? keep : drop, &mask, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: %s", *keep ? "caps.keep" : "caps.drop");
+		cfs_err_prefix_in(err, "start", "%s", *keep ? "caps.keep" : "caps.drop");
 		return r;
 	}
 	p->caps_keep = *keep ? (mask & all) : (all & ~mask);
@@ -150,22 +150,22 @@ static int plan_command(struct spawn_plan *p, const struct config *c, struct cfs
 
 	r = parse_shell_words(init, &p->cmd, &argc, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: init");
+		cfs_err_prefix_in(err, "start", "init");
 		return r;
 	}
 	if (argc == 0) {
 		if (!p->rootfs[0])
-			return cfs_err_set(err, EINVAL,
-					   "start: init is empty: an application container needs a command");
+			return cfs_err_set_in(err, "start", EINVAL,
+					   "init is empty: an application container needs a command");
 		strv_free(p->cmd);
 		p->cmd = calloc(2, sizeof(char *));
 		if (!p->cmd || !(p->cmd[0] = strdup("/sbin/init")))
-			return cfs_err_set(err, ENOMEM, "start: out of memory");
+			return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 		argc = 1;
 	}
 	p->exec_argv = calloc((size_t)argc + 5, sizeof(char *));
 	if (!p->exec_argv)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	p->exec_argv[0] = SUPERVISOR_ARGV0;
 	p->exec_argv[1] = "reaper";
 	p->exec_argv[2] = "3";
@@ -190,7 +190,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		return r;
 	r = parse_namespaces(config_val(c, K_NAMESPACES), &ns, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: namespaces");
+		cfs_err_prefix_in(err, "start", "namespaces");
 		return r;
 	}
 	/* unprivileged (privileged 0): a user namespace whatever namespaces says */
@@ -209,7 +209,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 
 		r = parse_idmap(config_val(c, K_IDMAP), &root, err);
 		if (r < 0) {
-			cfs_err_prefix(err, "start: idmap");
+			cfs_err_prefix_in(err, "start", "idmap");
 			return r;
 		}
 		p->mapped_root = root.set;
@@ -218,7 +218,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	}
 	r = parse_uid_gid(config_val(c, K_USER), &p->uid, &p->gid, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: user");
+		cfs_err_prefix_in(err, "start", "user");
 		return r;
 	}
 	r = plan_caps(p, c, err);
@@ -233,10 +233,10 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 			return r;
 	}
 	if (plan_env(p, config_val(c, K_ENV)) < 0)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	r = mkdir_p(sc->run_dir, 0700);
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
-		return cfs_err_set(err, r < 0 ? -r : errno, "start: run dir %s: %s", sc->run_dir,
+		return cfs_err_set_in(err, "start", r < 0 ? -r : errno, "run dir %s: %s", sc->run_dir,
 				   strerror(r < 0 ? -r : errno));
 	r = seccomp_prog_save(p->run_dir, &p->seccomp, err);	/* for cfs-attach */
 	if (r == 0 && p->sys)
@@ -263,17 +263,17 @@ static int plan_open_fds(struct spawn_plan *p, const char *sup_path, struct cfs_
 
 	p->sup_fd = open(sup_path, O_PATH | O_CLOEXEC);
 	if (p->sup_fd < 0)
-		return cfs_err_set(err, errno, "start: supervisor %s: %s", sup_path, strerror(errno));
+		return cfs_err_set_in(err, "start", errno, "supervisor %s: %s", sup_path, strerror(errno));
 	p->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	/* a system container's console is a pty, opened with its plan */
 	if (p->devnull < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->go) < 0 ||
 	    pipe2(p->report, O_CLOEXEC) < 0 || pipe2(p->info, O_CLOEXEC) < 0 ||
 	    (!p->sys && pipe2(p->console, O_CLOEXEC) < 0))
-		return cfs_err_set(err, errno, "start: pipes: %s", strerror(errno));
+		return cfs_err_set_in(err, "start", errno, "pipes: %s", strerror(errno));
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if ((*fds[i] = fd_raise(*fds[i])) < 0)
-			return cfs_err_set(err, errno, "start: fcntl: %s", strerror(errno));
+			return cfs_err_set_in(err, "start", errno, "fcntl: %s", strerror(errno));
 	return 0;
 }
 
@@ -320,7 +320,7 @@ static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 	ssize_t n = read_until_eof(fd, recs, sizeof(recs), now_ms() + INFO_TIMEOUT_MS);
 
 	if (n < 0)
-		return cfs_err_set(err, -n, "start: waiting for the supervisor: %s",
+		return cfs_err_set_in(err, "start", -n, "waiting for the supervisor: %s",
 				   strerror((int)-n));
 	for (size_t i = 0; i < (size_t)n / sizeof(recs[0]); i++) {
 		if (recs[i].kind == INFO_PIDS) {
@@ -332,10 +332,10 @@ static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 	}
 	if (bad) {
 		bad->step[sizeof(bad->step) - 1] = '\0';
-		return cfs_err_set(err, bad->err, "start: %s: %s", bad->step, strerror(bad->err));
+		return cfs_err_set_in(err, "start", bad->err, "%s: %s", bad->step, strerror(bad->err));
 	}
 	if (sc->supervisor_pid <= 0 || sc->init_pid <= 0)
-		return cfs_err_set(err, EIO, "start: the spawning helper died before reporting");
+		return cfs_err_set_in(err, "start", EIO, "the spawning helper died before reporting");
 	return 0;
 }
 
@@ -354,7 +354,7 @@ static int idmap_text(const char *idmap, char kind, char *out, size_t n, struct 
 			memcpy(line, s, len);
 			line[len] = '\0';
 			if (parse_idmap_line(line, &m, err) < 0) {
-				cfs_err_prefix(err, "start: idmap");
+				cfs_err_prefix_in(err, "start", "idmap");
 				return -EINVAL;
 			}
 			if ((m.kind == kind || m.kind == 'b') && at < n)
@@ -365,7 +365,7 @@ static int idmap_text(const char *idmap, char kind, char *out, size_t n, struct 
 	}
 	if (!at)	/* no mapping given: the identity, so root stays root */
 		snprintf(out, n, "0 0 4294967295\n");
-	return at < n ? 0 : cfs_err_set(err, EINVAL, "start: idmap: too many lines");
+	return at < n ? 0 : cfs_err_set_in(err, "start", EINVAL, "idmap: too many lines");
 }
 
 static int write_idmaps(pid_t pid, const struct config *c, struct cfs_err *err)
@@ -375,7 +375,7 @@ static int write_idmaps(pid_t pid, const struct config *c, struct cfs_err *err)
 	_cleanup_free_ char *text = malloc(CFS_MAX_LIST);
 
 	if (!text)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	for (int i = 0; i < 2; i++) {
 		char path[64];
 		int fd, r;
@@ -386,12 +386,12 @@ static int write_idmaps(pid_t pid, const struct config *c, struct cfs_err *err)
 		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
-			return cfs_err_set(err, errno, "start: %s: %s", path, strerror(errno));
+			return cfs_err_set_in(err, "start", errno, "%s: %s", path, strerror(errno));
 		/* the kernel takes the whole map in one write */
 		r = write(fd, text, strlen(text)) < 0 ? errno : 0;
 		close(fd);
 		if (r)
-			return cfs_err_set(err, r, "start: writing %s: %s", files[i], strerror(r));
+			return cfs_err_set_in(err, "start", r, "writing %s: %s", files[i], strerror(r));
 	}
 	return 0;
 }
@@ -433,7 +433,7 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 	sc->supervisor_pid = sc->init_pid = 0;
 	sc->go_fd = sc->report_fd = -1;
 	if (!p)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	p->sup_fd = p->devnull = -1;
 	p->go[0] = p->go[1] = p->report[0] = p->report[1] = -1;
 	p->info[0] = p->info[1] = p->console[0] = p->console[1] = -1;
@@ -444,7 +444,7 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 		goto out;
 	a = helper_vfork(p);
 	if (a < 0) {
-		r = cfs_err_set(err, -a, "start: fork: %s", strerror(-a));
+		r = cfs_err_set_in(err, "start", -a, "fork: %s", strerror(-a));
 		goto out;
 	}
 	sc->go_fd = TAKE_FD(p->go[0]);
@@ -479,7 +479,7 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 	char *tab;
 
 	if (sc->go_fd < 0 || sc->report_fd < 0)
-		return cfs_err_set(err, EINVAL, "start: nothing to release");
+		return cfs_err_set_in(err, "start", EINVAL, "nothing to release");
 	sent = send(sc->go_fd, "go", 2, MSG_NOSIGNAL);
 	e = errno;
 	close(sc->go_fd);
@@ -488,12 +488,12 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 	close(sc->report_fd);
 	sc->report_fd = -1;
 	if (n == -ETIMEDOUT)
-		return cfs_err_set(err, ETIMEDOUT, "start: init did not exec within %d ms", timeout_ms);
+		return cfs_err_set_in(err, "start", ETIMEDOUT, "init did not exec within %d ms", timeout_ms);
 	if (n < 0)
-		return cfs_err_set(err, (int)-n, "start: reading init's report: %s",
+		return cfs_err_set_in(err, "start", (int)-n, "reading init's report: %s",
 				   strerror((int)-n));
 	if (n == 0 && sent != 2)
-		return cfs_err_set(err, e, "start: init died before it was released: %s",
+		return cfs_err_set_in(err, "start", e, "init died before it was released: %s",
 				   strerror(e));
 	if (n == 0)
 		return 0;	/* EOF and no word: the command was exec'd */
@@ -503,7 +503,7 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 	code = tab ? atoi(msg) : 0;
 	if (code <= 0 || code > 4095)
 		code = EIO;
-	return cfs_err_set(err, code, "start: %s", tab ? tab + 1 : msg);
+	return cfs_err_set_in(err, "start", code, "%s", tab ? tab + 1 : msg);
 }
 
 /* SIGKILL what is there and wait (bounded) until it is dead. Through pidfds, so

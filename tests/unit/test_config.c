@@ -639,8 +639,39 @@ static void test_accessors(void)
 	ok(same, "a row is a number with a range or has its parser");
 }
 
+/* Context is added once, decided by what was recorded, never by the sentence. */
+static void test_error_context(void)
+{
+	struct cfs_err e = { 0 };
+
+	cfs_err_set_in(&e, "start", EINVAL, "rootfs '%s' is not a directory", "/x");
+	cfs_err_context(&e, "start");
+	ok(!strcmp(e.msg, "start: rootfs '/x' is not a directory") && e.code == EINVAL,
+	   "an inner context is not added again: %s", e.msg);
+	cfs_err_set(&e, EINVAL, "startup file missing");
+	cfs_err_context(&e, "start");
+	ok(!strcmp(e.msg, "start: startup file missing"),
+	   "a sentence that merely begins with the word gets its context: %s", e.msg);
+	cfs_err_set(&e, ESRCH, "tasks file gone");
+	cfs_err_context(&e, "tasks");
+	ok(!strcmp(e.msg, "tasks: tasks file gone"), "tasks: %s", e.msg);
+	cfs_err_prefix_in(&e, "config", "line %d", 3);
+	cfs_err_context(&e, "config");
+	ok(!strcmp(e.msg, "config: line 3: tasks: tasks file gone"), "prefix, then context: %s", e.msg);
+	cfs_err_prefix(&e, "web");
+	cfs_err_context(&e, "config");
+	ok(!strcmp(e.msg, "config: web: config: line 3: tasks: tasks file gone"),
+	   "a prefix after the context: the context is no longer first");
+	cfs_err_context(NULL, "start");
+	cfs_err_prefix_in(NULL, "start", "x");
+	ok(cfs_err_set_in(NULL, "start", EIO, "x") == -EIO, "err may be NULL");
+	cfs_err_clear(&e);
+	ok(!e.msg[0] && !e.code && !e.context, "cleared");
+}
+
 int main(void)
 {
+	test_error_context();
 	test_accessors();
 	test_defaults();
 	test_every_key();
