@@ -96,8 +96,8 @@ static int root_ranges(const char *path, struct ranges *rs, struct cfs_err *err)
 		if (fd >= 0)
 			close(fd);
 		return cfs_err_set_in(err, "start", r, "root has no range in %s and adding the "
-				   "default '%.*s' failed: %s", path,
-				   (int)strlen(DEFAULT_SUBID) - 1, DEFAULT_SUBID, strerror(r));
+				      "default '%.*s' failed: %s", path,
+				      (int)strlen(DEFAULT_SUBID) - 1, DEFAULT_SUBID, strerror(r));
 	}
 	close(fd);
 	log_info("root had no subordinate ids in %s: added %.*s", path,
@@ -189,12 +189,12 @@ static int pick(struct container *c, uid_t owner, uint64_t *first, struct cfs_er
 			}
 	if (owner)
 		return cfs_err_set_in(err, "start", ENOSPC, "the owner (uid %u) has no free block of "
-				   "%llu ids in its ranges of %s and %s (root grants them)",
-				   (unsigned)owner, IDS_PER_CONTAINER, idalloc_subuid,
-				   idalloc_subgid);
+				      "%llu ids in its ranges of %s and %s (root grants them)",
+				      (unsigned)owner, IDS_PER_CONTAINER, idalloc_subuid,
+				      idalloc_subgid);
 	return cfs_err_set_in(err, "start", ENOSPC, "no free block of %llu ids in root's ranges of "
-			   "%s and %s (every block is some container's idmap)",
-			   IDS_PER_CONTAINER, idalloc_subuid, idalloc_subgid);
+			      "%s and %s (every block is some container's idmap)",
+			      IDS_PER_CONTAINER, idalloc_subuid, idalloc_subgid);
 }
 
 int idalloc_assign(struct container *c, struct cfs_err *err)
@@ -212,7 +212,7 @@ int idalloc_assign(struct container *c, struct cfs_err *err)
 	if (owner && config_privileged(&c->cfg)) {
 		pthread_mutex_unlock(&c->lock);
 		return cfs_err_set_in(err, "start", EPERM, "a delegated container runs unprivileged: "
-				   "privileged must be 0");
+				      "privileged must be 0");
 	}
 	need = !config_privileged(&c->cfg) &&
 	       (!*config_val(&c->cfg, K_IDMAP) ||

@@ -250,7 +250,7 @@ int config_parse(struct config *c, const char *name, const char *doc, size_t len
 		return cfs_err_set(err, ENOMEM, "out of memory");
 	if (len > CFS_MAX_CONFIG)
 		return cfs_err_set_in(err, "config", EINVAL, "document too long (%zu bytes, at most %d)",
-				   len, CFS_MAX_CONFIG);
+				      len, CFS_MAX_CONFIG);
 	if (memchr(doc, '\0', len))
 		return cfs_err_set_in(err, "config", EINVAL, "NUL byte in document");
 	r = config_is_lxc(doc, len) ? config_parse_lxc(c, doc, len, err)

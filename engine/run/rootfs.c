@@ -67,13 +67,13 @@ static int plan_overlay(struct rootfs_plan *s, const struct spawn_plan *p, const
 		return cfs_err_set_in(err, "start", ENAMETOOLONG, "rootfs.overlay: state dir path too long");
 	if (!overlay_safe(lower) || !overlay_safe(base))
 		return cfs_err_set_in(err, "start", EINVAL, "rootfs.overlay: the paths '%s' and '%s' "
-				   "must not contain ',', ':' or '\\' (overlay options)", lower, base);
+				      "must not contain ',', ':' or '\\' (overlay options)", lower, base);
 	for (int i = 0; i < ndirs; i++) {
 		snprintf(d[i], sizeof(d[i]), "%s/%s", base, dirs[i]);
 		r = mkdir_p(d[i], 0755);
 		if (r < 0)
 			return cfs_err_set_in(err, "start", -r, "rootfs.overlay: cannot make %s: %s",
-					   d[i], strerror(-r));
+					      d[i], strerror(-r));
 	}
 	/* the merged root takes the upper layer's mode: give it the image's */
 	if (chmod(d[0], st->st_mode & 07777) < 0)
@@ -183,7 +183,7 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 	p->sys = s;
 	if (!(p->clone_flags & CLONE_NEWNS))
 		return cfs_err_set_in(err, "start", EINVAL, "namespaces: a system container (rootfs "
-				   "set) needs its own mnt namespace");
+				      "set) needs its own mnt namespace");
 	s->idmapped = (p->clone_flags & CLONE_NEWUSER) && p->mapped_root;
 	r = plan_root(s, p, p->rootfs, name, cfg, err);
 	if (r < 0)
@@ -227,7 +227,7 @@ int rootfs_plan_hostname(struct spawn_plan *p, struct cfs_err *err)
 
 		close(fd);
 		return cfs_err_set_in(err, "start", e, "cannot write %s: %s", s->hostname_file,
-				   strerror(e));
+				      strerror(e));
 	}
 	close(fd);
 	return 0;

@@ -207,12 +207,12 @@ static int tasks_pid_allowed(struct container *c, pid_t pid, struct cfs_err *err
 	snprintf(q, sizeof(q), "/proc/%d/ns/pid", (int)pid);
 	if (!same_file(q, "/proc/self/ns/pid"))
 		return cfs_err_set_in(err, "tasks", EPERM, "%d runs in another pid namespace (a "
-				   "container's)", (int)pid);
+				      "container's)", (int)pid);
 	r = cgroup_pid_container(pid, owner, sizeof(owner));
 	if (r > 0 && strcmp(owner, c->name))
 		return cfs_err_set_in(err, "tasks", EPERM, "%d belongs to container '%s'", (int)pid, owner);
 	return r < 0 && r != -ENOENT ? cfs_err_set_in(err, "tasks", -r, "%d: %s", (int)pid,
-						   strerror(-r)) : 0;
+						      strerror(-r)) : 0;
 }
 
 int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)

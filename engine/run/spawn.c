@@ -156,7 +156,7 @@ static int plan_command(struct spawn_plan *p, const struct config *c, struct cfs
 	if (argc == 0) {
 		if (!p->rootfs[0])
 			return cfs_err_set_in(err, "start", EINVAL,
-					   "init is empty: an application container needs a command");
+					      "init is empty: an application container needs a command");
 		strv_free(p->cmd);
 		p->cmd = calloc(2, sizeof(char *));
 		if (!p->cmd || !(p->cmd[0] = strdup("/sbin/init")))
@@ -237,7 +237,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	r = mkdir_p(sc->run_dir, 0700);
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
 		return cfs_err_set_in(err, "start", r < 0 ? -r : errno, "run dir %s: %s", sc->run_dir,
-				   strerror(r < 0 ? -r : errno));
+				      strerror(r < 0 ? -r : errno));
 	r = seccomp_prog_save(p->run_dir, &p->seccomp, err);	/* for cfs-attach */
 	if (r == 0 && p->sys)
 		r = rootfs_plan_hostname(p, err);
@@ -321,7 +321,7 @@ static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 
 	if (n < 0)
 		return cfs_err_set_in(err, "start", -n, "waiting for the supervisor: %s",
-				   strerror((int)-n));
+				      strerror((int)-n));
 	for (size_t i = 0; i < (size_t)n / sizeof(recs[0]); i++) {
 		if (recs[i].kind == INFO_PIDS) {
 			sc->supervisor_pid = recs[i].sup;
@@ -491,10 +491,10 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 		return cfs_err_set_in(err, "start", ETIMEDOUT, "init did not exec within %d ms", timeout_ms);
 	if (n < 0)
 		return cfs_err_set_in(err, "start", (int)-n, "reading init's report: %s",
-				   strerror((int)-n));
+				      strerror((int)-n));
 	if (n == 0 && sent != 2)
 		return cfs_err_set_in(err, "start", e, "init died before it was released: %s",
-				   strerror(e));
+				      strerror(e));
 	if (n == 0)
 		return 0;	/* EOF and no word: the command was exec'd */
 	msg[n] = '\0';
