@@ -382,16 +382,14 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 				   idalloc_subgid);
 	if (changed(&c->cfg, newcfg, K_DEVICES_ALLOW)) {
 		const char *def = key_default(K_DEVICES_ALLOW, c->name);
+		const char *pos = config_val(newcfg, K_DEVICES_ALLOW), *s;
+		size_t len;
 
-		for (const char *s = config_val(newcfg, K_DEVICES_ALLOW); *s;) {
-			size_t len = strcspn(s, "\n");
-
+		while (config_next_line(&pos, &s, &len))
 			if (len && !has_line(def, s, len))
 				return cfs_err_set(err, EPERM, "devices.allow: '%.*s' is not in the "
 						   "default set; only root may allow more devices",
 						   (int)len, s);
-			s += len + (s[len] == '\n');
-		}
 	}
 	if (changed(&c->cfg, newcfg, K_DEVICES_DENY) &&
 	    !has_line(config_val(newcfg, K_DEVICES_DENY), "a *:* rwm", 9) &&

@@ -118,8 +118,10 @@ static void collect_used(struct container *c, void *data)
 	if (c == u->self)
 		return;
 	pthread_mutex_lock(&c->lock);
-	for (const char *s = config_val(&c->cfg, K_IDMAP); *s;) {
-		size_t len = strcspn(s, "\n");
+	const char *pos = config_val(&c->cfg, K_IDMAP), *s;
+	size_t len;
+
+	while (config_next_line(&pos, &s, &len)) {
 		char line[256];
 		struct idmap_entry m;
 		struct cfs_err e;
@@ -130,7 +132,6 @@ static void collect_used(struct container *c, void *data)
 			if (parse_idmap_line(line, &m, &e) == 0)
 				add_range(&u->rs, m.outside, m.count);
 		}
-		s += len + (s[len] == '\n');
 	}
 	pthread_mutex_unlock(&c->lock);
 }

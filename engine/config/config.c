@@ -301,3 +301,15 @@ bool config_bool(const struct config *c, enum key_id k)
 {
 	return !strcmp(config_val(c, k), "1");
 }
+
+bool config_next_line(const char **pos, const char **line, size_t *len)
+{
+	const char *s = *pos;
+
+	if (!*s)
+		return false;
+	*line = s;
+	*len = strcspn(s, "\n");
+	*pos = s + *len + (s[*len] == '\n');
+	return true;
+}

@@ -44,6 +44,10 @@ const char *config_alias(const struct config *c, enum key_id k);
 int config_uint(const struct config *c, enum key_id k, uint64_t *out, struct cfs_err *err);
 /* A 0/1 key (privileged, autostart, rootfs.overlay) is 1. */
 bool config_bool(const struct config *c, enum key_id k);
+/* The lines of a list value, one by one: *pos starts at config_val(c, k); each call
+ * gives the next line (start and length, not NUL-terminated) and moves *pos past it.
+ * false after the last line. */
+bool config_next_line(const char **pos, const char **line, size_t *len);
 
 /* The INI document: [container], [net], [cgroup]; a list is its key repeated; an
  * alias set through its v1 name is written after its canonical key. malloc'd. */

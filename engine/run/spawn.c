@@ -113,7 +113,7 @@ static int plan_caps(struct spawn_plan *p, const struct config *c, struct cfs_er
 static int plan_env(struct spawn_plan *p, const char *env)
 {
 	static const char *const base[] = { DEFAULT_PATH, "HOME=/", "container=containerfs" };
-	size_t nbase = sizeof(base) / sizeof(base[0]), n = nbase, k = 0;
+	size_t nbase = sizeof(base) / sizeof(base[0]), n = nbase, k = 0, len;
 
 	for (const char *s = env; *s; s++)
 		n += *s == '\n';
@@ -123,8 +123,8 @@ static int plan_env(struct spawn_plan *p, const char *env)
 	for (; k < nbase; k++)
 		if (!(p->envp[k] = strdup(base[k])))
 			return -ENOMEM;
-	for (const char *s = env; *s;) {
-		size_t len = strcspn(s, "\n"), klen = strcspn(s, "=") + 1, i;
+	for (const char *pos = env, *s; config_next_line(&pos, &s, &len);) {
+		size_t klen = strcspn(s, "=") + 1, i;
 		char *line;
 
 		if (len && klen <= len) {
@@ -138,7 +138,6 @@ static int plan_env(struct spawn_plan *p, const char *env)
 				k++;
 			p->envp[i] = line;
 		}
-		s += len + (s[len] == '\n');
 	}
 	return 0;
 }
@@ -342,11 +341,10 @@ static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 /* Append the idmap lines of kind ('u' or 'g') as "INSIDE OUTSIDE COUNT\n". */
 static int idmap_text(const char *idmap, char kind, char *out, size_t n, struct cfs_err *err)
 {
-	size_t at = 0;
+	size_t at = 0, len;
 
 	out[0] = '\0';
-	for (const char *s = idmap; *s;) {
-		size_t len = strcspn(s, "\n");
+	for (const char *pos = idmap, *s; config_next_line(&pos, &s, &len);) {
 		char line[CFS_MAX_VALUE];
 		struct idmap_entry m;
 
@@ -361,7 +359,6 @@ static int idmap_text(const char *idmap, char kind, char *out, size_t n, struct 
 				at += (size_t)snprintf(out + at, n - at, "%u %u %u\n",
 						       m.inside, m.outside, m.count);
 		}
-		s += len + (s[len] == '\n');
 	}
 	if (!at)	/* no mapping given: the identity, so root stays root */
 		snprintf(out, n, "0 0 4294967295\n");

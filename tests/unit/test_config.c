@@ -637,6 +637,19 @@ static void test_accessors(void)
 				       : key_table[k].min > key_table[k].max || !key_table[k].max)
 			same = 0;
 	ok(same, "a row is a number with a range or has its parser");
+
+	/* a list's lines, one by one */
+	const char *pos = "c 1:3 rwm\n\nc 5:0 rwm\n", *line;
+	char got[64] = "";
+	size_t len, lines = 0;
+
+	while (config_next_line(&pos, &line, &len)) {
+		lines++;
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "[%.*s]", (int)len, line);
+	}
+	ok(lines == 3 && !strcmp(got, "[c 1:3 rwm][][c 5:0 rwm]"), "the lines of a list: %s", got);
+	pos = config_val(&z, K_ENV);
+	ok(!config_next_line(&pos, &line, &len), "an empty list has no line");
 }
 
 /* Context is added once, decided by what was recorded, never by the sentence. */
