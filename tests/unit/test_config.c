@@ -637,6 +637,22 @@ static void test_accessors(void)
 				       : key_table[k].min > key_table[k].max || !key_table[k].max)
 			same = 0;
 	ok(same, "a row is a number with a range or has its parser");
+	same = 1;
+	for (int k = 0; k < K_COUNT; k++) {	/* a number's range the reference shows is the row's */
+		const char *d = key_table[k].doc;
+		unsigned long long lo = 0, hi = 0;
+
+		if (key_table[k].parse)
+			continue;
+		for (; *d; d++)
+			if (d[0] >= '0' && d[0] <= '9' && sscanf(d, "%llu-%llu", &lo, &hi) == 2)
+				break;
+		if (*d && (lo != key_table[k].min || hi != key_table[k].max)) {
+			printf("# %s: the documentation says %llu-%llu\n", key_table[k].name, lo, hi);
+			same = 0;
+		}
+	}
+	ok(same, "the ranges in the documentation lines are the table's");
 
 	/* a list's lines, one by one */
 	const char *pos = "c 1:3 rwm\n\nc 5:0 rwm\n", *line;
