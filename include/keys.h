@@ -118,9 +118,10 @@ int key_check_whole(enum key_id k, const char *norm, struct cfs_err *err);
  * name (key_check_line and key_normalise add it). */
 int key_parse(enum key_id k, const char *in, char *out, size_t n, struct cfs_err *err);
 
-/* The number a value of number key k (no parser) stands for: CFS_UNLIMITED for max. 0; 1 if the
- * value is empty (unset); -EINVAL with err naming the file if it is not a number in
- * the key's range, and then *out is the default's number (0 if it has none). */
+/* The number a value of number key k (a row without parser) stands for, max being
+ * CFS_UNLIMITED: 0; 1 if the value is empty (unset); -EINVAL with err naming the file
+ * if it is not a number in the key's range, and then *out is the default's number
+ * (0 if it has none). */
 int key_number(enum key_id k, const char *value, uint64_t *out, struct cfs_err *err);
 
 /* Check one line of a list key (no newline inside). */

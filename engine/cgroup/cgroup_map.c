@@ -441,7 +441,8 @@ size_t cgroup_plan_max(const struct config *c, enum key_id k)
 {
 	k = canon(k);
 	if (k == K_DEVICES_DENY || k == K_DEVICES_ALLOW)
-		return 2 * (count_lines(config_val(c, K_DEVICES_DENY)) + count_lines(config_val(c, K_DEVICES_ALLOW))) + 1;
+		return 2 * (count_lines(config_val(c, K_DEVICES_DENY)) +
+			    count_lines(config_val(c, K_DEVICES_ALLOW))) + 1;
 	return 4;
 }
 

@@ -39,7 +39,7 @@ const char *config_val(const struct config *c, enum key_id k);
 /* The text written through alias k (cpu.shares...), or NULL when its canonical key
  * was set directly. */
 const char *config_alias(const struct config *c, enum key_id k);
-/* The number of number key k (no parser) within the key table's range (key_number): 0; 1 if
+/* The number of number key k within the key table's range (key_number): 0; 1 if
  * empty (unset, *out 0); -EINVAL with err naming the file, *out the default's. */
 int config_uint(const struct config *c, enum key_id k, uint64_t *out, struct cfs_err *err);
 /* A 0/1 key (privileged, autostart, rootfs.overlay) is 1. */

@@ -224,7 +224,8 @@ int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, stru
 	if (len && buf[len - 1] == '\n')
 		len--;
 	if (len == 0 || len >= sizeof(num) || memchr(buf, '\0', len))
-		return cfs_err_set_in(err, "tasks", EINVAL, "'%.*s' is not one pid", (int)(len > 30 ? 30 : len), buf);
+		return cfs_err_set_in(err, "tasks", EINVAL, "'%.*s' is not one pid",
+				      (int)(len > 30 ? 30 : len), buf);
 	memcpy(num, buf, len);
 	num[len] = '\0';
 	if (parse_uint(num, 1, 4194304, &pid, err) < 0) {
