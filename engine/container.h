@@ -73,7 +73,7 @@ void container_set_state(struct container *c, enum cfs_state st);
  * without the op lock when init ends) is never overwritten. true if changed. */
 bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_state st);
 #define ST_BIT(s) (1u << (s))
-void container_set_error(struct container *c, const char *msg);
+void container_set_error(struct container *c, const char *msg);	/* NULL: nothing */
 /* Iterate over a snapshot of all containers (each reference held during fn). */
 void container_foreach(void (*fn)(struct container *c, void *data), void *data);
 

@@ -131,18 +131,13 @@ int engine_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err)
 		log_info("%s: owner %u:%u", name, (unsigned)uid, (unsigned)gid);
 	}
 	if (r < 0)
-		container_set_error(c, err->msg);
+		container_set_error(c, err ? err->msg : NULL);
 	pthread_mutex_unlock(&c->op_lock);
 	container_put(c);
 	return r;
 }
 
 /* ---- what an owner may write ---- */
-
-static const char *val_of(const struct config *cfg, enum key_id k, const char *name)
-{
-	return cfg->val[k] ? cfg->val[k] : key_default(k, name);
-}
 
 /* Every range of the idmap text is within the owner's subordinate ranges. */
 bool delegate_idmap_owned(const char *text, uid_t owner)
@@ -302,8 +297,8 @@ static void count_bridge(struct container *c, void *data)
 	if (c == u->self)
 		return;
 	pthread_mutex_lock(&c->lock);
-	if (c->owner_uid == u->owner && !strcmp(val_of(&c->cfg, K_NET_TYPE, c->name), "veth") &&
-	    !strcmp(val_of(&c->cfg, K_NET_LINK, c->name), u->bridge))
+	if (c->owner_uid == u->owner && !strcmp(config_val(&c->cfg, K_NET_TYPE), "veth") &&
+	    !strcmp(config_val(&c->cfg, K_NET_LINK), u->bridge))
 		u->count++;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -336,11 +331,11 @@ static int usernet_allowance(uid_t uid, const char *bridge)
 static int check_net(struct container *c, const struct config *cfg, uid_t uid,
 		     struct cfs_err *err)
 {
-	const char *bridge = val_of(cfg, K_NET_LINK, c->name);
+	const char *bridge = config_val(cfg, K_NET_LINK);
 	struct bridge_use u = { .self = c, .owner = uid, .bridge = bridge, .count = 1 };
 	int allowed;
 
-	if (strcmp(val_of(cfg, K_NET_TYPE, c->name), "veth"))
+	if (strcmp(config_val(cfg, K_NET_TYPE), "veth"))
 		return 0;
 	if (!*bridge)
 		return cfs_err_set(err, EPERM, "net: a veth of a delegated container needs a "
@@ -381,26 +376,24 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 		return cfs_err_set(err, EPERM, "privileged: a delegated container runs "
 				   "unprivileged; only root may set privileged");
 	if (changed(&c->cfg, newcfg, K_IDMAP) &&
-	    !delegate_idmap_owned(val_of(newcfg, K_IDMAP, c->name), owner))
+	    !delegate_idmap_owned(config_val(newcfg, K_IDMAP), owner))
 		return cfs_err_set(err, EPERM, "idmap: outside ids of a delegated container must "
 				   "lie in its owner's ranges of %s and %s", idalloc_subuid,
 				   idalloc_subgid);
 	if (changed(&c->cfg, newcfg, K_DEVICES_ALLOW)) {
 		const char *def = key_default(K_DEVICES_ALLOW, c->name);
+		const char *pos = config_val(newcfg, K_DEVICES_ALLOW), *s;
+		size_t len;
 
-		for (const char *s = val_of(newcfg, K_DEVICES_ALLOW, c->name); *s;) {
-			size_t len = strcspn(s, "\n");
-
+		while (config_next_line(&pos, &s, &len))
 			if (len && !has_line(def, s, len))
 				return cfs_err_set(err, EPERM, "devices.allow: '%.*s' is not in the "
 						   "default set; only root may allow more devices",
 						   (int)len, s);
-			s += len + (s[len] == '\n');
-		}
 	}
 	if (changed(&c->cfg, newcfg, K_DEVICES_DENY) &&
-	    !has_line(val_of(newcfg, K_DEVICES_DENY, c->name), "a *:* rwm", 9) &&
-	    !has_line(val_of(newcfg, K_DEVICES_DENY, c->name), "a", 1))
+	    !has_line(config_val(newcfg, K_DEVICES_DENY), "a *:* rwm", 9) &&
+	    !has_line(config_val(newcfg, K_DEVICES_DENY), "a", 1))
 		return cfs_err_set(err, EPERM, "devices.deny: a delegated container keeps "
 				   "denying every device first (a); only root may lift it");
 	/* a system container's root is mounted idmapped: the root-owned files of a host
@@ -410,16 +403,16 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 		return cfs_err_set(err, EPERM, "rootfs: only root chooses the root of a "
 				   "delegated container");
 	if (changed(&c->cfg, newcfg, K_ROOTFS_OVERLAY) &&
-	    !strcmp(val_of(newcfg, K_ROOTFS_OVERLAY, c->name), "0"))
+	    !config_bool(newcfg, K_ROOTFS_OVERLAY))
 		return cfs_err_set(err, EPERM, "rootfs.overlay: only root lets a delegated "
 				   "container write into its rootfs");
 	if (changed(&c->cfg, newcfg, K_MOUNTS)) {
-		int r = check_mounts(val_of(newcfg, K_MOUNTS, c->name), owner, group, err);
+		int r = check_mounts(config_val(newcfg, K_MOUNTS), owner, group, err);
 
 		if (r < 0)
 			return r;
 	}
-	if (changed(&c->cfg, newcfg, K_NET_VETH_PAIR) && *val_of(newcfg, K_NET_VETH_PAIR, c->name))
+	if (changed(&c->cfg, newcfg, K_NET_VETH_PAIR) && *config_val(newcfg, K_NET_VETH_PAIR))
 		return cfs_err_set(err, EPERM, "net/veth.pair: the host side of a delegated "
 				   "container's veth is named by the daemon");
 	if (changed(&c->cfg, newcfg, K_NET_TYPE) || changed(&c->cfg, newcfg, K_NET_LINK))

@@ -328,6 +328,8 @@ void container_set_state(struct container *c, enum cfs_state st)
 
 void container_set_error(struct container *c, const char *msg)
 {
+	if (!msg)	/* a caller that asked for no sentence */
+		return;
 	pthread_mutex_lock(&c->lock);
 	if (strcmp(c->last_error, msg))
 		c->error_time = now_ts();
@@ -459,7 +461,7 @@ static void autostart_one(struct container *c, void *data)
 	if (autostart_stop)
 		return;
 	pthread_mutex_lock(&c->lock);
-	want = !strcmp(c->cfg.val[K_AUTOSTART], "1") && c->state == ST_STOPPED;
+	want = config_bool(&c->cfg, K_AUTOSTART) && c->state == ST_STOPPED;
 	pthread_mutex_unlock(&c->lock);
 	if (want && lifecycle_autostart(c, &e) < 0)
 		log_err("autostart of %s failed: %s", c->name, e.msg);
@@ -539,7 +541,7 @@ int engine_destroy(const char *name, struct cfs_err *err)
 		pthread_mutex_unlock(&c->op_lock);
 		r = cfs_err_set(err, EBUSY, "rmdir %s: the container is %s; stop it first", name,
 				cfs_state_name(st));
-		container_set_error(c, err->msg);
+		container_set_error(c, err ? err->msg : NULL);
 		container_put(c);
 		return r;
 	}
@@ -548,7 +550,7 @@ int engine_destroy(const char *name, struct cfs_err *err)
 		lifecycle_destroy(c);
 		registry_remove(c);
 	} else {
-		container_set_error(c, err->msg);	/* it stays, whole */
+		container_set_error(c, err ? err->msg : NULL);	/* it stays, whole */
 	}
 	pthread_mutex_unlock(&c->op_lock);
 	container_put(c);
@@ -781,7 +783,7 @@ static int with_container(const char *name, struct container **cp, struct cfs_er
 static int done(struct container *c, int r, struct cfs_err *err)
 {
 	if (r < 0 && err && err->msg[0])
-		container_set_error(c, err->msg);
+		container_set_error(c, err ? err->msg : NULL);
 	pthread_mutex_unlock(&c->op_lock);
 	container_put(c);
 	return r;
@@ -846,8 +848,7 @@ int engine_config_write(const char *name, const char *buf, size_t len, struct cf
 	r = config_parse(&newcfg, name, buf, len, err);
 	if (r < 0) {
 		config_free(&newcfg);
-		if (strncmp(err->msg, "config", 6))
-			cfs_err_prefix(err, "config");
+		cfs_err_context(err, "config");
 		return done(c, r, err);
 	}
 	if (config_equal(&newcfg, &c->cfg) && !c->broken) {
@@ -864,8 +865,8 @@ int engine_config_check_lines(const char *buf, size_t len, struct cfs_err *err)
 {
 	int r = config_check_lines(buf, len, err);
 
-	if (r < 0 && strncmp(err->msg, "config", 6))
-		cfs_err_prefix(err, "config");
+	if (r < 0)
+		cfs_err_context(err, "config");
 	return r;
 }
 
@@ -908,7 +909,7 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 		c = container_get(name);
 		r = lifecycle_bad_verb(buf, len, err);
 		if (c) {
-			container_set_error(c, err->msg);
+			container_set_error(c, err ? err->msg : NULL);
 			container_put(c);
 		}
 		return r;
@@ -931,7 +932,7 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 		/* mounts are made inside a system container's root; an application
 		 * container has none, and ignoring them silently would mislead */
 		pthread_mutex_lock(&c->lock);
-		bool app_mounts = !*c->cfg.val[K_ROOTFS] && *c->cfg.val[K_MOUNTS];
+		bool app_mounts = !*config_val(&c->cfg, K_ROOTFS) && *config_val(&c->cfg, K_MOUNTS);
 		pthread_mutex_unlock(&c->lock);
 		if (app_mounts)
 			return done(c, cfs_err_set(err, EINVAL, "%s: mounts apply to system "
@@ -950,9 +951,9 @@ int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs
 	if (r < 0)
 		return r;
 	if (delegate_caller() != 0)	/* an owner's pids are its own business outside */
-		r = cfs_err_set(err, EPERM, "tasks: only root moves processes into a container");
+		r = cfs_err_set_in(err, "tasks", EPERM, "only root moves processes into a container");
 	else if (engine_state(name) == ST_STOPPING)	/* not while a stop empties the cgroup */
-		r = cfs_err_set(err, EBUSY, "tasks: the container is stopping");
+		r = cfs_err_set_in(err, "tasks", EBUSY, "the container is stopping");
 	else
 		r = lifecycle_tasks_write(c, buf, len, err);
 	return done(c, r, err);

@@ -86,7 +86,7 @@ static int root_ranges(const char *path, struct ranges *rs, struct cfs_err *err)
 	int r = read_subid(path, rs), fd;
 
 	if (r < 0)
-		return cfs_err_set(err, -r, "start: cannot read %s: %s", path, strerror(-r));
+		return cfs_err_set_in(err, "start", -r, "cannot read %s: %s", path, strerror(-r));
 	if (rs->n)
 		return 0;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -95,9 +95,9 @@ static int root_ranges(const char *path, struct ranges *rs, struct cfs_err *err)
 		r = errno;
 		if (fd >= 0)
 			close(fd);
-		return cfs_err_set(err, r, "start: root has no range in %s and adding the "
-				   "default '%.*s' failed: %s", path,
-				   (int)strlen(DEFAULT_SUBID) - 1, DEFAULT_SUBID, strerror(r));
+		return cfs_err_set_in(err, "start", r, "root has no range in %s and adding the "
+				      "default '%.*s' failed: %s", path,
+				      (int)strlen(DEFAULT_SUBID) - 1, DEFAULT_SUBID, strerror(r));
 	}
 	close(fd);
 	log_info("root had no subordinate ids in %s: added %.*s", path,
@@ -118,8 +118,10 @@ static void collect_used(struct container *c, void *data)
 	if (c == u->self)
 		return;
 	pthread_mutex_lock(&c->lock);
-	for (const char *s = c->cfg.val[K_IDMAP] ? c->cfg.val[K_IDMAP] : ""; *s;) {
-		size_t len = strcspn(s, "\n");
+	const char *pos = config_val(&c->cfg, K_IDMAP), *s;
+	size_t len;
+
+	while (config_next_line(&pos, &s, &len)) {
 		char line[256];
 		struct idmap_entry m;
 		struct cfs_err e;
@@ -130,7 +132,6 @@ static void collect_used(struct container *c, void *data)
 			if (parse_idmap_line(line, &m, &e) == 0)
 				add_range(&u->rs, m.outside, m.count);
 		}
-		s += len + (s[len] == '\n');
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -161,7 +162,7 @@ static int owner_ranges(const char *path, uid_t owner, struct ranges *rs, struct
 	delegate_user_name(owner, user, sizeof(user));
 	r = read_subid_of(path, user, owner, rs);
 	if (r < 0)
-		return cfs_err_set(err, -r, "start: cannot read %s: %s", path, strerror(-r));
+		return cfs_err_set_in(err, "start", -r, "cannot read %s: %s", path, strerror(-r));
 	return 0;
 }
 
@@ -188,13 +189,13 @@ static int pick(struct container *c, uid_t owner, uint64_t *first, struct cfs_er
 				return 0;
 			}
 	if (owner)
-		return cfs_err_set(err, ENOSPC, "start: the owner (uid %u) has no free block of "
-				   "%llu ids in its ranges of %s and %s (root grants them)",
-				   (unsigned)owner, IDS_PER_CONTAINER, idalloc_subuid,
-				   idalloc_subgid);
-	return cfs_err_set(err, ENOSPC, "start: no free block of %llu ids in root's ranges of "
-			   "%s and %s (every block is some container's idmap)",
-			   IDS_PER_CONTAINER, idalloc_subuid, idalloc_subgid);
+		return cfs_err_set_in(err, "start", ENOSPC, "the owner (uid %u) has no free block of "
+				      "%llu ids in its ranges of %s and %s (root grants them)",
+				      (unsigned)owner, IDS_PER_CONTAINER, idalloc_subuid,
+				      idalloc_subgid);
+	return cfs_err_set_in(err, "start", ENOSPC, "no free block of %llu ids in root's ranges of "
+			      "%s and %s (every block is some container's idmap)",
+			      IDS_PER_CONTAINER, idalloc_subuid, idalloc_subgid);
 }
 
 int idalloc_assign(struct container *c, struct cfs_err *err)
@@ -211,12 +212,12 @@ int idalloc_assign(struct container *c, struct cfs_err *err)
 	owner = c->owner_uid;
 	if (owner && config_privileged(&c->cfg)) {
 		pthread_mutex_unlock(&c->lock);
-		return cfs_err_set(err, EPERM, "start: a delegated container runs unprivileged: "
-				   "privileged must be 0");
+		return cfs_err_set_in(err, "start", EPERM, "a delegated container runs unprivileged: "
+				      "privileged must be 0");
 	}
 	need = !config_privileged(&c->cfg) &&
-	       (!(c->cfg.val[K_IDMAP] && *c->cfg.val[K_IDMAP]) ||
-		(owner && !delegate_idmap_owned(c->cfg.val[K_IDMAP], owner)));
+	       (!*config_val(&c->cfg, K_IDMAP) ||
+		(owner && !delegate_idmap_owned(config_val(&c->cfg, K_IDMAP), owner)));
 	pthread_mutex_unlock(&c->lock);
 	if (!need)
 		return 0;
@@ -230,7 +231,7 @@ int idalloc_assign(struct container *c, struct cfs_err *err)
 	r = config_copy(&cfg, &c->cfg);
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0) {
-		r = cfs_err_set(err, ENOMEM, "start: out of memory");
+		r = cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 		goto out;
 	}
 	r = config_set(&cfg, K_IDMAP, map, strlen(map), err);

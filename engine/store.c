@@ -124,36 +124,39 @@ static void clean_leftovers(const char *entry)
 	}
 }
 
-static char *read_small_file(const char *path, size_t max, size_t *len)
+/* A small file whole into *out (malloc'd, NUL-terminated): its length, or -errno
+ * (-EFBIG when it reaches max bytes: too big to be ours). */
+static ssize_t read_small_file(const char *path, size_t max, char **out)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *buf;
 	size_t used = 0;
 
+	*out = NULL;
 	if (fd < 0)
-		return NULL;
+		return -errno;
 	buf = malloc(max + 1);
 	if (!buf)
-		return NULL;
+		return -ENOMEM;
 	for (;;) {
 		ssize_t n = read(fd, buf + used, max - used);
 
 		if (n < 0) {
+			n = -errno;
 			free(buf);
-			return NULL;
+			return n;
 		}
 		if (n == 0)
 			break;
 		used += n;
-		if (used == max) {	/* too big to be ours */
+		if (used == max) {
 			free(buf);
-			errno = EFBIG;
-			return NULL;
+			return -EFBIG;
 		}
 	}
 	buf[used] = '\0';
-	*len = used;
-	return buf;
+	*out = buf;
+	return (ssize_t)used;
 }
 
 int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *why),
@@ -171,21 +174,23 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *w
 		char path[PATH_MAX], why[300];
 		struct cfs_err e = { 0 };
 		struct config cfg;
+		_cleanup_free_ char *doc = NULL;
+		ssize_t n;
 		size_t len;
 
 		if (parse_container_name(de->d_name, NULL) < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, de->d_name);
-		_cleanup_free_ char *doc = read_small_file(path, CFS_MAX_CONFIG + 1, &len);
-
-		if (!doc && errno == ENOENT) {
+		n = read_small_file(path, CFS_MAX_CONFIG + 1, &doc);
+		len = n < 0 ? 0 : (size_t)n;
+		if (n == -ENOENT) {
 			/* a directory without a configuration: a mkdir that never completed */
 			log_info("ignoring %s/%s: it holds no configuration", eng.state_dir, de->d_name);
 			continue;
 		}
-		if (!doc) {
+		if (n < 0) {
 			snprintf(why, sizeof(why), "cannot read it: %s",
-				 errno == EFBIG ? "longer than 262144 bytes" : strerror(errno));
+				 n == -EFBIG ? "longer than 262144 bytes" : strerror((int)-n));
 			if (config_init(&cfg, de->d_name) < 0)
 				return cfs_err_set(err, ENOMEM, "out of memory");
 		} else if (len == 0) {
@@ -271,7 +276,6 @@ void store_load_times(const char *name, struct cfg_times *t)
 	char path[PATH_MAX];
 	struct stat st;
 	struct timespec base = { 0 };
-	size_t len;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, name);
@@ -282,7 +286,9 @@ void store_load_times(const char *name, struct cfg_times *t)
 	for (int k = 0; k < K_COUNT; k++)
 		t->key[k] = base;
 	snprintf(path, sizeof(path), "%s/%s/times", eng.state_dir, name);
-	_cleanup_free_ char *doc = read_small_file(path, 65536, &len);
+	_cleanup_free_ char *doc = NULL;
+
+	read_small_file(path, 65536, &doc);	/* none or unreadable: the INI's mtime */
 
 	for (char *line = doc, *next; line && *line; line = next) {
 		char *sp = strchr(line, ' '), kp[64];

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -61,6 +62,11 @@ enum key_id {
 #define KF_LIST 0x01u		/* one item a line; validated per line, applied at close */
 #define KF_ALIAS 0x02u		/* hidden alias of alias_of: works by name, not listed */
 #define KF_LIVE 0x04u		/* may change while the container runs (applied at once) */
+#define KF_OR_EMPTY 0x08u	/* a number: or empty (unset) */
+#define KF_OR_MAX 0x10u		/* a number: or max (unlimited, CFS_UNLIMITED) */
+
+/* The largest tty setting: also the size of the arrays that hold the ttys. */
+#define KEY_TTY_MAX 64
 
 /* Check one value (or one line of a list) and write its normalised text to out.
  * Returns 0 or -errno with err->msg describing the value (without the file name). */
@@ -74,7 +80,8 @@ struct key_def {
 	const char *name;	/* file name in the section's directory, INI key */
 	unsigned flags;
 	const char *def;	/* default text; lists: lines joined by '\n'; "" = empty */
-	key_parse_fn parse;
+	key_parse_fn parse;	/* NULL: the value is a decimal number within min..max */
+	uint64_t min, max;	/* a number's range (parse NULL) */
 	enum key_id alias_of;	/* KF_ALIAS only */
 	key_conv_fn to_canon;	/* KF_ALIAS only: alias text -> canonical text */
 	key_conv_fn from_canon;	/* KF_ALIAS only: canonical text -> alias text */
@@ -105,6 +112,17 @@ int key_normalise(enum key_id k, const char *value, size_t len, char **out, stru
 /* Check a whole normalised value where its lines depend on each other (idmap: no
  * overlapping ranges, root mapped). 0 or -errno with err naming the file. */
 int key_check_whole(enum key_id k, const char *norm, struct cfs_err *err);
+
+/* Check one value (or one line of a list) of key k with its row's parser or range and
+ * write its normalised text to out. The error describes the value, without the file
+ * name (key_check_line and key_normalise add it). */
+int key_parse(enum key_id k, const char *in, char *out, size_t n, struct cfs_err *err);
+
+/* The number a value of number key k (a row without parser) stands for, max being
+ * CFS_UNLIMITED: 0; 1 if the value is empty (unset); -EINVAL with err naming the file
+ * if it is not a number in the key's range, and then *out is the default's number
+ * (0 if it has none). */
+int key_number(enum key_id k, const char *value, uint64_t *out, struct cfs_err *err);
 
 /* Check one line of a list key (no newline inside). */
 int key_check_line(enum key_id k, const char *line, struct cfs_err *err);

@@ -369,7 +369,7 @@ int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
 	if (!valid_name(name))
 		return cfs_err_set(err, EINVAL, "cgroup: '%s' is not a usable cgroup name", name);
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-		return cfs_err_set(err, ESRCH, "tasks: there is no process %d", (int)pid);
+		return cfs_err_set_in(err, "tasks", ESRCH, "there is no process %d", (int)pid);
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	for (int i = 0; i < cg.nh; i++) {
 		int r = cg_path(p, sizeof(p), i, name, "cgroup.procs");
@@ -377,7 +377,7 @@ int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
 		if (r == 0)
 			r = cg_write(p, num);
 		if (r < 0)
-			return cfs_err_set(err, -r, "tasks: cannot move %d into %s: %s", (int)pid, p,
+			return cfs_err_set_in(err, "tasks", -r, "cannot move %d into %s: %s", (int)pid, p,
 					   strerror(-r));
 	}
 	return 0;
@@ -451,7 +451,7 @@ int cgroup_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err)
 			if (cg_path(p, sizeof(p), i, name, files[f]) < 0)
 				continue;
 			if (chown(p, uid, gid) < 0 && !(files[f] && errno == ENOENT))
-				return cfs_err_set(err, errno, "start: cannot hand %s to the "
+				return cfs_err_set_in(err, "start", errno, "cannot hand %s to the "
 						   "container's root: %m", p);
 		}
 	return 0;

@@ -12,11 +12,6 @@
 #include "cgroup.h"
 #include "parse.h"
 
-static const char *val(const struct config *c, enum key_id k)
-{
-	return c->val[k] ? c->val[k] : key_default(k, "");
-}
-
 static enum key_id canon(enum key_id k)
 {
 	return (key_table[k].flags & KF_ALIAS) ? key_table[k].alias_of : k;
@@ -25,7 +20,9 @@ static enum key_id canon(enum key_id k)
 /* What the user wrote for k: the alias text when k is an alias with a slot. */
 static const char *shown(const struct config *c, enum key_id k)
 {
-	return c->val[k] ? c->val[k] : val(c, canon(k));
+	const char *alias = config_alias(c, k);
+
+	return alias ? alias : config_val(c, canon(k));
 }
 
 static int put(struct cg_write *w, size_t max, size_t *n, const char *ctrl,
@@ -46,11 +43,15 @@ static int put(struct cg_write *w, size_t max, size_t *n, const char *ctrl,
 	return 0;
 }
 
-static unsigned long long num(const char *s)
+/* The number key k holds: for an alias, the number written through it. */
+static unsigned long long num(const struct config *c, enum key_id k)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	parse_uint(s, 0, UINT64_MAX, &v, NULL);
+	if (config_alias(c, k))
+		key_number(k, config_alias(c, k), &v, NULL);
+	else
+		config_uint(c, k, &v, NULL);
 	return v;
 }
 
@@ -59,7 +60,7 @@ static uint64_t size_of(const struct config *c, enum key_id k)
 {
 	uint64_t v = CFS_UNLIMITED;
 
-	parse_size(val(c, k), true, true, &v, NULL);
+	parse_size(config_val(c, k), true, true, &v, NULL);
 	return v;
 }
 
@@ -103,7 +104,7 @@ static int plan_cpu_max(enum cg_backend b, const struct config *c, struct cg_wri
 			size_t max, size_t *n, struct cfs_err *err)
 {
 	uint64_t q, p;
-	int r = parse_cpu_max(val(c, K_CPU_MAX), &q, &p, err);
+	int r = parse_cpu_max(config_val(c, K_CPU_MAX), &q, &p, err);
 
 	if (r < 0)
 		return r;
@@ -195,7 +196,7 @@ static int list_ops(const char *list, enum key_id k, bool allow, bool *has_all,
 /* The v1 write sequence for the device rules of c; *ops malloc'd. */
 static int dev_ops(const struct config *c, struct dev_op **ops, size_t *n, struct cfs_err *err)
 {
-	const char *deny = val(c, K_DEVICES_DENY), *allow = val(c, K_DEVICES_ALLOW);
+	const char *deny = config_val(c, K_DEVICES_DENY), *allow = config_val(c, K_DEVICES_ALLOW);
 	size_t cap = 2 * (count_lines(deny) + count_lines(allow)) + 1;
 	struct dev_op *o = calloc(cap, sizeof(*o));
 	struct dev_op *denies = calloc(cap, sizeof(*o));
@@ -440,7 +441,8 @@ size_t cgroup_plan_max(const struct config *c, enum key_id k)
 {
 	k = canon(k);
 	if (k == K_DEVICES_DENY || k == K_DEVICES_ALLOW)
-		return 2 * (count_lines(val(c, K_DEVICES_DENY)) + count_lines(val(c, K_DEVICES_ALLOW))) + 1;
+		return 2 * (count_lines(config_val(c, K_DEVICES_DENY)) +
+			    count_lines(config_val(c, K_DEVICES_ALLOW))) + 1;
 	return 4;
 }
 
@@ -455,12 +457,12 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 	switch (canon(k)) {
 	case K_CPU_WEIGHT:
 		if (b == CG_BACKEND_V2)
-			r = put(w, max, n, "cpu", "cpu.weight", "%s", val(c, K_CPU_WEIGHT));
-		else if (c->val[K_CPU_SHARES])
-			r = put(w, max, n, "cpu", "cpu.shares", "%s", c->val[K_CPU_SHARES]);
+			r = put(w, max, n, "cpu", "cpu.weight", "%s", config_val(c, K_CPU_WEIGHT));
+		else if (config_alias(c, K_CPU_SHARES))
+			r = put(w, max, n, "cpu", "cpu.shares", "%s", config_alias(c, K_CPU_SHARES));
 		else
 			r = put(w, max, n, "cpu", "cpu.shares", "%llu",
-				(unsigned long long)conv_weight_to_shares(num(val(c, K_CPU_WEIGHT))));
+				(unsigned long long)conv_weight_to_shares(num(c, K_CPU_WEIGHT)));
 		break;
 	case K_CPU_MAX:
 		r = plan_cpu_max(b, c, w, max, n, err);
@@ -468,7 +470,7 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 	case K_CPUSET_CPUS:
 	case K_CPUSET_MEMS:
 		/* empty: all; v1 writers substitute the parent's value, v2 inherits */
-		r = put(w, max, n, "cpuset", key_table[k].name, "%s", val(c, k));
+		r = put(w, max, n, "cpuset", key_table[k].name, "%s", config_val(c, k));
 		break;
 	case K_MEMORY_MAX:
 	case K_MEMORY_SWAP_MAX:
@@ -476,15 +478,15 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		break;
 	case K_IO_WEIGHT:
 		if (b == CG_BACKEND_V2)
-			r = put(w, max, n, "io", "io.weight", "%s", val(c, K_IO_WEIGHT));
-		else if (c->val[K_BLKIO_WEIGHT])
-			r = put(w, max, n, "blkio", "blkio.weight", "%s", c->val[K_BLKIO_WEIGHT]);
+			r = put(w, max, n, "io", "io.weight", "%s", config_val(c, K_IO_WEIGHT));
+		else if (config_alias(c, K_BLKIO_WEIGHT))
+			r = put(w, max, n, "blkio", "blkio.weight", "%s", config_alias(c, K_BLKIO_WEIGHT));
 		else
 			r = put(w, max, n, "blkio", "blkio.weight", "%llu",
-				(unsigned long long)conv_io_weight_to_blkio(num(val(c, K_IO_WEIGHT))));
+				(unsigned long long)conv_io_weight_to_blkio(num(c, K_IO_WEIGHT)));
 		break;
 	case K_PIDS_MAX:
-		r = put(w, max, n, "pids", "pids.max", "%s", val(c, K_PIDS_MAX));
+		r = put(w, max, n, "pids", "pids.max", "%s", config_val(c, K_PIDS_MAX));
 		break;
 	case K_DEVICES_DENY:
 	case K_DEVICES_ALLOW:
@@ -493,11 +495,11 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		break;
 	case K_NET_CLS_CLASSID:
 		if (b == CG_BACKEND_V1)
-			r = put(w, max, n, "net_cls", "net_cls.classid", "%s", val(c, k));
-		else if (strcmp(val(c, k), "0"))
+			r = put(w, max, n, "net_cls", "net_cls.classid", "%s", config_val(c, k));
+		else if (strcmp(config_val(c, k), "0"))
 			return cfs_err_set(err, EOPNOTSUPP,
 					   "%s: %s needs the cgroup v1 net_cls controller, which this host does not have",
-					   path, val(c, k));
+					   path, config_val(c, k));
 		break;
 	default:
 		return cfs_err_set(err, EINVAL, "%s is not a cgroup setting", path);
@@ -541,19 +543,19 @@ static bool is_default(const struct config *c, enum key_id k)
 
 	switch (canon(k)) {
 	case K_CPU_WEIGHT:
-		return c->val[K_CPU_SHARES] ? !strcmp(c->val[K_CPU_SHARES], "1024")
-					    : !strcmp(val(c, K_CPU_WEIGHT), "100");
+		return config_alias(c, K_CPU_SHARES) ? !strcmp(config_alias(c, K_CPU_SHARES), "1024")
+					    : !strcmp(config_val(c, K_CPU_WEIGHT), "100");
 	case K_CPU_MAX:
-		return parse_cpu_max(val(c, K_CPU_MAX), &q, &p, NULL) == 0 && q == CFS_UNLIMITED;
+		return parse_cpu_max(config_val(c, K_CPU_MAX), &q, &p, NULL) == 0 && q == CFS_UNLIMITED;
 	case K_IO_WEIGHT:
-		return c->val[K_BLKIO_WEIGHT] ? !strcmp(c->val[K_BLKIO_WEIGHT], "500")
-					      : !strcmp(val(c, K_IO_WEIGHT), "100");
+		return config_alias(c, K_BLKIO_WEIGHT) ? !strcmp(config_alias(c, K_BLKIO_WEIGHT), "500")
+					      : !strcmp(config_val(c, K_IO_WEIGHT), "100");
 	case K_DEVICES_DENY:
 	case K_DEVICES_ALLOW:
-		return !strcmp(val(c, K_DEVICES_DENY), key_default(K_DEVICES_DENY, "")) &&
-		       !strcmp(val(c, K_DEVICES_ALLOW), key_default(K_DEVICES_ALLOW, ""));
+		return !strcmp(config_val(c, K_DEVICES_DENY), key_default(K_DEVICES_DENY, "")) &&
+		       !strcmp(config_val(c, K_DEVICES_ALLOW), key_default(K_DEVICES_ALLOW, ""));
 	default:
-		return !strcmp(val(c, canon(k)), key_default(canon(k), ""));
+		return !strcmp(config_val(c, canon(k)), key_default(canon(k), ""));
 	}
 }
 
@@ -567,14 +569,14 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 	if (!strcmp(w->file, "blkio.weight") || !strcmp(w->file, "io.weight")) {
 		/* bfq's weight defaults to 100 like io.weight (not 500 like CFQ's
 		 * blkio.weight) and takes 1..1000: the same number, capped */
-		unsigned long long bfq = c->val[K_BLKIO_WEIGHT] ? num(c->val[K_BLKIO_WEIGHT])
-								: num(val(c, K_IO_WEIGHT));
+		unsigned long long bfq = num(c, config_alias(c, K_BLKIO_WEIGHT) ? K_BLKIO_WEIGHT
+										: K_IO_WEIGHT);
 
 		return put(alt, 1, &n, w->controller, b == CG_BACKEND_V2 ? "io.bfq.weight" : "blkio.bfq.weight",
 			   "%llu", bfq > 1000 ? 1000 : bfq) ? -ENOSPC : 1;
 	}
 	if (!strcmp(w->file, "memory.memsw.limit_in_bytes")) {
-		if (canon(k) != K_MEMORY_SWAP_MAX || !strcmp(val(c, K_MEMORY_SWAP_MAX), "max"))
+		if (canon(k) != K_MEMORY_SWAP_MAX || !strcmp(config_val(c, K_MEMORY_SWAP_MAX), "max"))
 			return 0;	/* swap is memory.swap.max's business */
 		return cfs_err_set(err, EOPNOTSUPP,
 				   "%s: this host has no swap accounting (memory.memsw.limit_in_bytes is missing; boot with swapaccount=1), so %s cannot be applied",

@@ -136,11 +136,11 @@ char *config_get(const struct config *c, enum key_id k)
 	const struct key_def *kd = &key_table[k];
 
 	if (!(kd->flags & KF_ALIAS))
-		return strdup(c->val[k] ? c->val[k] : "");
+		return strdup(config_val(c, k));
 	if (c->val[k])
 		return strdup(c->val[k]);
 	char out[CFS_MAX_VALUE];
-	const char *canon = c->val[kd->alias_of] ? c->val[kd->alias_of] : "";
+	const char *canon = config_val(c, kd->alias_of);
 
 	if (kd->from_canon(canon, out, sizeof(out)) < 0)
 		return strdup(canon);
@@ -211,7 +211,7 @@ char *config_to_ini(const struct config *c)
 
 			if (kd->section != (enum key_section)s || (kd->flags & KF_ALIAS))
 				continue;
-			ini_key(&b, kd->name, c->val[k] ? c->val[k] : "", kd->flags & KF_LIST);
+			ini_key(&b, kd->name, config_val(c, k), kd->flags & KF_LIST);
 			for (int a = 0; a < K_COUNT; a++)
 				if ((key_table[a].flags & KF_ALIAS) && (int)key_table[a].alias_of == k &&
 				    c->val[a])
@@ -249,10 +249,10 @@ int config_parse(struct config *c, const char *name, const char *doc, size_t len
 	if (r < 0)
 		return cfs_err_set(err, ENOMEM, "out of memory");
 	if (len > CFS_MAX_CONFIG)
-		return cfs_err_set(err, EINVAL, "config: document too long (%zu bytes, at most %d)",
-				   len, CFS_MAX_CONFIG);
+		return cfs_err_set_in(err, "config", EINVAL, "document too long (%zu bytes, at most %d)",
+				      len, CFS_MAX_CONFIG);
 	if (memchr(doc, '\0', len))
-		return cfs_err_set(err, EINVAL, "config: NUL byte in document");
+		return cfs_err_set_in(err, "config", EINVAL, "NUL byte in document");
 	r = config_is_lxc(doc, len) ? config_parse_lxc(c, doc, len, err)
 				    : config_parse_ini(c, doc, len, err);
 	if (r < 0) {
@@ -277,7 +277,39 @@ int config_check_lines(const char *doc, size_t len, struct cfs_err *err)
 
 bool config_privileged(const struct config *c)
 {
-	const char *v = c->val[K_PRIVILEGED] ? c->val[K_PRIVILEGED] : key_table[K_PRIVILEGED].def;
+	return config_bool(c, K_PRIVILEGED);
+}
 
-	return !strcmp(v, "1");
+const char *config_val(const struct config *c, enum key_id k)
+{
+	if (c->val[k])
+		return c->val[k];
+	return k == K_HOSTNAME ? "" : key_default(k, "");
+}
+
+const char *config_alias(const struct config *c, enum key_id k)
+{
+	return (key_table[k].flags & KF_ALIAS) ? c->val[k] : NULL;
+}
+
+int config_uint(const struct config *c, enum key_id k, uint64_t *out, struct cfs_err *err)
+{
+	return key_number(k, config_val(c, k), out, err);
+}
+
+bool config_bool(const struct config *c, enum key_id k)
+{
+	return !strcmp(config_val(c, k), "1");
+}
+
+bool config_next_line(const char **pos, const char **line, size_t *len)
+{
+	const char *s = *pos;
+
+	if (!*s)
+		return false;
+	*line = s;
+	*len = strcspn(s, "\n");
+	*pos = s + *len + (s[*len] == '\n');
+	return true;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "keys.h"
@@ -30,6 +31,23 @@ int config_set(struct config *c, enum key_id k, const char *value, size_t len,
 char *config_get(const struct config *c, enum key_id k);
 /* privileged = 1: a user namespace only if namespaces lists user. */
 bool config_privileged(const struct config *c);
+
+/* The one way to read a setting. config_val: the stored text of key k, never NULL;
+ * a slot not filled reads as the key table's default ("" for hostname, whose default
+ * is the caller's name, and for an alias not written through). */
+const char *config_val(const struct config *c, enum key_id k);
+/* The text written through alias k (cpu.shares...), or NULL when its canonical key
+ * was set directly. */
+const char *config_alias(const struct config *c, enum key_id k);
+/* The number of number key k within the key table's range (key_number): 0; 1 if
+ * empty (unset, *out 0); -EINVAL with err naming the file, *out the default's. */
+int config_uint(const struct config *c, enum key_id k, uint64_t *out, struct cfs_err *err);
+/* A 0/1 key (privileged, autostart, rootfs.overlay) is 1. */
+bool config_bool(const struct config *c, enum key_id k);
+/* The lines of a list value, one by one: *pos starts at config_val(c, k); each call
+ * gives the next line (start and length, not NUL-terminated) and moves *pos past it.
+ * false after the last line. */
+bool config_next_line(const char **pos, const char **line, size_t *len);
 
 /* The INI document: [container], [net], [cgroup]; a list is its key repeated; an
  * alias set through its v1 name is written after its canonical key. malloc'd. */

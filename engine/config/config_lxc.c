@@ -94,7 +94,7 @@ static void mounts_free(struct lxc_imp *im)
 static int check(enum key_id k, const char *v, const char *key, int no, struct cfs_err *err)
 {
 	char out[CFS_MAX_VALUE];
-	int r = key_table[k].parse(v, out, sizeof(out), err);
+	int r = key_parse(k, v, out, sizeof(out), err);
 
 	if (r < 0)
 		cfs_err_prefix(err, "line %d: %s", no, key);
@@ -527,7 +527,7 @@ static int resolve_mount(const char *text, const char *rootfs, char **out)
 static int finish_mounts(struct lxc_imp *im, struct cfs_err *err)
 {
 	struct acc *rootfs = &im->val[K_ROOTFS];
-	const char *root = rootfs->set ? rootfs->s : im->c->val[K_ROOTFS];
+	const char *root = rootfs->set ? rootfs->s : config_val(im->c, K_ROOTFS);
 	int mline = im->val[K_MOUNTS].line;
 
 	if (!im->val[K_MOUNTS].set)
@@ -570,7 +570,7 @@ static int finish_cpu_max(struct lxc_imp *im, struct cfs_err *err)
 static int finish_memsw(struct lxc_imp *im, struct cfs_err *err)
 {
 	const char *key = "lxc.cgroup.memory.memsw.limit_in_bytes";
-	const char *mem = im->c->val[K_MEMORY_MAX];
+	const char *mem = config_val(im->c, K_MEMORY_MAX);
 	uint64_t sw, m;
 	char buf[32];
 	int r;
@@ -581,7 +581,7 @@ static int finish_memsw(struct lxc_imp *im, struct cfs_err *err)
 		return -EINVAL;	/* checked when read */
 	if (sw == CFS_UNLIMITED) {
 		strcpy(buf, "max");
-	} else if (!mem || parse_size(mem, true, false, &m, NULL) < 0 || m == CFS_UNLIMITED) {
+	} else if (parse_size(mem, true, false, &m, NULL) < 0 || m == CFS_UNLIMITED) {
 		return cfs_err_set(err, EINVAL,
 				   "line %d: %s: a limit needs lxc.cgroup.memory.limit_in_bytes",
 				   im->memsw.line, key);

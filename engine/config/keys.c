@@ -153,30 +153,6 @@ static int chk_seccomp(const char *in, char *out, size_t n, struct cfs_err *err)
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
 
-static int chk_range(const char *in, char *out, size_t n, struct cfs_err *err,
-		     uint64_t lo, uint64_t hi)
-{
-	uint64_t v;
-	int r = parse_uint(in, lo, hi, &v, err);
-
-	return r < 0 ? r : copy_out(in, out, n, err);
-}
-
-static int chk_tty(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	return chk_range(in, out, n, err, 0, 64);
-}
-
-static int chk_pts(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	return chk_range(in, out, n, err, 0, 1048576);
-}
-
-static int chk_timeout(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	return chk_range(in, out, n, err, 0, 86400);
-}
-
 static int chk_signal(const char *in, char *out, size_t n, struct cfs_err *err)
 {
 	int sig;
@@ -222,13 +198,6 @@ static int chk_hwaddr(const char *in, char *out, size_t n, struct cfs_err *err)
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
 
-static int chk_mtu(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	if (!*in)
-		return copy_out(in, out, n, err);
-	return chk_range(in, out, n, err, 68, 65535);
-}
-
 static int chk_cidr(const char *in, char *out, size_t n, struct cfs_err *err)
 {
 	struct in_addr a;
@@ -250,21 +219,6 @@ static int chk_ipv4(const char *in, char *out, size_t n, struct cfs_err *err)
 	int r = parse_host_ipv4(in, &a, err);
 
 	return r < 0 ? r : copy_out(in, out, n, err);
-}
-
-static int chk_weight(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	return chk_range(in, out, n, err, 1, 10000);
-}
-
-static int chk_shares(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	return chk_range(in, out, n, err, 2, 262144);
-}
-
-static int chk_blkio(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	return chk_range(in, out, n, err, 10, 1000);
 }
 
 static int chk_cpu_max(const char *in, char *out, size_t n, struct cfs_err *err)
@@ -301,25 +255,12 @@ static int chk_v1_size(const char *in, char *out, size_t n, struct cfs_err *err)
 	return r < 0 ? r : copy_out(in, out, n, err);
 }
 
-static int chk_pids(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	uint64_t v;
-	int r = parse_uint_or_max(in, 0, 4194304, &v, err);
-
-	return r < 0 ? r : copy_out(in, out, n, err);
-}
-
 static int chk_device(const char *in, char *out, size_t n, struct cfs_err *err)
 {
 	struct device_rule d;
 	int r = parse_device_rule(in, &d, err);
 
 	return r < 0 ? r : copy_out(in, out, n, err);
-}
-
-static int chk_classid(const char *in, char *out, size_t n, struct cfs_err *err)
-{
-	return chk_range(in, out, n, err, 0, 0xffffffffull);
 }
 
 /* ---- alias conversions ---- */
@@ -373,6 +314,8 @@ static int v1_size_to_max(const char *in, char *out, size_t n)
 #define ROW(ID, SEC, NAME, FLAGS, DEF, PARSE, LXC, LEGACY, DOC)                \
 	[ID] = { .id = ID, .section = SEC, .name = NAME, .flags = FLAGS, .def = DEF, \
 		 .parse = PARSE, .lxc = LXC, .lxc_legacy = LEGACY, .doc = DOC }
+/* The parser column of a number: no parser, the range is the check (key_parse). */
+#define RANGE(MIN, MAX) NULL, .min = (MIN), .max = (MAX)
 #define ALIAS(ID, NAME, OF, PARSE, TO, FROM, DOC)                              \
 	[ID] = { .id = ID, .section = SEC_CGROUP, .name = NAME,                \
 		 .flags = KF_ALIAS | KF_LIVE, .def = NULL, .parse = PARSE,     \
@@ -410,15 +353,15 @@ const struct key_def key_table[K_COUNT] = {
 	ROW(K_SECCOMP, SEC_CONTAINER, "seccomp", 0, "default", chk_seccomp,
 	    NULL, NULL, "system call filter: default or unconfined, then +NAME (deny too) "
 	    "and -NAME (allow) edits"),
-	ROW(K_TTY, SEC_CONTAINER, "tty", 0, "0", chk_tty,
+	ROW(K_TTY, SEC_CONTAINER, "tty", 0, "0", RANGE(0, KEY_TTY_MAX),
 	    "lxc.tty.max", "lxc.tty", "number of ttys, 0-64"),
-	ROW(K_PTS, SEC_CONTAINER, "pts", 0, "1024", chk_pts,
+	ROW(K_PTS, SEC_CONTAINER, "pts", 0, "1024", RANGE(0, 1048576),
 	    "lxc.pty.max", "lxc.pts", "maximum ptys of the container's devpts"),
 	ROW(K_STOP_SIGNAL, SEC_CONTAINER, "stop.signal", 0, "auto", chk_signal,
 	    "lxc.signal.halt", "lxc.haltsignal", "signal name or number sent by stop; auto: what "
 	    "halts the running init (systemd SIGRTMIN+3, busybox init SIGUSR2, sysvinit SIGINT, "
 	    "else SIGTERM)"),
-	ROW(K_STOP_TIMEOUT, SEC_CONTAINER, "stop.timeout", 0, "10", chk_timeout,
+	ROW(K_STOP_TIMEOUT, SEC_CONTAINER, "stop.timeout", 0, "10", RANGE(0, 86400),
 	    NULL, NULL, "seconds stop waits before killing, 0-86400"),
 	ROW(K_AUTOSTART, SEC_CONTAINER, "autostart", 0, "0", chk_bool,
 	    "lxc.start.auto", NULL, "1: started when the daemon starts"),
@@ -430,7 +373,7 @@ const struct key_def key_table[K_COUNT] = {
 	    NULL, NULL, "interface name inside"),
 	ROW(K_NET_HWADDR, SEC_NET, "hwaddr", 0, "", chk_hwaddr,
 	    NULL, NULL, "MAC inside, x digits random; empty: random at each start"),
-	ROW(K_NET_MTU, SEC_NET, "mtu", 0, "", chk_mtu,
+	ROW(K_NET_MTU, SEC_NET, "mtu", KF_OR_EMPTY, "", RANGE(68, 65535),
 	    NULL, NULL, "68-65535; empty: the kernel's"),
 	ROW(K_NET_IPV4, SEC_NET, "ipv4", 0, "", chk_cidr,
 	    NULL, NULL, "ADDRESS/PREFIX inside"),
@@ -438,7 +381,7 @@ const struct key_def key_table[K_COUNT] = {
 	    NULL, NULL, "default route inside"),
 	ROW(K_NET_VETH_PAIR, SEC_NET, "veth.pair", 0, "", chk_ifname_opt,
 	    NULL, NULL, "host-side interface name; empty: generated"),
-	ROW(K_CPU_WEIGHT, SEC_CGROUP, "cpu.weight", KF_LIVE, "100", chk_weight,
+	ROW(K_CPU_WEIGHT, SEC_CGROUP, "cpu.weight", KF_LIVE, "100", RANGE(1, 10000),
 	    NULL, NULL, "1-10000 (v1: cpu.shares)"),
 	ROW(K_CPU_MAX, SEC_CGROUP, "cpu.max", KF_LIVE, "max 100000", chk_cpu_max,
 	    NULL, NULL, "QUOTA PERIOD in microseconds, QUOTA may be max (v1: cfs_quota_us/cfs_period_us)"),
@@ -450,21 +393,21 @@ const struct key_def key_table[K_COUNT] = {
 	    NULL, NULL, "bytes, K, M, G or T suffix kept as written, or max (v1: memory.limit_in_bytes)"),
 	ROW(K_MEMORY_SWAP_MAX, SEC_CGROUP, "memory.swap.max", KF_LIVE, "max", chk_size,
 	    NULL, NULL, "swap bytes or max (v1: memory.memsw.limit_in_bytes = memory + swap)"),
-	ROW(K_IO_WEIGHT, SEC_CGROUP, "io.weight", KF_LIVE, "100", chk_weight,
+	ROW(K_IO_WEIGHT, SEC_CGROUP, "io.weight", KF_LIVE, "100", RANGE(1, 10000),
 	    NULL, NULL, "1-10000 (v1: blkio.weight)"),
-	ROW(K_PIDS_MAX, SEC_CGROUP, "pids.max", KF_LIVE, "max", chk_pids,
+	ROW(K_PIDS_MAX, SEC_CGROUP, "pids.max", KF_LIVE | KF_OR_MAX, "max", RANGE(0, 4194304),
 	    NULL, NULL, "number of tasks or max"),
 	ROW(K_DEVICES_DENY, SEC_CGROUP, "devices.deny", KF_LIST | KF_LIVE, "a", chk_device,
 	    NULL, NULL, "device rules TYPE MAJOR:MINOR ACCESS (a = all), one a line"),
 	ROW(K_DEVICES_ALLOW, SEC_CGROUP, "devices.allow", KF_LIST | KF_LIVE, DEF_DEVICES_ALLOW, chk_device,
 	    NULL, NULL, "device rules allowed, one a line"),
-	ROW(K_NET_CLS_CLASSID, SEC_CGROUP, "net_cls.classid", KF_LIVE, "0", chk_classid,
+	ROW(K_NET_CLS_CLASSID, SEC_CGROUP, "net_cls.classid", KF_LIVE, "0", RANGE(0, 0xffffffffull),
 	    NULL, NULL, "needs the v1 net_cls controller"),
-	ALIAS(K_CPU_SHARES, "cpu.shares", K_CPU_WEIGHT, chk_shares, shares_to_weight,
+	ALIAS(K_CPU_SHARES, "cpu.shares", K_CPU_WEIGHT, RANGE(2, 262144), shares_to_weight,
 	      weight_to_shares, "v1 name: 2-262144, maps onto cpu.weight"),
 	ALIAS(K_MEMORY_LIMIT_IN_BYTES, "memory.limit_in_bytes", K_MEMORY_MAX, chk_v1_size,
 	      v1_size_to_max, same_text, "v1 name: bytes or -1, maps onto memory.max"),
-	ALIAS(K_BLKIO_WEIGHT, "blkio.weight", K_IO_WEIGHT, chk_blkio, blkio_to_io,
+	ALIAS(K_BLKIO_WEIGHT, "blkio.weight", K_IO_WEIGHT, RANGE(10, 1000), blkio_to_io,
 	      io_to_blkio, "v1 name: 10-1000, maps onto io.weight"),
 };
 
@@ -524,11 +467,51 @@ const char *key_path(enum key_id k, char *buf, size_t n)
 	return buf;
 }
 
+int key_parse(enum key_id k, const char *in, char *out, size_t n, struct cfs_err *err)
+{
+	const struct key_def *kd = &key_table[k];
+	uint64_t v;
+	int r;
+
+	if (kd->parse)
+		return kd->parse(in, out, n, err);
+	if (!*in && (kd->flags & KF_OR_EMPTY))
+		return copy_out(in, out, n, err);
+	if (kd->flags & KF_OR_MAX)
+		r = parse_uint_or_max(in, kd->min, kd->max, &v, err);
+	else
+		r = parse_uint(in, kd->min, kd->max, &v, err);
+	return r < 0 ? r : copy_out(in, out, n, err);
+}
+
+int key_number(enum key_id k, const char *value, uint64_t *out, struct cfs_err *err)
+{
+	const struct key_def *kd = &key_table[k];
+	char path[64];
+	int r;
+
+	if (!*value && (kd->flags & KF_OR_EMPTY)) {
+		*out = 0;
+		return 1;
+	}
+	if (kd->flags & KF_OR_MAX)
+		r = parse_uint_or_max(value, kd->min, kd->max, out, err);
+	else
+		r = parse_uint(value, kd->min, kd->max, out, err);
+	if (r < 0) {
+		*out = 0;
+		if (kd->def && *kd->def)
+			parse_uint_or_max(kd->def, 0, UINT64_MAX, out, NULL);
+		cfs_err_prefix(err, "%s", key_path(k, path, sizeof(path)));
+	}
+	return r;
+}
+
 int key_check_line(enum key_id k, const char *line, struct cfs_err *err)
 {
 	char out[CFS_MAX_VALUE];
 	char path[64];
-	int r = key_table[k].parse(line, out, sizeof(out), err);
+	int r = key_parse(k, line, out, sizeof(out), err);
 
 	if (r < 0)
 		cfs_err_prefix(err, "%s", key_path(k, path, sizeof(path)));
@@ -581,7 +564,7 @@ static int normalise_list(enum key_id k, const char *value, size_t len, char **o
 		line[l] = '\0';
 		char norm[CFS_MAX_VALUE];
 
-		r = key_table[k].parse(line, norm, sizeof(norm), err);
+		r = key_parse(k, line, norm, sizeof(norm), err);
 		if (r < 0)
 			goto out;
 		size_t nl2 = strlen(norm);
@@ -640,7 +623,7 @@ int key_normalise(enum key_id k, const char *value, size_t len, char **out, stru
 		v = strndup(value, len);
 		if (!v)
 			return cfs_err_set(err, ENOMEM, "out of memory");
-		r = key_table[k].parse(v, norm, sizeof(norm), err);
+		r = key_parse(k, v, norm, sizeof(norm), err);
 		free(v);
 		if (r == 0) {
 			*out = strdup(norm);
@@ -649,7 +632,7 @@ int key_normalise(enum key_id k, const char *value, size_t len, char **out, stru
 		}
 	}
 fail:
-	if (r < 0 && err && strncmp(err->msg, path, strlen(path)))
+	if (r < 0)	/* every failure that reaches here describes the value alone */
 		cfs_err_prefix(err, "%s", path);
 	return r;
 }

@@ -27,11 +27,6 @@
 
 #define RECORD_FILE "veth"
 
-static const char *val(const struct config *cfg, enum key_id k)
-{
-	return cfg->val[k] ? cfg->val[k] : "";
-}
-
 /* ---- libnl errors */
 
 int nle_to_errno(int nle)
@@ -159,7 +154,7 @@ static uint32_t hash_str(const char *s)
 void net_host_ifname(const char *name, const char *run_dir, const struct config *cfg,
 		     char out[IFNAMSIZ])
 {
-	const char *pair = val(cfg, K_NET_VETH_PAIR);
+	const char *pair = config_val(cfg, K_NET_VETH_PAIR);
 
 	if (*pair) {
 		snprintf(out, IFNAMSIZ, "%s", pair);
@@ -263,27 +258,24 @@ static int plan_mac(struct net_plan *p, const char *hw, struct cfs_err *err)
 
 static int plan_values(struct net_plan *p, const struct config *cfg, struct cfs_err *err)
 {
-	const char *mtu = val(cfg, K_NET_MTU), *ip = val(cfg, K_NET_IPV4);
-	const char *gw = val(cfg, K_NET_IPV4_GATEWAY);
+	const char *ip = config_val(cfg, K_NET_IPV4);
+	const char *gw = config_val(cfg, K_NET_IPV4_GATEWAY);
 	uint64_t v;
 	int r;
 
-	snprintf(p->peer, sizeof(p->peer), "%s", *val(cfg, K_NET_NAME) ? val(cfg, K_NET_NAME) : "eth0");
+	snprintf(p->peer, sizeof(p->peer), "%s", config_val(cfg, K_NET_NAME));
 	if (!strcmp(p->peer, "lo"))
 		return cfs_err_set(err, EINVAL,
 				   "net/name: 'lo' is the container's loopback; choose another name");
-	snprintf(p->bridge, sizeof(p->bridge), "%s", val(cfg, K_NET_LINK));
-	r = plan_mac(p, val(cfg, K_NET_HWADDR), err);
+	snprintf(p->bridge, sizeof(p->bridge), "%s", config_val(cfg, K_NET_LINK));
+	r = plan_mac(p, config_val(cfg, K_NET_HWADDR), err);
 	if (r < 0)
 		return r;
-	if (*mtu) {
-		r = parse_uint(mtu, 68, 65535, &v, err);
-		if (r < 0) {
-			cfs_err_prefix(err, "net/mtu");
-			return r;
-		}
+	r = config_uint(cfg, K_NET_MTU, &v, err);	/* 1: empty, the kernel's */
+	if (r < 0)
+		return r;
+	if (r == 0)
 		p->mtu = (unsigned)v;
-	}
 	if (*ip) {
 		r = parse_cidr4(ip, &p->addr, &p->prefix, err);
 		if (r < 0) {
@@ -329,7 +321,7 @@ int net_plan(struct nlh *h, const char *name, const char *run_dir,
 
 	memset(p, 0, sizeof(*p));
 	net_host_ifname(name, run_dir, cfg, p->host);
-	p->host_generated = !*val(cfg, K_NET_VETH_PAIR);
+	p->host_generated = !*config_val(cfg, K_NET_VETH_PAIR);
 	r = plan_values(p, cfg, err);
 	if (r < 0)
 		return r;
@@ -357,9 +349,9 @@ int net_check(const char *name, const char *run_dir, const struct config *cfg,
 	unsigned long ns = 0;
 	int r;
 
-	if (strcmp(val(cfg, K_NET_TYPE), "veth"))
+	if (strcmp(config_val(cfg, K_NET_TYPE), "veth"))
 		return 0;
-	if (parse_namespaces(val(cfg, K_NAMESPACES), &ns, NULL) < 0 || !(ns & CLONE_NEWNET))
+	if (parse_namespaces(config_val(cfg, K_NAMESPACES), &ns, NULL) < 0 || !(ns & CLONE_NEWNET))
 		return cfs_err_set(err, EINVAL, "net/type: veth needs a network namespace of "
 				   "its own, and namespaces lacks net");
 	r = nlh_open(&h);

@@ -242,7 +242,7 @@ int net_setup(const char *name, const char *run_dir, const struct config *cfg,
 	struct nlh h;
 	int index = 0, r;
 
-	if (!cfg->val[K_NET_TYPE] || strcmp(cfg->val[K_NET_TYPE], "veth"))
+	if (strcmp(config_val(cfg, K_NET_TYPE), "veth"))
 		return 0;
 	net_cleanup(run_dir);	/* what a crashed daemon may have left of an earlier run */
 	r = nlh_open(&h);

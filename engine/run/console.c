@@ -89,19 +89,19 @@ int console_plan(struct spawn_plan *p, struct rootfs_plan *s, int ntty, struct c
 	int r = pty_open(&p->console[0], &p->console[1], s->console_pts);
 
 	if (r < 0)
-		return cfs_err_set(err, -r, "start: cannot open a pty for the console: %s",
-				   strerror(-r));
+		return cfs_err_set_in(err, "start", -r, "cannot open a pty for the console: %s",
+				      strerror(-r));
 	for (int i = 0; i < ntty && i < MAX_TTY; i++) {
 		r = pty_open(&s->tty_master[i], &s->tty_slave[i], s->tty_pts[i]);
 		if (r < 0)
-			return cfs_err_set(err, -r, "start: tty %d: cannot open a pty: %s",
-					   i + 1, strerror(-r));
+			return cfs_err_set_in(err, "start", -r, "tty %d: cannot open a pty: %s",
+					      i + 1, strerror(-r));
 		s->ntty = i + 1;
 	}
 	/* a user namespace's root opens them by name (getty): make them its own */
 	for (int i = -1; p->mapped_root && i < s->ntty; i++)
 		if (fchown(i < 0 ? p->console[1] : s->tty_slave[i], p->root_uid, p->root_gid) < 0)
-			return cfs_err_set(err, errno, "start: cannot hand %s to the container's "
-					   "root: %m", i < 0 ? s->console_pts : s->tty_pts[i]);
+			return cfs_err_set_in(err, "start", errno, "cannot hand %s to the container's "
+					      "root: %m", i < 0 ? s->console_pts : s->tty_pts[i]);
 	return 0;
 }

@@ -92,9 +92,9 @@ int idmount_send_hostname(const struct rootfs_plan *s, int go_fd, struct cfs_err
 					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
 	if (tree < 0)
-		return cfs_err_set(err, errno, "start: clone %s: %m", s->hostname_file);
+		return cfs_err_set_in(err, "start", errno, "clone %s: %m", s->hostname_file);
 	if (idmount_send_fd(go_fd, tree, 'H') < 0)
-		return cfs_err_set(err, errno, "start: hand the hostname file to init: %m");
+		return cfs_err_set_in(err, "start", errno, "hand the hostname file to init: %m");
 	return 0;
 }
 
@@ -183,18 +183,18 @@ int idmount_root(const struct rootfs_plan *s, pid_t init, int go_fd, struct cfs_
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)init);
 	mntns = open(path, O_RDONLY | O_CLOEXEC);
 	if (userns < 0 || mntns < 0)
-		return cfs_err_set(err, errno, "start: init's namespaces: %m");
+		return cfs_err_set_in(err, "start", errno, "init's namespaces: %m");
 	tree = idmapped_tree(s->image, userns);
 	if (tree < 0)
-		return cfs_err_set(err, -tree, "start: rootfs %s: no idmapped mount of it (a user "
-				   "namespace with an idmap needs idmapped mounts, Linux 5.12 and a "
-				   "filesystem that has them; .checkconfig: idmapped mounts: %s; "
-				   "privileged = 1 runs without): %s", s->image,
-				   idmount_checkconfig(), strerror(-tree));
+		return cfs_err_set_in(err, "start", -tree, "rootfs %s: no idmapped mount of it (a user "
+				      "namespace with an idmap needs idmapped mounts, Linux 5.12 and a "
+				      "filesystem that has them; .checkconfig: idmapped mounts: %s; "
+				      "privileged = 1 runs without): %s", s->image,
+				      idmount_checkconfig(), strerror(-tree));
 	j.mntns = mntns;
 	j.tree = tree;
 	if (run_job(&j) < 0)
-		return cfs_err_set(err, j.err, "start: %s: %s", j.step, strerror(j.err));
+		return cfs_err_set_in(err, "start", j.err, "%s: %s", j.step, strerror(j.err));
 	return 0;
 }
 

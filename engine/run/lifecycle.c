@@ -1,7 +1,9 @@
 /* lifecycle.c - the verbs of `state`: start, stop, kill, freeze, thaw, restart
  * and the target states. Each runs with the container's op_lock held and returns
- * once the state is reached; a failed start leaves nothing behind (cgroups,
- * processes, records), acquiring each resource into a rollback. */
+ * once the state is reached. A start is prepare (configuration, network check,
+ * cgroups), spawn (init, its network, the run record) and commit (RUNNING); each
+ * resource acquired is recorded in a struct start_run, so a failed start leaves
+ * nothing behind (cgroups, processes, records): start_rollback undoes it. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -59,32 +61,37 @@ void lifecycle_fini(void)
 	cgroup_fini();
 }
 
-static int do_start(struct container *c, struct cfs_err *err)
-{
-	struct spawn_ctx sc = { 0 };
-	struct config cfg;
-	struct runrec rec = { 0 };
-	bool cg_made = false, fresh;
-	int pidfd = -1, r;
+/* What a start has acquired so far; start_rollback gives it back in reverse. */
+struct start_run {
+	struct config cfg;	/* the copy this run is made from (zeroed until copied) */
+	struct spawn_ctx sc;
+	struct runrec rec;
+	int pidfd;		/* the supervisor's, -1 until opened */
+	bool starting;		/* this start set STARTING: the rest is its to undo */
+	bool cg_made;		/* the cgroups exist */
+	bool spawned;		/* the helper, init and its supervisor exist (spawn_begin) */
+};
 
-	r = idalloc_assign(c, err);	/* privileged 0: the ids, once */
-	if (r < 0)
-		return r;
+/* Prepare: a copy of the configuration, the network checked, state STARTING, old run
+ * records cleared, the cgroups made and set. */
+static int start_prepare(struct container *c, struct start_run *s, struct cfs_err *err)
+{
+	int r;
+
 	pthread_mutex_lock(&c->lock);
-	r = config_copy(&cfg, &c->cfg);
+	r = config_copy(&s->cfg, &c->cfg);
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	/* cgroup settings were checked against the host when written, and applying
 	 * them below fails (and rolls back) with the same sentence if the host changed */
-	r = net_check(c->name, c->run_dir, &cfg, err);	/* net: veth before spawning */
+	r = net_check(c->name, c->run_dir, &s->cfg, err);	/* net: veth before spawning */
 	if (r < 0)
-		goto out_cfg;
-	if (!container_set_state_from(c, ST_BIT(ST_STOPPED), ST_STARTING)) {
-		r = cfs_err_set(err, EBUSY, "start: the container is %s",
-				cfs_state_name(get_state(c)));
-		goto out_cfg;
-	}
+		return r;
+	if (!container_set_state_from(c, ST_BIT(ST_STOPPED), ST_STARTING))
+		return cfs_err_set_in(err, "start", EBUSY, "the container is %s",
+				      cfs_state_name(get_state(c)));
+	s->starting = true;
 	runrec_clear(c->run_dir);
 	pthread_mutex_lock(&c->lock);
 	c->exit_status = -1;
@@ -92,75 +99,105 @@ static int do_start(struct container *c, struct cfs_err *err)
 
 	r = cgroup_create(c->name, err);
 	if (r < 0)
-		goto fail;
-	cg_made = true;
-	fresh = r == 1;
-	r = cgroup_apply_all(c->name, &cfg, fresh, err);
+		return r;
+	s->cg_made = true;
+	return cgroup_apply_all(c->name, &s->cfg, r == 1, err);
+}
+
+/* Spawn: init in its namespaces, attached to the cgroups, its network, a pidfd of its
+ * supervisor, the run record; then init is released and its command's exec awaited. */
+static int start_spawn(struct container *c, struct start_run *s, struct cfs_err *err)
+{
+	int r;
+
+	s->sc.name = c->name;
+	s->sc.cfg = &s->cfg;
+	s->sc.run_dir = c->run_dir;
+	s->sc.supervisor_path = eng.supervisor_path;
+	s->sc.hide_fstype = eng.tree_fstype;
+	r = spawn_begin(&s->sc, err);
 	if (r < 0)
-		goto fail;
-	sc.name = c->name;
-	sc.cfg = &cfg;
-	sc.run_dir = c->run_dir;
-	sc.supervisor_path = eng.supervisor_path;
-	sc.hide_fstype = eng.tree_fstype;
-	r = spawn_begin(&sc, err);
+		return r;
+	s->spawned = true;
+	r = cgroup_attach(c->name, s->sc.init_pid, err);
+	if (r >= 0 && s->sc.mapped_root)
+		r = cgroup_chown(c->name, s->sc.root_uid, s->sc.root_gid, err);
 	if (r < 0)
-		goto fail;
-	r = cgroup_attach(c->name, sc.init_pid, err);
-	if (r >= 0 && sc.mapped_root)
-		r = cgroup_chown(c->name, sc.root_uid, sc.root_gid, err);
+		return r;
+	r = net_setup(c->name, c->run_dir, &s->cfg, s->sc.init_pid, err);	/* net: the veth */
 	if (r < 0)
-		goto fail_spawn;
-	r = net_setup(c->name, c->run_dir, &cfg, sc.init_pid, err);	/* net: the veth */
+		return r;
+	s->pidfd = syscall(SYS_pidfd_open, s->sc.supervisor_pid, 0);
+	if (s->pidfd < 0)
+		return cfs_err_set_in(err, "start", errno, "pidfd_open: %m");
+	s->rec.supervisor_pid = s->sc.supervisor_pid;
+	s->rec.supervisor_start = proc_starttime(s->sc.supervisor_pid);
+	s->rec.init_pid = s->sc.init_pid;
+	s->rec.init_start = proc_starttime(s->sc.init_pid);
+	r = runrec_write(c->run_dir, &s->rec);
 	if (r < 0)
-		goto fail_spawn;
-	pidfd = syscall(SYS_pidfd_open, sc.supervisor_pid, 0);
-	if (pidfd < 0) {
-		r = cfs_err_set(err, errno, "start: pidfd_open: %m");
-		goto fail_spawn;
-	}
-	rec.supervisor_pid = sc.supervisor_pid;
-	rec.supervisor_start = proc_starttime(sc.supervisor_pid);
-	rec.init_pid = sc.init_pid;
-	rec.init_start = proc_starttime(sc.init_pid);
-	r = runrec_write(c->run_dir, &rec);
-	if (r < 0) {
-		r = cfs_err_set(err, -r, "start: cannot write the run record in %s: %s",
-				c->run_dir, strerror(-r));
-		goto fail_spawn;
-	}
-	r = spawn_finish(&sc, START_TIMEOUT_MS, err);
-	if (r < 0)
-		goto fail_spawn;
+		return cfs_err_set_in(err, "start", -r, "cannot write the run record in %s: %s",
+				      c->run_dir, strerror(-r));
+	return spawn_finish(&s->sc, START_TIMEOUT_MS, err);
+}
+
+/* Commit: nothing fails any more. The run becomes the container's (its record and
+ * the pidfd), RUNNING, and the monitor watches it. */
+static void start_commit(struct container *c, struct start_run *s)
+{
 	pthread_mutex_lock(&c->lock);
-	c->rec = rec;
+	c->rec = s->rec;
 	c->has_rec = true;
-	c->sup_pidfd = pidfd;
+	c->sup_pidfd = s->pidfd;
 	pthread_mutex_unlock(&c->lock);
 	container_set_state(c, ST_RUNNING);
 	monitor_watch(c);	/* a command that already ended is noticed at once */
-	config_free(&cfg);
-	return 0;
+	config_free(&s->cfg);
+}
 
-fail_spawn:
-	spawn_abort(&sc);
-fail:
-	if (pidfd >= 0)
-		close(pidfd);
-	if (cg_made) {
-		struct cfs_err e2 = { 0 };
+/* Rollback of a failed start, in reverse: the processes killed, the pidfd closed,
+ * the cgroups removed, a veth made, the run records, STOPPED again. A start that did
+ * not get as far as STARTING (busy, or the network refused) changed nothing. */
+static void start_rollback(struct container *c, struct start_run *s)
+{
+	if (s->spawned)
+		spawn_abort(&s->sc);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->starting) {
+		if (s->cg_made) {
+			struct cfs_err e2 = { 0 };
 
-		if (cgroup_destroy(c->name, &e2) < 0)
-			log_err("%s: cleanup after a failed start: %s", c->name, e2.msg);
+			if (cgroup_destroy(c->name, &e2) < 0)
+				log_err("%s: cleanup after a failed start: %s", c->name, e2.msg);
+		}
+		net_cleanup(c->run_dir);	/* net: a veth made before the failure */
+		runrec_clear(c->run_dir);
+		container_set_state(c, ST_STOPPED);
 	}
-	net_cleanup(c->run_dir);	/* net: a veth made before the failure */
-	runrec_clear(c->run_dir);
-	container_set_state(c, ST_STOPPED);
-out_cfg:
-	config_free(&cfg);
-	if (strncmp(err->msg, "start", 5))
-		cfs_err_prefix(err, "start");
-	return r;
+	config_free(&s->cfg);
+}
+
+static int do_start(struct container *c, struct cfs_err *err)
+{
+	struct start_run s = { .pidfd = -1 };
+	int r;
+
+	/* privileged 0: the ids, once. Not rolled back: they stay the container's, and
+	 * their sentences carry their own context. */
+	r = idalloc_assign(c, err);
+	if (r < 0)
+		return r;
+	r = start_prepare(c, &s, err);
+	if (r >= 0)
+		r = start_spawn(c, &s, err);
+	if (r < 0) {
+		start_rollback(c, &s);
+		cfs_err_context(err, "start");
+		return r;
+	}
+	start_commit(c, &s);
+	return 0;
 }
 
 static int send_init_signal(struct container *c, int sig)
@@ -243,17 +280,17 @@ static int auto_stop_signal(pid_t init_pid)
 
 static int do_stop(struct container *c, struct cfs_err *err)
 {
-	int sig = SIGTERM, timeout = 10;
+	int sig = SIGTERM, timeout;
 	bool is_auto;
 	pid_t init_pid;
 	uint64_t t;
 
 	pthread_mutex_lock(&c->lock);
-	is_auto = !c->cfg.val[K_STOP_SIGNAL] || !strcmp(c->cfg.val[K_STOP_SIGNAL], "auto");
+	is_auto = !strcmp(config_val(&c->cfg, K_STOP_SIGNAL), "auto");
 	if (!is_auto)
-		parse_signal(c->cfg.val[K_STOP_SIGNAL], &sig, NULL);
-	if (parse_uint(c->cfg.val[K_STOP_TIMEOUT], 0, 86400, &t, NULL) == 0)
-		timeout = (int)t;
+		parse_signal(config_val(&c->cfg, K_STOP_SIGNAL), &sig, NULL);
+	config_uint(&c->cfg, K_STOP_TIMEOUT, &t, NULL);	/* the default if not a number */
+	timeout = (int)t;
 	init_pid = c->rec.init_pid;
 	pthread_mutex_unlock(&c->lock);
 	if (is_auto)
@@ -418,7 +455,7 @@ int lifecycle_autostart(struct container *c, struct cfs_err *err)
 	if (get_state(c) == ST_STOPPED)
 		r = do_start(c, err);
 	if (r < 0)
-		container_set_error(c, err->msg);
+		container_set_error(c, err ? err->msg : NULL);
 	pthread_mutex_unlock(&c->op_lock);
 	return r;
 }

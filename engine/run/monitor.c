@@ -68,7 +68,7 @@ static void finish(struct container *c, bool drop_ref)
 
 	pthread_mutex_lock(&c->lock);
 	was = c->state;
-	sys = c->cfg.val[K_ROOTFS] && c->cfg.val[K_ROOTFS][0];
+	sys = *config_val(&c->cfg, K_ROOTFS);
 	pthread_mutex_unlock(&c->lock);
 
 	/* the pid namespace died with init; processes moved in from outside may not:

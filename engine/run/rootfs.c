@@ -64,30 +64,30 @@ static int plan_overlay(struct rootfs_plan *s, const struct spawn_plan *p, const
 	int ndirs = s->idmapped ? 4 : 3, r;
 
 	if (snprintf(base, sizeof(base), "%s/%s/overlay", eng.state_dir, name) >= (int)sizeof(base))
-		return cfs_err_set(err, ENAMETOOLONG, "start: rootfs.overlay: state dir path too long");
+		return cfs_err_set_in(err, "start", ENAMETOOLONG, "rootfs.overlay: state dir path too long");
 	if (!overlay_safe(lower) || !overlay_safe(base))
-		return cfs_err_set(err, EINVAL, "start: rootfs.overlay: the paths '%s' and '%s' "
-				   "must not contain ',', ':' or '\\' (overlay options)", lower, base);
+		return cfs_err_set_in(err, "start", EINVAL, "rootfs.overlay: the paths '%s' and '%s' "
+				      "must not contain ',', ':' or '\\' (overlay options)", lower, base);
 	for (int i = 0; i < ndirs; i++) {
 		snprintf(d[i], sizeof(d[i]), "%s/%s", base, dirs[i]);
 		r = mkdir_p(d[i], 0755);
 		if (r < 0)
-			return cfs_err_set(err, -r, "start: rootfs.overlay: cannot make %s: %s",
-					   d[i], strerror(-r));
+			return cfs_err_set_in(err, "start", -r, "rootfs.overlay: cannot make %s: %s",
+					      d[i], strerror(-r));
 	}
 	/* the merged root takes the upper layer's mode: give it the image's */
 	if (chmod(d[0], st->st_mode & 07777) < 0)
-		return cfs_err_set(err, errno, "start: rootfs.overlay: chmod %s: %m", d[0]);
+		return cfs_err_set_in(err, "start", errno, "rootfs.overlay: chmod %s: %m", d[0]);
 	/* the upper layer's root is the merged root: the container's root owns it, and
 	 * what is written inside lands there owned by the mapped ids */
 	if (s->idmapped && chown(d[0], p->root_uid, p->root_gid) < 0)
-		return cfs_err_set(err, errno, "start: rootfs.overlay: chown %s: %m", d[0]);
+		return cfs_err_set_in(err, "start", errno, "rootfs.overlay: chown %s: %m", d[0]);
 	if (s->idmapped)
 		snprintf(s->lower, sizeof(s->lower), "%s", d[3]);
 	if (asprintf(&s->overlay, "lowerdir=%s,upperdir=%s,workdir=%s",
 		     s->idmapped ? d[3] : lower, d[0], d[1]) < 0) {
 		s->overlay = NULL;
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	}
 	snprintf(s->root, sizeof(s->root), "%s", d[2]);
 	return 0;
@@ -100,13 +100,13 @@ static int plan_root(struct rootfs_plan *s, const struct spawn_plan *p, const ch
 	struct stat st;
 
 	if (!realpath(rootfs, real) || stat(real, &st) < 0)
-		return cfs_err_set(err, errno, "start: rootfs '%s': %m", rootfs);
+		return cfs_err_set_in(err, "start", errno, "rootfs '%s': %m", rootfs);
 	if (!S_ISDIR(st.st_mode))
-		return cfs_err_set(err, ENOTDIR, "start: rootfs '%s' is not a directory", rootfs);
+		return cfs_err_set_in(err, "start", ENOTDIR, "rootfs '%s' is not a directory", rootfs);
 	/* whether the image's filesystem can be idmapped is learnt by trying (idmount.c):
 	 * the probe of .checkconfig only speaks for the state dir's */
 	snprintf(s->image, sizeof(s->image), "%s", real);
-	if (cfg->val[K_ROOTFS_OVERLAY] && !strcmp(cfg->val[K_ROOTFS_OVERLAY], "1"))
+	if (config_bool(cfg, K_ROOTFS_OVERLAY))
 		return plan_overlay(s, p, real, &st, name, err);
 	snprintf(s->root, sizeof(s->root), "%s", real);
 	return 0;
@@ -130,7 +130,7 @@ static int plan_mounts(struct rootfs_plan *s, const char *text, struct cfs_err *
 		n += *t == '\n';
 	s->mounts = calloc(n, sizeof(*s->mounts));
 	if (!s->mounts)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	for (const char *t = text; *t;) {
 		size_t len = strcspn(t, "\n");
 		struct fstab_entry *fe = &s->mounts[s->nmounts];
@@ -141,7 +141,7 @@ static int plan_mounts(struct rootfs_plan *s, const char *text, struct cfs_err *
 			line[len] = '\0';
 			s->nmounts++;
 			if (parse_fstab_line(line, fe, err) < 0) {
-				cfs_err_prefix(err, "start: mounts");
+				cfs_err_prefix_in(err, "start", "mounts");
 				return -EINVAL;
 			}
 			/* as in LXC's configurations before lxc.mount.auto: the entries
@@ -173,22 +173,22 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 		struct cfs_err *err)
 {
 	struct rootfs_plan *s = calloc(1, sizeof(*s));
-	uint64_t ntty = 0, pts = 1024;
+	uint64_t ntty, pts;
 	int r;
 
 	if (!s)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	for (int i = 0; i < MAX_TTY; i++)
 		s->tty_master[i] = s->tty_slave[i] = -1;
 	p->sys = s;
 	if (!(p->clone_flags & CLONE_NEWNS))
-		return cfs_err_set(err, EINVAL, "start: namespaces: a system container (rootfs "
-				   "set) needs its own mnt namespace");
+		return cfs_err_set_in(err, "start", EINVAL, "namespaces: a system container (rootfs "
+				      "set) needs its own mnt namespace");
 	s->idmapped = (p->clone_flags & CLONE_NEWUSER) && p->mapped_root;
 	r = plan_root(s, p, p->rootfs, name, cfg, err);
 	if (r < 0)
 		return r;
-	r = plan_mounts(s, cfg->val[K_MOUNTS] ? cfg->val[K_MOUNTS] : "", err);
+	r = plan_mounts(s, config_val(cfg, K_MOUNTS), err);
 	if (r < 0)
 		return r;
 	s->nodes = plan_nodes(cfg);
@@ -198,8 +198,8 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 		s->ncg = s->own_sys ? 0 : cgroup_mount_plan(s->cg, CG_MAX_MOUNTS);
 	if (s->ncg < 0)
 		s->ncg = 0;
-	parse_uint(cfg->val[K_TTY] ? cfg->val[K_TTY] : "0", 0, MAX_TTY, &ntty, NULL);
-	parse_uint(cfg->val[K_PTS] ? cfg->val[K_PTS] : "1024", 0, 1048576, &pts, NULL);
+	config_uint(cfg, K_TTY, &ntty, NULL);
+	config_uint(cfg, K_PTS, &pts, NULL);
 	/* gid 5 (tty) only where it is the host's: a user namespace may not map it */
 	snprintf(s->devpts_data, sizeof(s->devpts_data),
 		 "newinstance,ptmxmode=0666,mode=0620%s,max=%llu",
@@ -215,19 +215,19 @@ int rootfs_plan_hostname(struct spawn_plan *p, struct cfs_err *err)
 
 	if (snprintf(s->hostname_file, sizeof(s->hostname_file), "%s/hostname", p->run_dir) >=
 	    (int)sizeof(s->hostname_file))
-		return cfs_err_set(err, ENAMETOOLONG, "start: run dir path too long");
+		return cfs_err_set_in(err, "start", ENAMETOOLONG, "run dir path too long");
 	/* a new file each start: the old one may still be bound in a dying run */
 	unlink(s->hostname_file);
 	fd = open(s->hostname_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return cfs_err_set(err, errno, "start: cannot write %s: %m", s->hostname_file);
+		return cfs_err_set_in(err, "start", errno, "cannot write %s: %m", s->hostname_file);
 	if (fchmod(fd, 0644) < 0 || write(fd, p->hostname, len) != (ssize_t)len ||
 	    write(fd, "\n", 1) != 1) {
 		int e = errno ? errno : EIO;
 
 		close(fd);
-		return cfs_err_set(err, e, "start: cannot write %s: %s", s->hostname_file,
-				   strerror(e));
+		return cfs_err_set_in(err, "start", e, "cannot write %s: %s", s->hostname_file,
+				      strerror(e));
 	}
 	close(fd);
 	return 0;

@@ -187,32 +187,32 @@ static int tasks_pid_allowed(struct container *c, pid_t pid, struct cfs_err *err
 	int r;
 
 	if (pid == 1)
-		return cfs_err_set(err, EPERM, "tasks: %d is the host's init", (int)pid);
+		return cfs_err_set_in(err, "tasks", EPERM, "%d is the host's init", (int)pid);
 	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
 	_cleanup_fclose_ FILE *f = fopen(p, "re");
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 
 	if (!f)
-		return cfs_err_set(err, ESRCH, "tasks: there is no process %d", (int)pid);
+		return cfs_err_set_in(err, "tasks", ESRCH, "there is no process %d", (int)pid);
 	while (getline(&line, &cap, f) > 0 && sscanf(line, "Tgid: %ld", &tgid) != 1)
 		;
 	if (tgid == (long)getpid())
-		return cfs_err_set(err, EPERM, "tasks: %d is the containerfs daemon itself", (int)pid);
+		return cfs_err_set_in(err, "tasks", EPERM, "%d is the containerfs daemon itself", (int)pid);
 	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
 	if (same_file(p, "/proc/self/exe"))
-		return cfs_err_set(err, EPERM, "tasks: %d is a containerfs daemon", (int)pid);
+		return cfs_err_set_in(err, "tasks", EPERM, "%d is a containerfs daemon", (int)pid);
 	if (same_file(p, eng.supervisor_path))
-		return cfs_err_set(err, EPERM, "tasks: %d is a containerfs supervisor", (int)pid);
+		return cfs_err_set_in(err, "tasks", EPERM, "%d is a containerfs supervisor", (int)pid);
 	snprintf(q, sizeof(q), "/proc/%d/ns/pid", (int)pid);
 	if (!same_file(q, "/proc/self/ns/pid"))
-		return cfs_err_set(err, EPERM, "tasks: %d runs in another pid namespace (a "
-				   "container's)", (int)pid);
+		return cfs_err_set_in(err, "tasks", EPERM, "%d runs in another pid namespace (a "
+				      "container's)", (int)pid);
 	r = cgroup_pid_container(pid, owner, sizeof(owner));
 	if (r > 0 && strcmp(owner, c->name))
-		return cfs_err_set(err, EPERM, "tasks: %d belongs to container '%s'", (int)pid, owner);
-	return r < 0 && r != -ENOENT ? cfs_err_set(err, -r, "tasks: %d: %s", (int)pid,
-						   strerror(-r)) : 0;
+		return cfs_err_set_in(err, "tasks", EPERM, "%d belongs to container '%s'", (int)pid, owner);
+	return r < 0 && r != -ENOENT ? cfs_err_set_in(err, "tasks", -r, "%d: %s", (int)pid,
+						      strerror(-r)) : 0;
 }
 
 int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
@@ -224,25 +224,26 @@ int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, stru
 	if (len && buf[len - 1] == '\n')
 		len--;
 	if (len == 0 || len >= sizeof(num) || memchr(buf, '\0', len))
-		return cfs_err_set(err, EINVAL, "tasks: '%.*s' is not one pid", (int)(len > 30 ? 30 : len), buf);
+		return cfs_err_set_in(err, "tasks", EINVAL, "'%.*s' is not one pid",
+				      (int)(len > 30 ? 30 : len), buf);
 	memcpy(num, buf, len);
 	num[len] = '\0';
 	if (parse_uint(num, 1, 4194304, &pid, err) < 0) {
-		cfs_err_prefix(err, "tasks");
+		cfs_err_context(err, "tasks");
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&c->lock);
 	live = is_live(c);
 	pthread_mutex_unlock(&c->lock);
 	if (!live)
-		return cfs_err_set(err, EBUSY, "tasks: the container is not running");
+		return cfs_err_set_in(err, "tasks", EBUSY, "the container is not running");
 	int r = tasks_pid_allowed(c, (pid_t)pid, err);
 
 	if (r == 0)
 		r = cgroup_attach(c->name, (pid_t)pid, err);	/* ESRCH: no such process */
 
-	if (r < 0 && strncmp(err->msg, "tasks", 5))
-		cfs_err_prefix(err, "tasks");
+	if (r < 0)
+		cfs_err_context(err, "tasks");
 	return r;
 }
 
@@ -354,7 +355,7 @@ static char *checkconfig_text(void)
 	fprintf(f, "privileged containers: not root-safe (privileged = 1: root inside is root "
 		   "on the host; privileged = 0: a user namespace, root inside is an unprivileged "
 		   "id of root's /etc/subuid range; default privileged = %s)\n",
-		key_table[K_PRIVILEGED].def);
+		key_default(K_PRIVILEGED, ""));
 	fclose(f);
 	return out;
 }

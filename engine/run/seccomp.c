@@ -184,10 +184,10 @@ int seccomp_prog_build(const char *setting, struct sock_fprog *prog, struct cfs_
 	prog->filter = NULL;
 	prog->len = 0;
 	if (!s)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	r = parse_seccomp(setting ? setting : "", s, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: seccomp");
+		cfs_err_prefix_in(err, "start", "seccomp");
 		goto out;
 	}
 	for (int i = 0; i < s->n; i++)
@@ -196,7 +196,7 @@ int seccomp_prog_build(const char *setting, struct sock_fprog *prog, struct cfs_
 		goto out;	/* no filter at all */
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
-		r = cfs_err_set(err, ENOMEM, "start: seccomp: libseccomp failed to start a filter");
+		r = cfs_err_set_in(err, "start", ENOMEM, "seccomp: libseccomp failed to start a filter");
 		goto out;
 	}
 	r = add_arches(ctx);
@@ -205,7 +205,7 @@ int seccomp_prog_build(const char *setting, struct sock_fprog *prog, struct cfs_
 	if (r == 0)
 		r = export_prog(ctx, prog);
 	if (r < 0)
-		r = cfs_err_set(err, -r, "start: seccomp: cannot build the filter: %s", strerror(-r));
+		r = cfs_err_set_in(err, "start", -r, "seccomp: cannot build the filter: %s", strerror(-r));
 out:
 	if (ctx)
 		seccomp_release(ctx);
@@ -221,15 +221,15 @@ int seccomp_prog_save(const char *dir, const struct sock_fprog *prog, struct cfs
 
 	if (snprintf(path, sizeof(path), "%s/" SECCOMP_FILE, dir) >= (int)sizeof(path) ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return cfs_err_set(err, ENAMETOOLONG, "start: run dir path too long");
+		return cfs_err_set_in(err, "start", ENAMETOOLONG, "run dir path too long");
 	if (!prog->filter) {
 		if (unlink(path) < 0 && errno != ENOENT)
-			return cfs_err_set(err, errno, "start: %s: %m", path);
+			return cfs_err_set_in(err, "start", errno, "%s: %m", path);
 		return 0;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return cfs_err_set(err, errno, "start: %s: %m", tmp);
+		return cfs_err_set_in(err, "start", errno, "%s: %m", tmp);
 	if (write(fd, prog->filter, len) != (ssize_t)len)
 		r = errno ? -errno : -EIO;
 	if (close(fd) < 0 && !r)
@@ -238,7 +238,7 @@ int seccomp_prog_save(const char *dir, const struct sock_fprog *prog, struct cfs
 		r = -errno;
 	if (r) {
 		unlink(tmp);
-		return cfs_err_set(err, -r, "start: writing %s: %s", path, strerror(-r));
+		return cfs_err_set_in(err, "start", -r, "writing %s: %s", path, strerror(-r));
 	}
 	return 0;
 }

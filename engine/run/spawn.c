@@ -88,8 +88,8 @@ static int read_last_cap(void)
 
 static int plan_caps(struct spawn_plan *p, const struct config *c, struct cfs_err *err)
 {
-	const char *keep = c->val[K_CAPS_KEEP] ? c->val[K_CAPS_KEEP] : "";
-	const char *drop = c->val[K_CAPS_DROP] ? c->val[K_CAPS_DROP] : "";
+	const char *keep = config_val(c, K_CAPS_KEEP);
+	const char *drop = config_val(c, K_CAPS_DROP);
 	uint64_t all, mask;
 	int r;
 
@@ -97,7 +97,7 @@ static int plan_caps(struct spawn_plan *p, const struct config *c, struct cfs_er
 	all = p->last_cap >= 63 ? ~0ULL : (1ULL << (p->last_cap + 1)) - 1;
 	r = parse_cap_list(*keep ? keep : drop, &mask, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: %s", *keep ? "caps.keep" : "caps.drop");
+		cfs_err_prefix_in(err, "start", "%s", *keep ? "caps.keep" : "caps.drop");
 		return r;
 	}
 	p->caps_keep = *keep ? (mask & all) : (all & ~mask);
@@ -113,7 +113,7 @@ static int plan_caps(struct spawn_plan *p, const struct config *c, struct cfs_er
 static int plan_env(struct spawn_plan *p, const char *env)
 {
 	static const char *const base[] = { DEFAULT_PATH, "HOME=/", "container=containerfs" };
-	size_t nbase = sizeof(base) / sizeof(base[0]), n = nbase, k = 0;
+	size_t nbase = sizeof(base) / sizeof(base[0]), n = nbase, k = 0, len;
 
 	for (const char *s = env; *s; s++)
 		n += *s == '\n';
@@ -123,8 +123,8 @@ static int plan_env(struct spawn_plan *p, const char *env)
 	for (; k < nbase; k++)
 		if (!(p->envp[k] = strdup(base[k])))
 			return -ENOMEM;
-	for (const char *s = env; *s;) {
-		size_t len = strcspn(s, "\n"), klen = strcspn(s, "=") + 1, i;
+	for (const char *pos = env, *s; config_next_line(&pos, &s, &len);) {
+		size_t klen = strcspn(s, "=") + 1, i;
 		char *line;
 
 		if (len && klen <= len) {
@@ -138,34 +138,33 @@ static int plan_env(struct spawn_plan *p, const char *env)
 				k++;
 			p->envp[i] = line;
 		}
-		s += len + (s[len] == '\n');
 	}
 	return 0;
 }
 
 static int plan_command(struct spawn_plan *p, const struct config *c, struct cfs_err *err)
 {
-	const char *init = c->val[K_INIT] ? c->val[K_INIT] : "";
+	const char *init = config_val(c, K_INIT);
 	int argc = 0, r;
 
 	r = parse_shell_words(init, &p->cmd, &argc, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: init");
+		cfs_err_prefix_in(err, "start", "init");
 		return r;
 	}
 	if (argc == 0) {
 		if (!p->rootfs[0])
-			return cfs_err_set(err, EINVAL,
-					   "start: init is empty: an application container needs a command");
+			return cfs_err_set_in(err, "start", EINVAL,
+					      "init is empty: an application container needs a command");
 		strv_free(p->cmd);
 		p->cmd = calloc(2, sizeof(char *));
 		if (!p->cmd || !(p->cmd[0] = strdup("/sbin/init")))
-			return cfs_err_set(err, ENOMEM, "start: out of memory");
+			return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 		argc = 1;
 	}
 	p->exec_argv = calloc((size_t)argc + 5, sizeof(char *));
 	if (!p->exec_argv)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	p->exec_argv[0] = SUPERVISOR_ARGV0;
 	p->exec_argv[1] = "reaper";
 	p->exec_argv[2] = "3";
@@ -178,19 +177,19 @@ static int plan_command(struct spawn_plan *p, const struct config *c, struct cfs
 static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct cfs_err *err)
 {
 	const struct config *c = sc->cfg;
-	const char *net = c->val[K_NET_TYPE] ? c->val[K_NET_TYPE] : "";
+	const char *net = config_val(c, K_NET_TYPE);
 	unsigned long ns;
 	int r;
 
-	p->rootfs = c->val[K_ROOTFS] ? c->val[K_ROOTFS] : "";
-	p->hostname = c->val[K_HOSTNAME] && *c->val[K_HOSTNAME] ? c->val[K_HOSTNAME] : sc->name;
-	p->cwd = c->val[K_CWD] && *c->val[K_CWD] ? c->val[K_CWD] : "/";
+	p->rootfs = config_val(c, K_ROOTFS);
+	p->hostname = *config_val(c, K_HOSTNAME) ? config_val(c, K_HOSTNAME) : sc->name;
+	p->cwd = config_val(c, K_CWD);
 	r = plan_command(p, c, err);
 	if (r < 0)
 		return r;
-	r = parse_namespaces(c->val[K_NAMESPACES] ? c->val[K_NAMESPACES] : "", &ns, err);
+	r = parse_namespaces(config_val(c, K_NAMESPACES), &ns, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: namespaces");
+		cfs_err_prefix_in(err, "start", "namespaces");
 		return r;
 	}
 	/* unprivileged (privileged 0): a user namespace whatever namespaces says */
@@ -207,24 +206,24 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	if (p->clone_flags & CLONE_NEWUSER) {
 		struct idmap_root root;
 
-		r = parse_idmap(c->val[K_IDMAP] ? c->val[K_IDMAP] : "", &root, err);
+		r = parse_idmap(config_val(c, K_IDMAP), &root, err);
 		if (r < 0) {
-			cfs_err_prefix(err, "start: idmap");
+			cfs_err_prefix_in(err, "start", "idmap");
 			return r;
 		}
 		p->mapped_root = root.set;
 		p->root_uid = root.uid;
 		p->root_gid = root.gid;
 	}
-	r = parse_uid_gid(c->val[K_USER] ? c->val[K_USER] : "0:0", &p->uid, &p->gid, err);
+	r = parse_uid_gid(config_val(c, K_USER), &p->uid, &p->gid, err);
 	if (r < 0) {
-		cfs_err_prefix(err, "start: user");
+		cfs_err_prefix_in(err, "start", "user");
 		return r;
 	}
 	r = plan_caps(p, c, err);
 	if (r < 0)
 		return r;
-	r = seccomp_prog_build(c->val[K_SECCOMP], &p->seccomp, err);
+	r = seccomp_prog_build(config_val(c, K_SECCOMP), &p->seccomp, err);
 	if (r < 0)
 		return r;
 	if (p->rootfs[0]) {
@@ -232,12 +231,12 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 		if (r < 0)
 			return r;
 	}
-	if (plan_env(p, c->val[K_ENV] ? c->val[K_ENV] : "") < 0)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+	if (plan_env(p, config_val(c, K_ENV)) < 0)
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	r = mkdir_p(sc->run_dir, 0700);
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
-		return cfs_err_set(err, r < 0 ? -r : errno, "start: run dir %s: %s", sc->run_dir,
-				   strerror(r < 0 ? -r : errno));
+		return cfs_err_set_in(err, "start", r < 0 ? -r : errno, "run dir %s: %s", sc->run_dir,
+				      strerror(r < 0 ? -r : errno));
 	r = seccomp_prog_save(p->run_dir, &p->seccomp, err);	/* for cfs-attach */
 	if (r == 0 && p->sys)
 		r = rootfs_plan_hostname(p, err);
@@ -263,17 +262,17 @@ static int plan_open_fds(struct spawn_plan *p, const char *sup_path, struct cfs_
 
 	p->sup_fd = open(sup_path, O_PATH | O_CLOEXEC);
 	if (p->sup_fd < 0)
-		return cfs_err_set(err, errno, "start: supervisor %s: %s", sup_path, strerror(errno));
+		return cfs_err_set_in(err, "start", errno, "supervisor %s: %s", sup_path, strerror(errno));
 	p->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	/* a system container's console is a pty, opened with its plan */
 	if (p->devnull < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->go) < 0 ||
 	    pipe2(p->report, O_CLOEXEC) < 0 || pipe2(p->info, O_CLOEXEC) < 0 ||
 	    (!p->sys && pipe2(p->console, O_CLOEXEC) < 0))
-		return cfs_err_set(err, errno, "start: pipes: %s", strerror(errno));
+		return cfs_err_set_in(err, "start", errno, "pipes: %s", strerror(errno));
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if ((*fds[i] = fd_raise(*fds[i])) < 0)
-			return cfs_err_set(err, errno, "start: fcntl: %s", strerror(errno));
+			return cfs_err_set_in(err, "start", errno, "fcntl: %s", strerror(errno));
 	return 0;
 }
 
@@ -320,8 +319,8 @@ static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 	ssize_t n = read_until_eof(fd, recs, sizeof(recs), now_ms() + INFO_TIMEOUT_MS);
 
 	if (n < 0)
-		return cfs_err_set(err, -n, "start: waiting for the supervisor: %s",
-				   strerror((int)-n));
+		return cfs_err_set_in(err, "start", -n, "waiting for the supervisor: %s",
+				      strerror((int)-n));
 	for (size_t i = 0; i < (size_t)n / sizeof(recs[0]); i++) {
 		if (recs[i].kind == INFO_PIDS) {
 			sc->supervisor_pid = recs[i].sup;
@@ -332,21 +331,20 @@ static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 	}
 	if (bad) {
 		bad->step[sizeof(bad->step) - 1] = '\0';
-		return cfs_err_set(err, bad->err, "start: %s: %s", bad->step, strerror(bad->err));
+		return cfs_err_set_in(err, "start", bad->err, "%s: %s", bad->step, strerror(bad->err));
 	}
 	if (sc->supervisor_pid <= 0 || sc->init_pid <= 0)
-		return cfs_err_set(err, EIO, "start: the spawning helper died before reporting");
+		return cfs_err_set_in(err, "start", EIO, "the spawning helper died before reporting");
 	return 0;
 }
 
 /* Append the idmap lines of kind ('u' or 'g') as "INSIDE OUTSIDE COUNT\n". */
 static int idmap_text(const char *idmap, char kind, char *out, size_t n, struct cfs_err *err)
 {
-	size_t at = 0;
+	size_t at = 0, len;
 
 	out[0] = '\0';
-	for (const char *s = idmap; *s;) {
-		size_t len = strcspn(s, "\n");
+	for (const char *pos = idmap, *s; config_next_line(&pos, &s, &len);) {
 		char line[CFS_MAX_VALUE];
 		struct idmap_entry m;
 
@@ -354,28 +352,27 @@ static int idmap_text(const char *idmap, char kind, char *out, size_t n, struct 
 			memcpy(line, s, len);
 			line[len] = '\0';
 			if (parse_idmap_line(line, &m, err) < 0) {
-				cfs_err_prefix(err, "start: idmap");
+				cfs_err_prefix_in(err, "start", "idmap");
 				return -EINVAL;
 			}
 			if ((m.kind == kind || m.kind == 'b') && at < n)
 				at += (size_t)snprintf(out + at, n - at, "%u %u %u\n",
 						       m.inside, m.outside, m.count);
 		}
-		s += len + (s[len] == '\n');
 	}
 	if (!at)	/* no mapping given: the identity, so root stays root */
 		snprintf(out, n, "0 0 4294967295\n");
-	return at < n ? 0 : cfs_err_set(err, EINVAL, "start: idmap: too many lines");
+	return at < n ? 0 : cfs_err_set_in(err, "start", EINVAL, "idmap: too many lines");
 }
 
 static int write_idmaps(pid_t pid, const struct config *c, struct cfs_err *err)
 {
-	const char *idmap = c->val[K_IDMAP] ? c->val[K_IDMAP] : "";
+	const char *idmap = config_val(c, K_IDMAP);
 	static const char *const files[] = { "uid_map", "gid_map" };
 	_cleanup_free_ char *text = malloc(CFS_MAX_LIST);
 
 	if (!text)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	for (int i = 0; i < 2; i++) {
 		char path[64];
 		int fd, r;
@@ -386,12 +383,12 @@ static int write_idmaps(pid_t pid, const struct config *c, struct cfs_err *err)
 		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
-			return cfs_err_set(err, errno, "start: %s: %s", path, strerror(errno));
+			return cfs_err_set_in(err, "start", errno, "%s: %s", path, strerror(errno));
 		/* the kernel takes the whole map in one write */
 		r = write(fd, text, strlen(text)) < 0 ? errno : 0;
 		close(fd);
 		if (r)
-			return cfs_err_set(err, r, "start: writing %s: %s", files[i], strerror(r));
+			return cfs_err_set_in(err, "start", r, "writing %s: %s", files[i], strerror(r));
 	}
 	return 0;
 }
@@ -433,7 +430,7 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 	sc->supervisor_pid = sc->init_pid = 0;
 	sc->go_fd = sc->report_fd = -1;
 	if (!p)
-		return cfs_err_set(err, ENOMEM, "start: out of memory");
+		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	p->sup_fd = p->devnull = -1;
 	p->go[0] = p->go[1] = p->report[0] = p->report[1] = -1;
 	p->info[0] = p->info[1] = p->console[0] = p->console[1] = -1;
@@ -444,7 +441,7 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 		goto out;
 	a = helper_vfork(p);
 	if (a < 0) {
-		r = cfs_err_set(err, -a, "start: fork: %s", strerror(-a));
+		r = cfs_err_set_in(err, "start", -a, "fork: %s", strerror(-a));
 		goto out;
 	}
 	sc->go_fd = TAKE_FD(p->go[0]);
@@ -479,7 +476,7 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 	char *tab;
 
 	if (sc->go_fd < 0 || sc->report_fd < 0)
-		return cfs_err_set(err, EINVAL, "start: nothing to release");
+		return cfs_err_set_in(err, "start", EINVAL, "nothing to release");
 	sent = send(sc->go_fd, "go", 2, MSG_NOSIGNAL);
 	e = errno;
 	close(sc->go_fd);
@@ -488,13 +485,13 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 	close(sc->report_fd);
 	sc->report_fd = -1;
 	if (n == -ETIMEDOUT)
-		return cfs_err_set(err, ETIMEDOUT, "start: init did not exec within %d ms", timeout_ms);
+		return cfs_err_set_in(err, "start", ETIMEDOUT, "init did not exec within %d ms", timeout_ms);
 	if (n < 0)
-		return cfs_err_set(err, (int)-n, "start: reading init's report: %s",
-				   strerror((int)-n));
+		return cfs_err_set_in(err, "start", (int)-n, "reading init's report: %s",
+				      strerror((int)-n));
 	if (n == 0 && sent != 2)
-		return cfs_err_set(err, e, "start: init died before it was released: %s",
-				   strerror(e));
+		return cfs_err_set_in(err, "start", e, "init died before it was released: %s",
+				      strerror(e));
 	if (n == 0)
 		return 0;	/* EOF and no word: the command was exec'd */
 	msg[n] = '\0';
@@ -503,7 +500,7 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 	code = tab ? atoi(msg) : 0;
 	if (code <= 0 || code > 4095)
 		code = EIO;
-	return cfs_err_set(err, code, "start: %s", tab ? tab + 1 : msg);
+	return cfs_err_set_in(err, "start", code, "%s", tab ? tab + 1 : msg);
 }
 
 /* SIGKILL what is there and wait (bounded) until it is dead. Through pidfds, so

@@ -12,7 +12,9 @@
 #include <sys/types.h>
 #include <linux/filter.h>
 
-#define MAX_TTY 64		/* the tty setting's range (keys.c) */
+#include "keys.h"
+
+#define MAX_TTY KEY_TTY_MAX	/* the tty setting's range (keys.h) */
 /* Our fds sit above what the children lay out before exec: 0-2, the supervisor's
  * console pair at 3-4 and its tty masters and slaves after them. */
 #define FD_FLOOR (8 + 2 * MAX_TTY + 32)

@@ -577,8 +577,131 @@ static void test_unterminated_blank_list(void)
 	}
 }
 
+/* One accessor and typed getters: never NULL, defaults and ranges from the key table. */
+static void test_accessors(void)
+{
+	struct config z, c;
+	struct cfs_err e;
+	uint64_t v;
+	int same = 1, r;
+
+	memset(&z, 0, sizeof(z));	/* no slot filled: every key reads as its default */
+	for (int k = 0; k < K_COUNT; k++) {
+		const char *got = config_val(&z, k);
+		const char *want = k == K_HOSTNAME ? "" : key_default(k, "");
+
+		if (!got || strcmp(got, want)) {
+			printf("# %s: got '%s', want '%s'\n", key_table[k].name, got ? got : "(null)", want);
+			same = 0;
+		}
+	}
+	ok(same, "config_val of an empty configuration: the key table's defaults, never NULL");
+	ok(config_uint(&z, K_PTS, &v, NULL) == 0 && v == 1024, "pts: 1024 by default");
+	ok(config_uint(&z, K_STOP_TIMEOUT, &v, NULL) == 0 && v == 10, "stop.timeout: 10 by default");
+	ok(config_uint(&z, K_NET_MTU, &v, NULL) == 1 && v == 0, "net/mtu: empty by default (1)");
+	ok(config_uint(&z, K_PIDS_MAX, &v, NULL) == 0 && v == CFS_UNLIMITED, "pids.max: max");
+	ok(!config_bool(&z, K_PRIVILEGED) && !config_privileged(&z), "privileged: 0 by default");
+	ok(config_alias(&z, K_CPU_SHARES) == NULL && config_alias(&z, K_CPU_WEIGHT) == NULL,
+	   "no alias text unless written through the alias");
+
+	ok(parse(&c, "[container]\ntty = 64\nautostart = 1\n[net]\nmtu = 9000\n"
+		 "[cgroup]\ncpu.shares = 512\n", &e) == 0, "a configuration with numbers");
+	ok(config_uint(&c, K_TTY, &v, NULL) == 0 && v == 64, "tty: 64");
+	ok(config_uint(&c, K_NET_MTU, &v, NULL) == 0 && v == 9000, "net/mtu: 9000");
+	ok(config_bool(&c, K_AUTOSTART), "autostart: 1");
+	ok(config_alias(&c, K_CPU_SHARES) && !strcmp(config_alias(&c, K_CPU_SHARES), "512"),
+	   "cpu.shares: the text written through it");
+	config_free(&c);
+
+	/* the ranges of the table, with the texts the checks always gave */
+	cfs_err_clear(&e);
+	r = key_check_line(K_TTY, "65", &e);
+	ok(r == -EINVAL && err_is(&e, "tty: '65' is out of range (0 to 64)"), "tty: %s", e.msg);
+	cfs_err_clear(&e);
+	r = key_check_line(K_CPU_SHARES, "1", &e);
+	ok(r == -EINVAL && err_is(&e, "cgroup/cpu.shares: '1' is out of range (2 to 262144)"),
+	   "cpu.shares: %s", e.msg);
+	cfs_err_clear(&e);
+	r = key_check_line(K_NET_MTU, "67", &e);
+	ok(r == -EINVAL && err_is(&e, "net/mtu: '67' is out of range (68 to 65535)"), "mtu: %s", e.msg);
+	ok(key_check_line(K_NET_MTU, "", NULL) == 0, "mtu: empty is accepted");
+	ok(key_check_line(K_PIDS_MAX, "max", NULL) == 0 && key_check_line(K_TTY, "max", NULL) < 0,
+	   "max only where the row allows it");
+	cfs_err_clear(&e);
+	r = key_number(K_STOP_TIMEOUT, "soon", &v, &e);
+	ok(r == -EINVAL && v == 10 && err_is(&e, "stop.timeout: 'soon' is not a decimal number"),
+	   "not a number: the default, and the error names the file: %s", e.msg);
+	same = 1;
+	for (int k = 0; k < K_COUNT; k++)
+		if (key_table[k].parse ? key_table[k].min || key_table[k].max
+				       : key_table[k].min > key_table[k].max || !key_table[k].max)
+			same = 0;
+	ok(same, "a row is a number with a range or has its parser");
+	same = 1;
+	for (int k = 0; k < K_COUNT; k++) {	/* a number's range the reference shows is the row's */
+		const char *d = key_table[k].doc;
+		unsigned long long lo = 0, hi = 0;
+
+		if (key_table[k].parse)
+			continue;
+		for (; *d; d++)
+			if (d[0] >= '0' && d[0] <= '9' && sscanf(d, "%llu-%llu", &lo, &hi) == 2)
+				break;
+		if (*d && (lo != key_table[k].min || hi != key_table[k].max)) {
+			printf("# %s: the documentation says %llu-%llu\n", key_table[k].name, lo, hi);
+			same = 0;
+		}
+	}
+	ok(same, "the ranges in the documentation lines are the table's");
+
+	/* a list's lines, one by one */
+	const char *pos = "c 1:3 rwm\n\nc 5:0 rwm\n", *line;
+	char got[64] = "";
+	size_t len, lines = 0;
+
+	while (config_next_line(&pos, &line, &len)) {
+		lines++;
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "[%.*s]", (int)len, line);
+	}
+	ok(lines == 3 && !strcmp(got, "[c 1:3 rwm][][c 5:0 rwm]"), "the lines of a list: %s", got);
+	pos = config_val(&z, K_ENV);
+	ok(!config_next_line(&pos, &line, &len), "an empty list has no line");
+}
+
+/* Context is added once, decided by what was recorded, never by the sentence. */
+static void test_error_context(void)
+{
+	struct cfs_err e = { 0 };
+
+	cfs_err_set_in(&e, "start", EINVAL, "rootfs '%s' is not a directory", "/x");
+	cfs_err_context(&e, "start");
+	ok(!strcmp(e.msg, "start: rootfs '/x' is not a directory") && e.code == EINVAL,
+	   "an inner context is not added again: %s", e.msg);
+	cfs_err_set(&e, EINVAL, "startup file missing");
+	cfs_err_context(&e, "start");
+	ok(!strcmp(e.msg, "start: startup file missing"),
+	   "a sentence that merely begins with the word gets its context: %s", e.msg);
+	cfs_err_set(&e, ESRCH, "tasks file gone");
+	cfs_err_context(&e, "tasks");
+	ok(!strcmp(e.msg, "tasks: tasks file gone"), "tasks: %s", e.msg);
+	cfs_err_prefix_in(&e, "config", "line %d", 3);
+	cfs_err_context(&e, "config");
+	ok(!strcmp(e.msg, "config: line 3: tasks: tasks file gone"), "prefix, then context: %s", e.msg);
+	cfs_err_prefix(&e, "web");
+	cfs_err_context(&e, "config");
+	ok(!strcmp(e.msg, "config: web: config: line 3: tasks: tasks file gone"),
+	   "a prefix after the context: the context is no longer first");
+	cfs_err_context(NULL, "start");
+	cfs_err_prefix_in(NULL, "start", "x");
+	ok(cfs_err_set_in(NULL, "start", EIO, "x") == -EIO, "err may be NULL");
+	cfs_err_clear(&e);
+	ok(!e.msg[0] && !e.code && !e.context, "cleared");
+}
+
 int main(void)
 {
+	test_error_context();
+	test_accessors();
 	test_defaults();
 	test_every_key();
 	test_ini_syntax();
