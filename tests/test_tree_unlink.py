@@ -5,7 +5,9 @@ again; everyone else sees the setting all along; `rm` alone resets it to its def
 import errno
 import os
 import subprocess
+import sys
 import tarfile
+import threading
 
 import pytest
 
@@ -143,4 +145,64 @@ def test_rm_r_changes_nothing(daemon, web):
     r = run(["rm", "-r", "-f", web])
     assert read_value(host) == "kept"
     assert read_value(mem) == "96M"
+    _clean(web)
+
+
+def test_every_thread_of_the_process_is_its_client(daemon, web):
+    """A hole is the process's, not the thread's: one thread unlinks, another creates."""
+    host = os.path.join(web, "hostname")
+    t = threading.Thread(target=os.unlink, args=(host,))
+    t.start()
+    t.join()
+    fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, b"threaded\n")
+    finally:
+        os.close(fd)
+    assert read_value(host) == "threaded"
+    out = subprocess.run(["cat", host], capture_output=True, text=True, timeout=10)
+    assert out.stdout == "threaded\n", out
+    _clean(web)
+
+
+NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
+
+
+def test_a_recycled_pid_is_another_process(daemon, web):
+    """A process that got the pid of one that unlinked a setting and ended is not that
+    process: the name is there for it, and the unlink alone reset the setting."""
+    host = os.path.join(web, "hostname")
+    assert run(["sh", "-c", f"echo before > {host}"]).returncode == 0
+    if not os.access(NS_LAST_PID, os.W_OK):
+        pytest.skip(f"{NS_LAST_PID} is not writable here: no pid can be had again")
+    first = run([sys.executable, "-c", f"import os; os.unlink({host!r}); print(os.getpid())"])
+    assert first.returncode == 0, first.stderr
+    pid = int(first.stdout)
+    # nothing here touches the tree until the pid is another process's: the first
+    # look at it, the second process's own, is where the hole is settled
+    code = None
+    for _ in range(100):
+        with open(NS_LAST_PID, "w") as f:
+            f.write(str(pid - 1))
+        child = os.fork()
+        if child == 0:
+            if os.getpid() != pid:
+                os._exit(3)  # another process took the pid first: try again
+            try:
+                fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                os._exit(1)
+            except BaseException:
+                os._exit(2)
+            os.write(fd, b"intruder\n")
+            os.close(fd)
+            os._exit(0)
+        _, status = os.waitpid(child, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 3:
+            break
+    if code == 3:
+        pytest.skip(f"pid {pid} was always taken by another process first")
+    assert code == 1, "the second process filled the first one's hole"
+    assert read_value(host) == "web"  # the unlink alone: back to the default
     _clean(web)
