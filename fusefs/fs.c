@@ -313,6 +313,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct cfs_err err = { 0 };
 	struct node p, np, src, dst;
 	bool dst_exists;
+	fuse_ino_t rtmp = 0;
+	int hole = HOLE_NONE;
 	int r = node_from_ino(parent, &p);
 
 	if (r == 0)
@@ -331,7 +333,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	as_req(req);
 	dst_exists = node_lookup(&np, newname, &dst) == 0;
-	if (dst_exists && (flags & RENAME_NOREPLACE)) {
+	/* a setting the caller unlinked is gone to it (or is its replacement) */
+	if (dst_exists && dst.kind == N_KEY)
+		hole = hole_lookup(newparent, newname, req_pid(req), &rtmp);
+	if (dst_exists && (flags & RENAME_NOREPLACE) && hole != HOLE_GONE) {
 		r = -EEXIST;
 		goto out;
 	}
@@ -343,6 +348,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = -EISDIR;
 		goto out;
 	}
+	/* over the caller's own unlinked setting (unlink, then a temp file renamed onto
+	 * the name): the rename is the create its hole waited for, and this write its
+	 * landing; a bad value fails it and changes nothing, as at a replacement's close */
+	if (hole == HOLE_GONE || hole == HOLE_REPLACED)
+		hole_end(newparent, newname, req_pid(req));
 	/* the temp file's content is one write of the setting it replaces */
 	char *buf = NULL;
 	size_t len = 0;

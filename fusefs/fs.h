@@ -116,6 +116,9 @@ int hole_create(const struct node *dir, const char *name, mode_t mode, pid_t pid
 		fuse_ino_t *ino);
 /* unlink of the replacement itself: back to a hole without one */
 int hole_drop_replacement(fuse_ino_t dir, const char *name, pid_t pid);
+/* A rename by pid over the name of its own hole is the create the hole waited for: the
+ * hole ends (its replacement, if any, goes) without a reset. -ENOENT: not pid's hole. */
+int hole_end(fuse_ino_t dir, const char *name, pid_t pid);
 /* At the replacement's flush by pid (0: its release): its content becomes the
  * setting. 0 if tmp is none (or pid not its writer). */
 int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err);

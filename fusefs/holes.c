@@ -274,6 +274,27 @@ int hole_drop_replacement(fuse_ino_t dir, const char *name, pid_t pid)
 	return r;
 }
 
+int hole_end(fuse_ino_t dir, const char *name, pid_t pid)
+{
+	struct hole *h;
+
+	pthread_mutex_lock(&hole_lock);
+	h = find(dir, name);
+	if (h) {
+		struct client who = client_of(pid);
+
+		if (same_client(&h->who, &who))
+			take_out(h);
+		else
+			h = NULL;
+	}
+	pthread_mutex_unlock(&hole_lock);
+	if (!h)
+		return -ENOENT;
+	finish(h);	/* no reset: what is renamed over the name is its new value */
+	return 0;
+}
+
 int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err)
 {
 	struct hole *h;

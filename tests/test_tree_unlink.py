@@ -206,3 +206,58 @@ def test_a_recycled_pid_is_another_process(daemon, web):
     assert code == 1, "the second process filled the first one's hole"
     assert read_value(host) == "web"  # the unlink alone: back to the default
     _clean(web)
+
+
+# unlink NAME, write a temp file, rename it onto NAME: one process, as a script
+_UNLINK_THEN_RENAME = """
+import ctypes, os, sys
+dst, value, noreplace = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+tmp = os.path.join(os.path.dirname(dst), "." + os.path.basename(dst) + ".new")
+os.unlink(dst)
+with open(tmp, "w") as f:
+    f.write(value + "\\n")
+os.utime(tmp, ns=(%d, %d))
+if noreplace:  # renameat2(RENAME_NOREPLACE): the name is free to this process
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(-100, tmp.encode(), -100, dst.encode(), 1) != 0:
+        print("rename", ctypes.get_errno())
+        sys.exit(0)
+else:
+    try:
+        os.rename(tmp, dst)
+    except OSError as e:
+        os.unlink(tmp)
+        print("rename", e.errno)
+        sys.exit(0)
+with open(dst) as f:  # the name is the setting again, to this process too
+    print("reads", f.read().strip())
+""" % (OLD, OLD)
+
+
+def _unlink_then_rename(dst, value, noreplace=False):
+    r = run([sys.executable, "-c", _UNLINK_THEN_RENAME, dst, value, "1" if noreplace else "0"])
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+@pytest.mark.parametrize("noreplace", [False, True])
+def test_a_rename_fills_the_hole(daemon, web, noreplace):
+    """unlink, then a temp file renamed onto the name: the rename is the create the
+    hole waited for; the value lands whole and stays once the process is gone."""
+    mem = os.path.join(web, "cgroup", "memory.max")
+    assert run(["sh", "-c", f"echo 96M > {mem}"]).returncode == 0
+    assert _unlink_then_rename(mem, "97M", noreplace) == ["reads", "97M"]
+    assert read_value(mem) == "97M"  # and not reset to the default
+    assert os.stat(mem).st_mtime_ns == OLD  # the temp file's time
+    _clean(web)
+    assert set(os.listdir(os.path.join(web, "cgroup"))) >= {"memory.max"}
+    assert not [n for n in os.listdir(os.path.join(web, "cgroup")) if n.startswith(".")]
+
+
+def test_a_bad_value_renamed_into_the_hole_changes_nothing(daemon, web):
+    mem = os.path.join(web, "cgroup", "memory.max")
+    assert run(["sh", "-c", f"echo 96M > {mem}"]).returncode == 0
+    assert _unlink_then_rename(mem, "lots") == ["rename", str(errno.EINVAL)]
+    assert read_value(mem) == "96M"  # neither the bad value nor the default
+    assert "lots" in last_error(daemon, "web")
+    _clean(web)
