@@ -144,8 +144,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, attr_timeout(&n));
 }
 
-/* chmod/chown to what the file already is, touch and truncate succeed; anything
- * else would be a lie about the file, so it is refused. */
+/* chmod/chown to what the file already is, touch and truncate succeed; a chmod of a
+ * setting, config or container directory succeeds and keeps the tree's mode; any
+ * other change would be a lie about the file, so it is refused. */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
@@ -173,7 +174,17 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		to_set &= ~(FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 	}
 	if (r == 0 && n.kind != N_TMP) {
-		if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (st.st_mode & 07777))
+		/* A setting's, config's and a container directory's mode is the tree's: it
+		 * says who may change them (the container's owner) and who may read them, so
+		 * it is delegation's, which chown of the container directory changes. A chmod
+		 * to another mode succeeds and changes nothing: widening would let others
+		 * write, narrowing would hide what the tree shows every user. cp -p, rsync -a,
+		 * install -m and tar -x chmod after writing; their value lands either way. */
+		bool mode_is_the_trees = n.kind == N_KEY || n.kind == N_CONFIG ||
+					 n.kind == N_CDIR || n.kind == N_NETDIR || n.kind == N_CGDIR;
+
+		if ((to_set & FUSE_SET_ATTR_MODE) && !mode_is_the_trees &&
+		    (attr->st_mode & 07777) != (st.st_mode & 07777))
 			r = -EPERM;
 		if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != st.st_uid)
 			r = -EPERM;
@@ -193,6 +204,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			r = engine_set_mtime(n.cname, n.kind == N_KEY ? n.arg : K_COUNT, &m, &err);
 			if (r < 0 && err.msg[0])
 				engine_set_last_error(n.cname, err.msg);
+			if (r == 0)	/* a list's pending writes land at close: with this time */
+				handles_time_set(n.ino, &m);
 		}
 		if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE) && fi && fi->fh) {
 			struct handle *h = (struct handle *)fh_get(fi->fh);

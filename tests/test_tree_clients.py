@@ -6,6 +6,7 @@ import errno
 import fcntl
 import os
 import pathlib
+import shutil
 import stat
 import termios
 
@@ -314,18 +315,30 @@ def test_vim_in_place_write(daemon, web):
 
 @pytest.mark.parametrize("rel,mode", [("hostname", 0o644), ("config", 0o600), ("pid", 0o444),
                                       ("net/type", 0o644), ("cgroup/memory.current", 0o444),
-                                      ("", 0o755), ("net", 0o755)])
-def test_chmod_chown_to_current_ok_other_eperm(daemon, web, rel, mode):
+                                      ("env", 0o600), ("", 0o755), ("net", 0o755),
+                                      ("cgroup", 0o755)])
+def test_chmod_chown(daemon, web, rel, mode):
+    """chmod and chown to what the file is succeed. A chmod of a setting, config or a
+    container directory to another mode succeeds and keeps the tree's mode (it is
+    delegation's: widening would let others write); of a runtime file it fails."""
     p = os.path.join(web, rel)
     assert errno_of(os.chmod, p, mode) == 0
     assert errno_of(os.chown, p, 0, 0) == 0
     assert errno_of(os.chown, p, -1, -1) == 0
-    other = 0o600 if mode != 0o600 else 0o644
-    assert errno_of(os.chmod, p, other) == errno.EPERM
+    runtime = rel in ("pid", "cgroup/memory.current")
+    for other in (0o666, 0o777, 0o600, 0o000, 0o4755):
+        if other != mode:
+            assert errno_of(os.chmod, p, other) == (errno.EPERM if runtime else 0), oct(other)
+            assert stat.S_IMODE(os.stat(p).st_mode) == mode, oct(other)
     if rel:  # root's chown of the container's directory delegates it (test_delegation.py)
         assert errno_of(os.chown, p, 1000, 1000) == errno.EPERM
     st = os.stat(p)
     assert stat.S_IMODE(st.st_mode) == mode and (st.st_uid, st.st_gid) == (0, 0)
+    # nobody else may write what root's chmod 0666 did not open up
+    if not runtime and not os.path.isdir(p) and shutil.which("setpriv"):
+        r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+                 f"echo x >> {p}"])
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r.stderr
 
 
 def test_xattrs_and_ioctls_not_eperm(daemon, web):

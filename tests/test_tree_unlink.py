@@ -4,6 +4,8 @@ unlink of a setting is held for the process that made it until it creates the na
 again; everyone else sees the setting all along; `rm` alone resets it to its default."""
 import errno
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -260,4 +262,48 @@ def test_a_bad_value_renamed_into_the_hole_changes_nothing(daemon, web):
     assert _unlink_then_rename(mem, "lots") == ["rename", str(errno.EINVAL)]
     assert read_value(mem) == "96M"  # neither the bad value nor the default
     assert "lots" in last_error(daemon, "web")
+    _clean(web)
+
+
+def _modes(web):
+    return {rel: stat.S_IMODE(os.stat(os.path.join(web, rel)).st_mode)
+            for rel in ("", "cgroup", "hostname", "env", "cgroup/pids.max")}
+
+
+@pytest.mark.parametrize("tool", ["cp -p", "rsync -a", "install -m", "tar -x"])
+def test_tools_that_chmod_after_writing(daemon, web, tmp_path, tool):
+    """cp -p, rsync -a, install -m and tar -x set the source's mode after writing: the
+    value and the time land, the chmod succeeds, and the mode stays the tree's (a
+    setting 0644, env 0600: what the source's 0666/0775 would widen, none gets)."""
+    if shutil.which(tool.split()[0]) is None:
+        pytest.skip(f"{tool.split()[0]} is not installed")
+    before = _modes(web)
+    tree = tmp_path / "tree"
+    (tree / "cgroup").mkdir(parents=True)
+    values = {"hostname": "moded", "env": "A=1", "cgroup/pids.max": "64"}
+    for rel, v in values.items():
+        _src(tree, rel, v + "\n", mode=0o666 if rel != "env" else 0o644)
+    for d in (tree / "cgroup", tree):
+        os.chmod(d, 0o777)
+        os.utime(d, ns=(OLD, OLD))
+    if tool == "cp -p":
+        argv = [["cp", "-p", str(tree / rel), os.path.join(web, rel)] for rel in values]
+    elif tool == "rsync -a":
+        argv = [["rsync", "-a", f"{tree}/", f"{web}/"]] * 2  # the second: nothing to send
+    elif tool == "install -m":
+        argv = [["install", "-m", "666", str(tree / rel), os.path.join(web, rel)]
+                for rel in values]
+    else:
+        archive = tmp_path / "t.tar"
+        r = run(["tar", "-cf", str(archive), "-C", str(tree), "."])
+        assert r.returncode == 0, r.stderr
+        argv = [["tar", "-xf", str(archive), "-C", web]]
+    for a in argv:
+        r = run(a, timeout=60)
+        assert r.returncode == 0, (a, r.stdout, r.stderr)
+    for rel, v in values.items():
+        assert read_value(os.path.join(web, rel)) == v, rel
+        if tool != "install -m":  # install sets the time of its copy
+            assert os.stat(os.path.join(web, rel)).st_mtime_ns // 10**9 == OLD // 10**9, rel
+    assert _modes(web) == before
     _clean(web)
