@@ -50,6 +50,9 @@ for op in ops:
             out.append(["ok", None])
         elif kind == "listdir":
             out.append(["ok", sorted(os.listdir(path))])
+        elif kind == "chmod":
+            os.chmod(path, op[2])
+            out.append(["ok", oct(os.stat(path).st_mode & 0o7777)])
     except OSError as e:
         out.append([errno.errorcode[e.errno], None])
 print(json.dumps(out))
@@ -287,6 +290,25 @@ def test_refused_widenings(daemon, containers, users):
     # root still may do everything
     c.set("privileged", "1")
     c.set("privileged", "0")
+
+
+def test_an_owners_chmod_opens_nothing(daemon, containers, users):
+    """The modes are delegation's: the owner's chmod succeeds (cp -p, tar -x and rsync -a
+    set modes after writing) and neither opens its files to others nor closes them."""
+    owner, other = users
+    c = containers("web", init="/bin/sleep 300")
+    _delegate(daemon, "web", owner)
+    got = owner.run(("chmod", c.path("hostname"), 0o666), ("chmod", c.path("env"), 0o644),
+                    ("chmod", c.path("config"), 0o666), ("chmod", c.path(), 0o777),
+                    ("chmod", c.path("cgroup"), 0o700), ("chmod", c.path("hostname"), 0o600))
+    assert got == [["ok", "0o644"], ["ok", "0o600"], ["ok", "0o600"], ["ok", "0o755"],
+                   ["ok", "0o755"], ["ok", "0o644"]], got
+    got = other.run(("write", c.path("hostname"), "evil\n"), ("read", c.path("env")),
+                    ("read", c.path("config")), ("read", c.path("hostname")),
+                    ("listdir", c.path("cgroup")))
+    assert [g[0] for g in got] == ["EACCES", "EACCES", "EACCES", "ok", "ok"], got
+    assert got[3][1] == "web\n"
+    assert other.one("chmod", c.path("hostname"), 0o666)[0] == "EPERM"  # not its file
 
 
 def test_ownership_survives_restart(daemon, containers, users):
