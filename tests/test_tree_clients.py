@@ -313,6 +313,48 @@ def test_vim_in_place_write(daemon, web):
     assert val(web, "hostname") == "vim"
 
 
+VIMS = {  # backupskip= : the test's tree is under /tmp, which vim makes no backup for
+    "defaults": ["vim", "--clean", "-i", "NONE", "-es", "-c", "set backupskip="],
+    "vi-compatible": ["vim", "-u", "NONE", "-i", "NONE", "-es", "-c", "set backupskip="],
+}
+
+
+@pytest.mark.parametrize("vim", sorted(VIMS))
+def test_vim_edits_a_setting(daemon, web, vim):
+    """vim as installed (backupcopy=auto, writebackup): it tries to rename the file to
+    its backup (refused), copies it there instead, unlinks the file and writes it anew:
+    the unlink is held for vim, its create makes the replacement, its close lands it.
+    With 'compatible' (backupcopy=yes) it writes in place. A bad value fails the write
+    and changes nothing; no backup, swap or probe file is left."""
+    if shutil.which("vim") is None:
+        pytest.skip("vim is not installed")
+    argv = VIMS[vim]
+    mem = os.path.join(web, "cgroup", "memory.max")
+    env = os.path.join(web, "env")
+    assert run(["sh", "-c", f"echo 96M > {mem} && printf 'A=1\\nB=2\\n' > {env}"]).returncode == 0
+    for path, cmd, want in ((mem, "%s/96M/128M/", "128M\n"), (env, "%s/B=2/B=3/", "A=1\nB=3\n"),
+                            (os.path.join(web, "hostname"), "%s/web/edited/", "edited\n")):
+        r = run(argv + ["-c", cmd, "-c", "wq", path])
+        assert r.returncode == 0, (path, r.stdout, r.stderr)
+        assert read_file(path) == want, path
+    r = run(argv + ["-c", "%s/128M/lots/", "-c", "wq", mem])
+    assert r.returncode != 0
+    assert read_value(mem) == "128M"  # neither the bad value nor the default
+    assert "lots" in last_error(daemon, "web")
+    # after a failed write vim keeps its backup, if it made a copy (a temp file)
+    backup = os.path.join(web, "cgroup", "memory.max~")
+    if os.path.exists(backup):
+        assert read_file(backup) == "128M\n"
+        os.unlink(backup)
+    # once vim is gone nothing is reset, and nothing of it is left
+    assert read_value(mem) == "128M" and read_file(env) == "A=1\nB=3\n"
+    assert set(os.listdir(web)) == container_listing()
+    for sec in ("net", "cgroup"):
+        left = [n for n in os.listdir(os.path.join(web, sec)) if n not in section_files(sec)
+                and n not in STATS]
+        assert not left, (sec, left)
+
+
 @pytest.mark.parametrize("rel,mode", [("hostname", 0o644), ("config", 0o600), ("pid", 0o444),
                                       ("net/type", 0o644), ("cgroup/memory.current", 0o444),
                                       ("env", 0o600), ("", 0o755), ("net", 0o755),
