@@ -313,6 +313,50 @@ def test_vim_in_place_write(daemon, web):
     assert val(web, "hostname") == "vim"
 
 
+def _keeps_working(tool, web, scratch):
+    """(shell script, file, content it must leave) for one tool editing in web."""
+    env = os.path.join(web, "env")
+    if tool == "perl -pi":
+        return f"perl -pi -e 's/^B=2$/B=3/' {env}", "env", "A=1\nB=3\n"
+    if tool == "patch":
+        with open(os.path.join(scratch, "env"), "w") as f:
+            f.write("A=1\nB=3\n")
+        return (f"diff -u {env} {scratch}/env > {scratch}/p.diff; patch {env} {scratch}/p.diff",
+                "env", "A=1\nB=3\n")
+    if tool == "dd":
+        return (f"printf '128M\\n' | dd of={web}/cgroup/memory.max status=none",
+                "cgroup/memory.max", "128M\n")
+    if tool == "rsync --inplace":
+        with open(os.path.join(scratch, "m"), "w") as f:
+            f.write("256M\n")
+        return (f"rsync --inplace -I {scratch}/m {web}/cgroup/memory.max",
+                "cgroup/memory.max", "256M\n")
+    if tool == "tee -a":
+        return f"echo C=4 | tee -a {env} >/dev/null", "env", "A=1\nB=2\nC=4\n"
+    raise AssertionError(tool)
+
+
+KEEPS_WORKING = ["perl -pi", "patch", "dd", "rsync --inplace", "tee -a"]
+
+
+@pytest.mark.parametrize("tool", KEEPS_WORKING)
+def test_tools_that_edit_in_place_or_by_rename(daemon, web, tmp_path, tool):
+    """perl -pi, patch, dd, rsync --inplace and tee -a: the value lands whole, and
+    nothing of the tool is left in the tree."""
+    if shutil.which(tool.split()[0]) is None:
+        pytest.skip(f"{tool.split()[0]} is not installed")
+    assert sh(f"printf 'A=1\\nB=2\\n' > {web}/env").returncode == 0
+    script, rel, want = _keeps_working(tool, web, str(tmp_path))
+    r = sh(script, cwd=str(tmp_path))
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert read_file(os.path.join(web, rel)) == want
+    assert set(os.listdir(web)) == container_listing()
+    for sec in ("net", "cgroup"):
+        left = [n for n in os.listdir(os.path.join(web, sec)) if n not in section_files(sec)
+                and n not in STATS]
+        assert not left, (sec, left)
+
+
 VIMS = {  # backupskip= : the test's tree is under /tmp, which vim makes no backup for
     "defaults": ["vim", "--clean", "-i", "NONE", "-es", "-c", "set backupskip="],
     "vi-compatible": ["vim", "-u", "NONE", "-i", "NONE", "-es", "-c", "set backupskip="],
