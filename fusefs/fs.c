@@ -145,8 +145,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* chmod/chown to what the file already is, touch and truncate succeed; a chmod of a
- * setting, config or container directory succeeds and keeps the tree's mode; any
- * other change would be a lie about the file, so it is refused. */
+ * setting, config or container directory, and a chown of a setting, config, net/ or
+ * cgroup/, succeed and keep the tree's mode and the container's owner; any other
+ * change would be a lie about the file, so it is refused. */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
@@ -186,9 +187,17 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		if ((to_set & FUSE_SET_ATTR_MODE) && !mode_is_the_trees &&
 		    (attr->st_mode & 07777) != (st.st_mode & 07777))
 			r = -EPERM;
-		if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != st.st_uid)
+		/* Their owner is the container's too (root's, or the one chown of the
+		 * container directory delegated it to): root's cp -p, rsync -a and tar -x
+		 * into a delegated container chown after writing, and that changes nothing. */
+		bool owner_is_the_containers = n.kind == N_KEY || n.kind == N_CONFIG ||
+					       n.kind == N_NETDIR || n.kind == N_CGDIR;
+
+		if ((to_set & FUSE_SET_ATTR_UID) && !owner_is_the_containers &&
+		    attr->st_uid != st.st_uid)
 			r = -EPERM;
-		if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != st.st_gid)
+		if ((to_set & FUSE_SET_ATTR_GID) && !owner_is_the_containers &&
+		    attr->st_gid != st.st_gid)
 			r = -EPERM;
 		if ((to_set & FUSE_SET_ATTR_SIZE) && node_is_dir(&n))
 			r = -EISDIR;

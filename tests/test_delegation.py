@@ -311,6 +311,52 @@ def test_an_owners_chmod_opens_nothing(daemon, containers, users):
     assert other.one("chmod", c.path("hostname"), 0o666)[0] == "EPERM"  # not its file
 
 
+def test_roots_copies_keep_the_owner(daemon, containers, users, tmp_path):
+    """root's cp -p, rsync -a, tar -x and install into a delegated container chown what
+    they wrote to the source's owner: the values land, the files stay the owner's."""
+    owner, _other = users
+    c = containers("web", init="/bin/sleep 300")
+    _delegate(daemon, "web", owner)
+    src = tmp_path / "src"
+    (src / "cgroup").mkdir(parents=True)
+    for rel, v in (("hostname", "h0"), ("cgroup/pids.max", "60"), ("env", "A=0")):
+        (src / rel).write_text(v + "\n")
+        os.chown(src / rel, 1234, 1234)
+    os.chown(src / "cgroup", 1234, 1234)
+    archive = tmp_path / "t.tar"
+
+    def retar(host, pids):
+        (src / "hostname").write_text(host + "\n")
+        (src / "cgroup" / "pids.max").write_text(pids + "\n")
+        subprocess.run(["tar", "-cf", str(archive), "-C", str(src), "hostname", "cgroup"],
+                       check=True, timeout=30)
+
+    steps = [
+        (None, ["cp", "-p", str(src / "hostname"), c.path("hostname")], {"hostname": "h0"}),
+        (None, ["rsync", "-a", f"{src}/cgroup/", c.path("cgroup") + "/"],
+         {"cgroup/pids.max": "60"}),
+        (None, ["rsync", "-a", str(src / "env"), c.path("env")], {"env": "A=0"}),
+        (lambda: retar("h1", "61"), ["tar", "-xf", str(archive), "-C", c.path()],
+         {"hostname": "h1", "cgroup/pids.max": "61"}),
+        (lambda: (src / "hostname").write_text("h2\n"),
+         ["install", "-o", "1234", "-m", "666", str(src / "hostname"), c.path("hostname")],
+         {"hostname": "h2"}),
+    ]
+    for prepare, argv, want in steps:
+        if shutil.which(argv[0]) is None:
+            continue
+        if prepare:
+            prepare()
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (argv, r.stderr)
+        for rel, v in want.items():
+            assert c.read(rel) == v, (argv, rel)
+    for rel in ("", "cgroup", "hostname", "env", "cgroup/pids.max", "config"):
+        st = os.stat(c.path(rel))
+        assert (st.st_uid, st.st_gid) == (owner.uid, owner.gid), rel
+    assert owner.one("write", c.path("hostname"), "mine\n") == ["ok", None]
+
+
 def test_ownership_survives_restart(daemon, containers, users):
     owner, other = users
     containers("kept", init="/bin/sleep 300")
