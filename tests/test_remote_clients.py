@@ -375,6 +375,9 @@ def test_sshfs_unlink_then_create_tools_and_modes(daemon, sshfs, tmp_path):
     h2 = src("h2", "kept-time\n", t=old + 7)
     ok(f"cp -p {h2} hostname")
     check("hostname", "kept-time\n", old + 7)
+    e2 = src("e2", "C=3\n", mode=0o644, t=old + 9)  # a list: applied at close, time kept
+    ok(f"cp -p {e2} env")
+    check("env", "C=3\n", old + 9)
     # rsync -a: a same-size change one second on is sent and lands; then nothing is
     rs = tmp_path / "rs"
     src("rs/cgroup/memory.max", "96M\n")
