@@ -144,8 +144,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, attr_timeout(&n));
 }
 
-/* chmod/chown to what the file already is, touch and truncate succeed; anything
- * else would be a lie about the file, so it is refused. */
+/* chmod/chown to what the file already is, touch and truncate succeed; a chmod of a
+ * setting, config or container directory, and a chown of a setting, config, net/ or
+ * cgroup/, succeed and keep the tree's mode and the container's owner; any other
+ * change would be a lie about the file, so it is refused. */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
@@ -173,11 +175,29 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		to_set &= ~(FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 	}
 	if (r == 0 && n.kind != N_TMP) {
-		if ((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (st.st_mode & 07777))
+		/* A setting's, config's and a container directory's mode is the tree's: it
+		 * says who may change them (the container's owner) and who may read them, so
+		 * it is delegation's, which chown of the container directory changes. A chmod
+		 * to another mode succeeds and changes nothing: widening would let others
+		 * write, narrowing would hide what the tree shows every user. cp -p, rsync -a,
+		 * install -m and tar -x chmod after writing; their value lands either way. */
+		bool mode_is_the_trees = n.kind == N_KEY || n.kind == N_CONFIG ||
+					 n.kind == N_CDIR || n.kind == N_NETDIR || n.kind == N_CGDIR;
+
+		if ((to_set & FUSE_SET_ATTR_MODE) && !mode_is_the_trees &&
+		    (attr->st_mode & 07777) != (st.st_mode & 07777))
 			r = -EPERM;
-		if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != st.st_uid)
+		/* Their owner is the container's too (root's, or the one chown of the
+		 * container directory delegated it to): root's cp -p, rsync -a and tar -x
+		 * into a delegated container chown after writing, and that changes nothing. */
+		bool owner_is_the_containers = n.kind == N_KEY || n.kind == N_CONFIG ||
+					       n.kind == N_NETDIR || n.kind == N_CGDIR;
+
+		if ((to_set & FUSE_SET_ATTR_UID) && !owner_is_the_containers &&
+		    attr->st_uid != st.st_uid)
 			r = -EPERM;
-		if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != st.st_gid)
+		if ((to_set & FUSE_SET_ATTR_GID) && !owner_is_the_containers &&
+		    attr->st_gid != st.st_gid)
 			r = -EPERM;
 		if ((to_set & FUSE_SET_ATTR_SIZE) && node_is_dir(&n))
 			r = -EISDIR;
@@ -193,6 +213,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			r = engine_set_mtime(n.cname, n.kind == N_KEY ? n.arg : K_COUNT, &m, &err);
 			if (r < 0 && err.msg[0])
 				engine_set_last_error(n.cname, err.msg);
+			if (r == 0)	/* a list's pending writes land at close: with this time */
+				handles_time_set(n.ino, &m);
 		}
 		if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE) && fi && fi->fh) {
 			struct handle *h = (struct handle *)fh_get(fi->fh);
@@ -313,6 +335,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct cfs_err err = { 0 };
 	struct node p, np, src, dst;
 	bool dst_exists;
+	fuse_ino_t rtmp = 0;
+	int hole = HOLE_NONE;
 	int r = node_from_ino(parent, &p);
 
 	if (r == 0)
@@ -331,7 +355,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	as_req(req);
 	dst_exists = node_lookup(&np, newname, &dst) == 0;
-	if (dst_exists && (flags & RENAME_NOREPLACE)) {
+	/* a setting the caller unlinked is gone to it (or is its replacement) */
+	if (dst_exists && dst.kind == N_KEY)
+		hole = hole_lookup(newparent, newname, req_pid(req), &rtmp);
+	if (dst_exists && (flags & RENAME_NOREPLACE) && hole != HOLE_GONE) {
 		r = -EEXIST;
 		goto out;
 	}
@@ -343,6 +370,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = -EISDIR;
 		goto out;
 	}
+	/* over the caller's own unlinked setting (unlink, then a temp file renamed onto
+	 * the name): the rename is the create its hole waited for, and this write its
+	 * landing; a bad value fails it and changes nothing, as at a replacement's close */
+	if (hole == HOLE_GONE || hole == HOLE_REPLACED)
+		hole_end(newparent, newname, req_pid(req));
 	/* the temp file's content is one write of the setting it replaces */
 	char *buf = NULL;
 	size_t len = 0;

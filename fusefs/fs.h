@@ -116,6 +116,9 @@ int hole_create(const struct node *dir, const char *name, mode_t mode, pid_t pid
 		fuse_ino_t *ino);
 /* unlink of the replacement itself: back to a hole without one */
 int hole_drop_replacement(fuse_ino_t dir, const char *name, pid_t pid);
+/* A rename by pid over the name of its own hole is the create the hole waited for: the
+ * hole ends (its replacement, if any, goes) without a reset. -ENOENT: not pid's hole. */
+int hole_end(fuse_ino_t dir, const char *name, pid_t pid);
 /* At the replacement's flush by pid (0: its release): its content becomes the
  * setting. 0 if tmp is none (or pid not its writer). */
 int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err);
@@ -176,6 +179,8 @@ struct handle {
 	struct ev_handle *ev;
 	uid_t uid;		/* who opened it: writes are made for them */
 	gid_t gid;
+	bool has_mtime;		/* a time set on the file while its writes were pending */
+	struct timespec mtime;	/* (cp -p's futimens before close): kept after the commit */
 };
 static inline void handle_set_owner(struct handle *h, const struct fuse_ctx *ctx)
 {
@@ -193,6 +198,9 @@ ssize_t handle_write(struct handle *h, const char *buf, size_t size, off_t off,
 		     struct cfs_err *err);
 /* Apply what is pending (FLUSH/RELEASE); 0 or -errno. */
 int handle_commit(struct handle *h, struct cfs_err *err);
+/* A client set the time of node ino: its handles with writes pending keep it past
+ * their commit. */
+void handles_time_set(fuse_ino_t ino, const struct timespec *mtime);
 void handle_truncate(struct handle *h, off_t size);
 /* A rename of a temp file over node n = one whole write of n. */
 int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err);

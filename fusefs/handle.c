@@ -372,7 +372,31 @@ int handle_commit(struct handle *h, struct cfs_err *err)
 	/* the pending text stays: a later write on this handle extends it and the
 	 * next close applies the whole again */
 	r = node_write_whole(&h->node, h->pend ? h->pend : "", h->pend_len, err);
+	if (r == 0 && h->has_mtime)
+		r = engine_set_mtime(h->node.cname, h->node.kind == N_KEY ? h->node.arg : K_COUNT,
+				     &h->mtime, err);
+	h->has_mtime = false;
 	return r;
+}
+
+void handles_time_set(fuse_ino_t ino, const struct timespec *mtime)
+{
+	pthread_mutex_lock(&fh_lock);
+	for (int b = 0; b < FH_BUCKETS; b++)
+		for (struct fh_link *l = fh_table[b]; l; l = l->next) {
+			struct handle *h = (struct handle *)l;
+
+			if (l->free_fn != handle_free_link || l->released || h->ev ||
+			    h->node.ino != ino)
+				continue;
+			pthread_mutex_lock(&h->lock);
+			if (h->dirty) {
+				h->has_mtime = true;
+				h->mtime = *mtime;
+			}
+			pthread_mutex_unlock(&h->lock);
+		}
+	pthread_mutex_unlock(&fh_lock);
 }
 
 void handle_truncate(struct handle *h, off_t size)

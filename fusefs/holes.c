@@ -1,6 +1,8 @@
 /* holes.c - unlinking a setting. install, cp --remove-destination, mv from another
  * filesystem and tar -x remove the destination and create it again. So an unlink of a
- * setting is held, as a hole, for the process that made it: to that process the name
+ * setting is held, as a hole, for the process that made it (a process is its thread
+ * group and its start time: every thread of it, and never a later process that got
+ * the same pid): to that process the name
  * is gone, so its O_EXCL create succeeds and makes a replacement, a temp file whose
  * content becomes the setting at the writer's close (one write, validated like any
  * other: a bad value fails that close and changes nothing). Every other process sees
@@ -23,12 +25,20 @@
 
 #define HOLE_WAIT 10	/* seconds an unlink waits for its create */
 
+/* A client process: its thread group id and its start time (clock ticks after boot,
+ * /proc/PID/stat field 22), so a pid used again by another process is another client.
+ * tgid 0: none that can be named (gone, or outside the daemon's pid namespace). */
+struct client {
+	pid_t tgid;
+	unsigned long long start;
+};
+
 struct hole {
 	struct hole *next;
 	struct node setting;	/* the setting it stands for */
 	fuse_ino_t dir;
 	char name[64];
-	pid_t pid;
+	struct client who;	/* the process that unlinked it */
 	uid_t uid;		/* who unlinked: the landing and the reset are made for them */
 	gid_t gid;
 	time_t deadline;
@@ -42,13 +52,18 @@ static struct hole *holes;
 /* Processes that failed to remove something of a container: their unlinks there,
  * before and after, reset nothing. Forgotten when the process is gone. */
 #define CANCEL_MAX 32
-static struct { uint64_t cid; pid_t pid; } cancels[CANCEL_MAX];
+static struct { uint64_t cid; struct client who; } cancels[CANCEL_MAX];
 static int n_cancels;
 
-static bool is_cancelled(uint64_t cid, pid_t pid)
+static bool same_client(const struct client *a, const struct client *b)
+{
+	return a->tgid && a->tgid == b->tgid && a->start == b->start;
+}
+
+static bool is_cancelled(uint64_t cid, const struct client *who)
 {
 	for (int i = 0; i < n_cancels; i++)
-		if (cancels[i].cid == cid && cancels[i].pid == pid)
+		if (cancels[i].cid == cid && same_client(&cancels[i].who, who))
 			return true;
 	return false;
 }
@@ -76,24 +91,72 @@ static void tmp_name(const struct hole *h, char *buf, size_t n)
 	snprintf(buf, n, "/%s", h->name);
 }
 
-static bool process_gone(pid_t pid)
+/* The text of /proc/PID/NAME, NUL-terminated; false if there is none. */
+static bool proc_read(pid_t pid, const char *name, char *buf, size_t n)
 {
-	char path[64], buf[512];
+	char path[64];
 	ssize_t len;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH;
-	len = read(fd, buf, sizeof(buf) - 1);
+		return false;
+	len = read(fd, buf, n - 1);
 	close(fd);
 	if (len <= 0)
-		return true;
+		return false;
 	buf[len] = '\0';
+	return true;
+}
+
+/* The start time of process tgid, or 0 if it is gone or a zombie. */
+static unsigned long long start_of(pid_t tgid)
+{
+	char buf[1024];
+	unsigned long long start = 0;
+
+	if (tgid <= 0 || !proc_read(tgid, "stat", buf, sizeof(buf)))
+		return 0;
+	/* after the command's ')': state (field 3) ... starttime (field 22) */
 	const char *p = strrchr(buf, ')');
 
-	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	p += 2;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p || sscanf(p, "%llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+/* The process a request came from: the kernel names the calling thread. */
+static struct client client_of(pid_t pid)
+{
+	struct client c = { 0, 0 };
+	char buf[2048];
+	const char *t;
+	int tgid;
+
+	if (pid <= 0 || !proc_read(pid, "status", buf, sizeof(buf)))
+		return c;
+	t = strstr(buf, "\nTgid:");
+	if (!t || sscanf(t + 6, "%d", &tgid) != 1 || tgid <= 0)
+		return c;
+	c.start = start_of(tgid);
+	if (c.start)
+		c.tgid = tgid;
+	return c;
+}
+
+/* Gone: ended, a zombie, or its pid now another process's. */
+static bool client_gone(const struct client *c)
+{
+	return !c->tgid || start_of(c->tgid) != c->start;
 }
 
 int hole_open(const struct node *dir, const char *name, const struct node *setting, pid_t pid,
@@ -103,12 +166,16 @@ int hole_open(const struct node *dir, const char *name, const struct node *setti
 
 	if (strlen(name) >= sizeof(h->name))
 		return -ENAMETOOLONG;
+	struct client who = client_of(pid);
+
 	pthread_mutex_lock(&hole_lock);
 	h = find(dir->ino, name);
 	if (h) {
 		/* another process's hole: this unlink is refused, as before holes */
+		int r = same_client(&h->who, &who) ? 0 : -EBUSY;
+
 		pthread_mutex_unlock(&hole_lock);
-		return h->pid == pid ? 0 : -EBUSY;
+		return r;
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
@@ -118,10 +185,10 @@ int hole_open(const struct node *dir, const char *name, const struct node *setti
 	h->setting = *setting;
 	h->dir = dir->ino;
 	snprintf(h->name, sizeof(h->name), "%s", name);
-	h->pid = pid;
+	h->who = who;	/* none that can be named: ended at the next settle */
 	h->uid = uid;
 	h->gid = gid;
-	h->cancelled = is_cancelled(dir->cid, pid);
+	h->cancelled = is_cancelled(dir->cid, &who);
 	h->deadline = time(NULL) + HOLE_WAIT;
 	h->next = holes;
 	holes = h;
@@ -135,8 +202,9 @@ int hole_lookup(fuse_ino_t dir, const char *name, pid_t pid, fuse_ino_t *tmp)
 
 	pthread_mutex_lock(&hole_lock);
 	struct hole *h = find(dir, name);
+	struct client who = h ? client_of(pid) : (struct client){ 0, 0 };
 
-	if (h && h->pid != pid) {
+	if (h && !same_client(&h->who, &who)) {
 		r = HOLE_OTHER;
 	} else if (h && h->tmp) {
 		char tn[80];
@@ -157,8 +225,9 @@ int hole_create(const struct node *dir, const char *name, mode_t mode, pid_t pid
 
 	pthread_mutex_lock(&hole_lock);
 	struct hole *h = find(dir->ino, name);
+	struct client who = h ? client_of(pid) : (struct client){ 0, 0 };
 
-	if (h && h->pid == pid && !h->tmp) {
+	if (h && same_client(&h->who, &who) && !h->tmp) {
 		char tn[80];
 
 		tmp_name(h, tn, sizeof(tn));
@@ -190,8 +259,9 @@ int hole_drop_replacement(fuse_ino_t dir, const char *name, pid_t pid)
 
 	pthread_mutex_lock(&hole_lock);
 	struct hole *h = find(dir, name);
+	struct client who = h ? client_of(pid) : (struct client){ 0, 0 };
 
-	if (h && h->pid == pid && h->tmp) {
+	if (h && same_client(&h->who, &who) && h->tmp) {
 		char tn[80];
 
 		tmp_name(h, tn, sizeof(tn));
@@ -202,6 +272,27 @@ int hole_drop_replacement(fuse_ino_t dir, const char *name, pid_t pid)
 	}
 	pthread_mutex_unlock(&hole_lock);
 	return r;
+}
+
+int hole_end(fuse_ino_t dir, const char *name, pid_t pid)
+{
+	struct hole *h;
+
+	pthread_mutex_lock(&hole_lock);
+	h = find(dir, name);
+	if (h) {
+		struct client who = client_of(pid);
+
+		if (same_client(&h->who, &who))
+			take_out(h);
+		else
+			h = NULL;
+	}
+	pthread_mutex_unlock(&hole_lock);
+	if (!h)
+		return -ENOENT;
+	finish(h);	/* no reset: what is renamed over the name is its new value */
+	return 0;
 }
 
 int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err)
@@ -215,8 +306,14 @@ int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err)
 	pthread_mutex_lock(&hole_lock);
 	/* a close in another process (a child's copy of the descriptor, closed at its
 	 * exec) is not the writer's: only the writer's close, or the last one, lands */
-	for (h = holes; h && (h->tmp != tmp || (pid && h->pid != pid)); h = h->next)
+	for (h = holes; h && h->tmp != tmp; h = h->next)
 		;
+	if (h && pid) {
+		struct client who = client_of(pid);
+
+		if (!same_client(&h->who, &who))
+			h = NULL;
+	}
 	if (h)
 		take_out(h);
 	pthread_mutex_unlock(&hole_lock);
@@ -266,14 +363,14 @@ void holes_settle(void)
 		return;
 	}
 	for (int i = 0; i < n_cancels;)
-		if (process_gone(cancels[i].pid))
+		if (client_gone(&cancels[i].who))
 			cancels[i] = cancels[--n_cancels];
 		else
 			i++;
 	now = time(NULL);
 	for (struct hole **pp = &holes; *pp;) {
 		struct hole *h = *pp;
-		bool gone = process_gone(h->pid);
+		bool gone = client_gone(&h->who);
 
 		if (gone || (!h->tmp && now >= h->deadline)) {
 			*pp = h->next;
@@ -296,17 +393,21 @@ void holes_settle(void)
 
 void holes_cancel(uint64_t cid, pid_t pid)
 {
+	struct client who = client_of(pid);
+
+	if (!who.tgid)
+		return;	/* its unlinks' holes end, and reset, at the next settle */
 	pthread_mutex_lock(&hole_lock);
 	for (struct hole *h = holes; h; h = h->next)
-		if (h->setting.cid == cid && h->pid == pid)
+		if (h->setting.cid == cid && same_client(&h->who, &who))
 			h->cancelled = true;
-	if (!is_cancelled(cid, pid)) {
+	if (!is_cancelled(cid, &who)) {
 		if (n_cancels == CANCEL_MAX) {	/* the oldest goes */
 			memmove(cancels, cancels + 1, sizeof(cancels[0]) * (CANCEL_MAX - 1));
 			n_cancels--;
 		}
 		cancels[n_cancels].cid = cid;
-		cancels[n_cancels++].pid = pid;
+		cancels[n_cancels++].who = who;
 	}
 	pthread_mutex_unlock(&hole_lock);
 }

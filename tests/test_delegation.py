@@ -50,6 +50,9 @@ for op in ops:
             out.append(["ok", None])
         elif kind == "listdir":
             out.append(["ok", sorted(os.listdir(path))])
+        elif kind == "chmod":
+            os.chmod(path, op[2])
+            out.append(["ok", oct(os.stat(path).st_mode & 0o7777)])
     except OSError as e:
         out.append([errno.errorcode[e.errno], None])
 print(json.dumps(out))
@@ -287,6 +290,71 @@ def test_refused_widenings(daemon, containers, users):
     # root still may do everything
     c.set("privileged", "1")
     c.set("privileged", "0")
+
+
+def test_an_owners_chmod_opens_nothing(daemon, containers, users):
+    """The modes are delegation's: the owner's chmod succeeds (cp -p, tar -x and rsync -a
+    set modes after writing) and neither opens its files to others nor closes them."""
+    owner, other = users
+    c = containers("web", init="/bin/sleep 300")
+    _delegate(daemon, "web", owner)
+    got = owner.run(("chmod", c.path("hostname"), 0o666), ("chmod", c.path("env"), 0o644),
+                    ("chmod", c.path("config"), 0o666), ("chmod", c.path(), 0o777),
+                    ("chmod", c.path("cgroup"), 0o700), ("chmod", c.path("hostname"), 0o600))
+    assert got == [["ok", "0o644"], ["ok", "0o600"], ["ok", "0o600"], ["ok", "0o755"],
+                   ["ok", "0o755"], ["ok", "0o644"]], got
+    got = other.run(("write", c.path("hostname"), "evil\n"), ("read", c.path("env")),
+                    ("read", c.path("config")), ("read", c.path("hostname")),
+                    ("listdir", c.path("cgroup")))
+    assert [g[0] for g in got] == ["EACCES", "EACCES", "EACCES", "ok", "ok"], got
+    assert got[3][1] == "web\n"
+    assert other.one("chmod", c.path("hostname"), 0o666)[0] == "EPERM"  # not its file
+
+
+def test_roots_copies_keep_the_owner(daemon, containers, users, tmp_path):
+    """root's cp -p, rsync -a, tar -x and install into a delegated container chown what
+    they wrote to the source's owner: the values land, the files stay the owner's."""
+    owner, _other = users
+    c = containers("web", init="/bin/sleep 300")
+    _delegate(daemon, "web", owner)
+    src = tmp_path / "src"
+    (src / "cgroup").mkdir(parents=True)
+    for rel, v in (("hostname", "h0"), ("cgroup/pids.max", "60"), ("env", "A=0")):
+        (src / rel).write_text(v + "\n")
+        os.chown(src / rel, 1234, 1234)
+    os.chown(src / "cgroup", 1234, 1234)
+    archive = tmp_path / "t.tar"
+
+    def retar(host, pids):
+        (src / "hostname").write_text(host + "\n")
+        (src / "cgroup" / "pids.max").write_text(pids + "\n")
+        subprocess.run(["tar", "-cf", str(archive), "-C", str(src), "hostname", "cgroup"],
+                       check=True, timeout=30)
+
+    steps = [
+        (None, ["cp", "-p", str(src / "hostname"), c.path("hostname")], {"hostname": "h0"}),
+        (None, ["rsync", "-a", f"{src}/cgroup/", c.path("cgroup") + "/"],
+         {"cgroup/pids.max": "60"}),
+        (None, ["rsync", "-a", str(src / "env"), c.path("env")], {"env": "A=0"}),
+        (lambda: retar("h1", "61"), ["tar", "-xf", str(archive), "-C", c.path()],
+         {"hostname": "h1", "cgroup/pids.max": "61"}),
+        (lambda: (src / "hostname").write_text("h2\n"),
+         ["install", "-o", "1234", "-m", "666", str(src / "hostname"), c.path("hostname")],
+         {"hostname": "h2"}),
+    ]
+    for prepare, argv, want in steps:
+        if shutil.which(argv[0]) is None:
+            continue
+        if prepare:
+            prepare()
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (argv, r.stderr)
+        for rel, v in want.items():
+            assert c.read(rel) == v, (argv, rel)
+    for rel in ("", "cgroup", "hostname", "env", "cgroup/pids.max", "config"):
+        st = os.stat(c.path(rel))
+        assert (st.st_uid, st.st_gid) == (owner.uid, owner.gid), rel
+    assert owner.one("write", c.path("hostname"), "mine\n") == ["ok", None]
 
 
 def test_ownership_survives_restart(daemon, containers, users):

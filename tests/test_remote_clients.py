@@ -26,6 +26,7 @@ import pytest
 
 from lib.fsops import (last_error, parse_ini, read_file, read_value, sh, write_file)
 from lib.keys import container_listing, section_files
+from lib.lifecycle import wait_for
 from lib.remote import (SFTP_SERVER, SSHD, Sshd, Sshfs, ansible_adhoc, ansible_env,
                         missing_tools)
 
@@ -319,6 +320,93 @@ def test_sshfs_file_tools_times_and_replacement(daemon, sshfs, tmp_path):
     assert set(os.listdir(lweb)) == container_listing()
 
 
+@pytest.mark.timeout(120)
+def test_sshfs_unlink_then_create_tools_and_modes(daemon, sshfs, tmp_path):
+    """Over sshfs (sftp-server makes every operation): tar -x with and without
+    --overwrite, mv from another filesystem, cp --remove-destination, cp -p and rsync -a
+    from sources of other modes, rsync's same-size change one second on, and vim with its
+    defaults land their values (and times); the modes stay the tree's."""
+    if missing_tools("rsync", "tar", "vim"):
+        pytest.skip("rsync, tar or vim is not installed")
+    fs = sshfs(["sshfs_sync"])
+    os.mkdir(daemon.path("web"))
+    rweb = os.path.join(fs.mnt, "web")
+    lweb = daemon.path("web")
+    old = 1_500_000_000
+    modes = {rel: os.stat(os.path.join(lweb, rel)).st_mode for rel in
+             ("", "cgroup", "hostname", "env", "cgroup/pids.max", "cgroup/memory.max")}
+
+    def src(name, text, mode=0o664, t=old):
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        os.chmod(p, mode)
+        os.utime(p, (t, t))
+        return str(p)
+
+    def check(rel, want, t=old):
+        fs.settle(os.path.join(lweb, rel))
+        assert read_file(os.path.join(lweb, rel)) == want, rel
+        if t is not None:
+            assert int(os.stat(os.path.join(lweb, rel)).st_mtime) == t, rel
+
+    def ok(script):
+        r = sh(script, cwd=rweb, timeout=60)
+        assert r.returncode == 0, (script, r.stdout, r.stderr)
+
+    # tar -x, without and with --overwrite (modes 0664/0775 in the archive)
+    for n, overwrite in enumerate(("", "--overwrite")):
+        tree = tmp_path / f"tree{n}"
+        src(f"tree{n}/hostname", f"tar{n}\n")
+        src(f"tree{n}/cgroup/pids.max", f"{64 + n}\n")
+        for d in (tree / "cgroup", tree):
+            os.chmod(d, 0o775)
+        ok(f"tar -cf {tmp_path}/t{n}.tar -C {tree} . && tar -xf {tmp_path}/t{n}.tar {overwrite}")
+        check("hostname", f"tar{n}\n")
+        check("cgroup/pids.max", f"{64 + n}\n")
+    # mv from another filesystem
+    e = src("env", "A=1\nB=2\n")
+    ok(f"mv {e} env")
+    check("env", "A=1\nB=2\n")
+    # cp --remove-destination, cp -p
+    h1 = src("h1", "removed\n")
+    ok(f"cp --remove-destination {h1} hostname")
+    check("hostname", "removed\n", None)
+    h2 = src("h2", "kept-time\n", t=old + 7)
+    ok(f"cp -p {h2} hostname")
+    check("hostname", "kept-time\n", old + 7)
+    e2 = src("e2", "C=3\n", mode=0o644, t=old + 9)  # a list: applied at close, time kept
+    ok(f"cp -p {e2} env")
+    check("env", "C=3\n", old + 9)
+    # rsync -a: a same-size change one second on is sent and lands; then nothing is
+    rs = tmp_path / "rs"
+    src("rs/cgroup/memory.max", "96M\n")
+    os.chmod(rs / "cgroup", 0o700)
+    os.chmod(rs, 0o755)
+    ok(f"rsync -a {rs}/ ./")
+    check("cgroup/memory.max", "96M\n")
+    src("rs/cgroup/memory.max", "97M\n", t=old + 1)
+    r = sh(f"rsync -a --itemize-changes {rs}/ ./", cwd=rweb, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert [x.split()[-1] for x in r.stdout.splitlines() if x.startswith(">f")] == \
+        ["cgroup/memory.max"], r.stdout
+    check("cgroup/memory.max", "97M\n", old + 1)
+    # vim with its defaults (backupskip=: the mount is under /tmp)
+    ok("vim --clean -i NONE -es -c 'set backupskip=' -c '%s/97M/128M/' -c wq cgroup/memory.max")
+    check("cgroup/memory.max", "128M\n", None)
+    assert {rel: os.stat(os.path.join(lweb, rel)).st_mode for rel in modes} == modes
+    # rm alone: sftp-server lives on, so the setting goes back to its default when the
+    # wait for a create is over; meanwhile every other process sees it unchanged
+    ok("rm hostname")
+    assert read_value(os.path.join(lweb, "hostname")) == "kept-time"
+    wait_for(lambda: read_value(os.path.join(lweb, "hostname")) == "web", 60,
+             what="the reset of an unlink no create followed")
+    assert read_value(os.path.join(rweb, "hostname")) == "web"
+    assert set(os.listdir(lweb)) == container_listing()
+    assert not [n for n in os.listdir(os.path.join(lweb, "cgroup")) if n.startswith(".")
+                or n.endswith("~")]
+
+
 # ---- Ansible ----
 
 @pytest.fixture
@@ -380,13 +468,18 @@ HUMAN_VALUES = {  # human units and mixed spellings: each reads back as written
 
 
 @pytest.mark.timeout(120)
-def test_ansible_playbook_human_units_idempotent(daemon, web, tmp_path):
-    """A playbook copying human units and mixed spellings reports changed=0 when run again."""
+@pytest.mark.parametrize("via", ["tree", "sshfs"])
+def test_ansible_playbook_human_units_idempotent(daemon, web, tmp_path, request, via):
+    """A playbook copying human units and mixed spellings reports changed=0 when run
+    again, on the tree and on an sshfs mount of it."""
     miss = missing_tools("ansible-playbook", "/usr/bin/python3")
     if miss:
         pytest.skip(f"not installed: {' '.join(miss)} (scripts/deps installs ansible-core)")
+    dest_web = web
+    if via == "sshfs":
+        dest_web = os.path.join(request.getfixturevalue("sshfs")(["sshfs_sync"]).mnt, "web")
     env = dict(ansible_env(str(tmp_path / "ansible")), ANSIBLE_STDOUT_CALLBACK="default")
-    tasks = "".join(f"    - copy:\n        dest: {json.dumps(os.path.join(web, rel))}\n"
+    tasks = "".join(f"    - copy:\n        dest: {json.dumps(os.path.join(dest_web, rel))}\n"
                     f"        content: {json.dumps(v + chr(10))}\n"
                     for rel, v in HUMAN_VALUES.items())
     book = tmp_path / "human.yml"

@@ -6,6 +6,7 @@ import errno
 import fcntl
 import os
 import pathlib
+import shutil
 import stat
 import termios
 
@@ -312,20 +313,121 @@ def test_vim_in_place_write(daemon, web):
     assert val(web, "hostname") == "vim"
 
 
+def _keeps_working(tool, web, scratch):
+    """(shell script, file, content it must leave) for one tool editing in web."""
+    env = os.path.join(web, "env")
+    if tool == "perl -pi":
+        return f"perl -pi -e 's/^B=2$/B=3/' {env}", "env", "A=1\nB=3\n"
+    if tool == "patch":
+        with open(os.path.join(scratch, "env"), "w") as f:
+            f.write("A=1\nB=3\n")
+        return (f"diff -u {env} {scratch}/env > {scratch}/p.diff; patch {env} {scratch}/p.diff",
+                "env", "A=1\nB=3\n")
+    if tool == "dd":
+        return (f"printf '128M\\n' | dd of={web}/cgroup/memory.max status=none",
+                "cgroup/memory.max", "128M\n")
+    if tool == "rsync --inplace":
+        with open(os.path.join(scratch, "m"), "w") as f:
+            f.write("256M\n")
+        return (f"rsync --inplace -I {scratch}/m {web}/cgroup/memory.max",
+                "cgroup/memory.max", "256M\n")
+    if tool == "tee -a":
+        return f"echo C=4 | tee -a {env} >/dev/null", "env", "A=1\nB=2\nC=4\n"
+    raise AssertionError(tool)
+
+
+KEEPS_WORKING = ["perl -pi", "patch", "dd", "rsync --inplace", "tee -a"]
+
+
+@pytest.mark.parametrize("tool", KEEPS_WORKING)
+def test_tools_that_edit_in_place_or_by_rename(daemon, web, tmp_path, tool):
+    """perl -pi, patch, dd, rsync --inplace and tee -a: the value lands whole, and
+    nothing of the tool is left in the tree."""
+    if shutil.which(tool.split()[0]) is None:
+        pytest.skip(f"{tool.split()[0]} is not installed")
+    assert sh(f"printf 'A=1\\nB=2\\n' > {web}/env").returncode == 0
+    script, rel, want = _keeps_working(tool, web, str(tmp_path))
+    r = sh(script, cwd=str(tmp_path))
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert read_file(os.path.join(web, rel)) == want
+    assert set(os.listdir(web)) == container_listing()
+    for sec in ("net", "cgroup"):
+        left = [n for n in os.listdir(os.path.join(web, sec)) if n not in section_files(sec)
+                and n not in STATS]
+        assert not left, (sec, left)
+
+
+VIMS = {  # backupskip= : the test's tree is under /tmp, which vim makes no backup for
+    "defaults": ["vim", "--clean", "-i", "NONE", "-es", "-c", "set backupskip="],
+    "vi-compatible": ["vim", "-u", "NONE", "-i", "NONE", "-es", "-c", "set backupskip="],
+}
+
+
+@pytest.mark.parametrize("vim", sorted(VIMS))
+def test_vim_edits_a_setting(daemon, web, vim):
+    """vim as installed (backupcopy=auto, writebackup): it tries to rename the file to
+    its backup (refused), copies it there instead, unlinks the file and writes it anew:
+    the unlink is held for vim, its create makes the replacement, its close lands it.
+    With 'compatible' (backupcopy=yes) it writes in place. A bad value fails the write
+    and changes nothing; no backup, swap or probe file is left."""
+    if shutil.which("vim") is None:
+        pytest.skip("vim is not installed")
+    argv = VIMS[vim]
+    mem = os.path.join(web, "cgroup", "memory.max")
+    env = os.path.join(web, "env")
+    assert run(["sh", "-c", f"echo 96M > {mem} && printf 'A=1\\nB=2\\n' > {env}"]).returncode == 0
+    for path, cmd, want in ((mem, "%s/96M/128M/", "128M\n"), (env, "%s/B=2/B=3/", "A=1\nB=3\n"),
+                            (os.path.join(web, "hostname"), "%s/web/edited/", "edited\n")):
+        r = run(argv + ["-c", cmd, "-c", "wq", path])
+        assert r.returncode == 0, (path, r.stdout, r.stderr)
+        assert read_file(path) == want, path
+    r = run(argv + ["-c", "%s/128M/lots/", "-c", "wq", mem])
+    assert r.returncode != 0
+    assert read_value(mem) == "128M"  # neither the bad value nor the default
+    assert "lots" in last_error(daemon, "web")
+    # after a failed write vim keeps its backup, if it made a copy (a temp file)
+    backup = os.path.join(web, "cgroup", "memory.max~")
+    if os.path.exists(backup):
+        assert read_file(backup) == "128M\n"
+        os.unlink(backup)
+    # once vim is gone nothing is reset, and nothing of it is left
+    assert read_value(mem) == "128M" and read_file(env) == "A=1\nB=3\n"
+    assert set(os.listdir(web)) == container_listing()
+    for sec in ("net", "cgroup"):
+        left = [n for n in os.listdir(os.path.join(web, sec)) if n not in section_files(sec)
+                and n not in STATS]
+        assert not left, (sec, left)
+
+
 @pytest.mark.parametrize("rel,mode", [("hostname", 0o644), ("config", 0o600), ("pid", 0o444),
                                       ("net/type", 0o644), ("cgroup/memory.current", 0o444),
-                                      ("", 0o755), ("net", 0o755)])
-def test_chmod_chown_to_current_ok_other_eperm(daemon, web, rel, mode):
+                                      ("env", 0o600), ("", 0o755), ("net", 0o755),
+                                      ("cgroup", 0o755)])
+def test_chmod_chown(daemon, web, rel, mode):
+    """chmod and chown to what the file is succeed. A chmod of a setting, config or a
+    container directory to another mode succeeds and keeps the tree's mode (it is
+    delegation's: widening would let others write), a chown to another owner keeps the
+    container's; of a runtime file both fail."""
     p = os.path.join(web, rel)
     assert errno_of(os.chmod, p, mode) == 0
     assert errno_of(os.chown, p, 0, 0) == 0
     assert errno_of(os.chown, p, -1, -1) == 0
-    other = 0o600 if mode != 0o600 else 0o644
-    assert errno_of(os.chmod, p, other) == errno.EPERM
-    if rel:  # root's chown of the container's directory delegates it (test_delegation.py)
-        assert errno_of(os.chown, p, 1000, 1000) == errno.EPERM
+    runtime = rel in ("pid", "cgroup/memory.current")
+    for other in (0o666, 0o777, 0o600, 0o000, 0o4755):
+        if other != mode:
+            assert errno_of(os.chmod, p, other) == (errno.EPERM if runtime else 0), oct(other)
+            assert stat.S_IMODE(os.stat(p).st_mode) == mode, oct(other)
+    # root's chown of the container's directory delegates it (test_delegation.py); of a
+    # setting, config, net/ or cgroup/ it succeeds and keeps the container's owner
+    if rel:
+        assert errno_of(os.chown, p, 1000, 1000) == (errno.EPERM if runtime else 0)
     st = os.stat(p)
     assert stat.S_IMODE(st.st_mode) == mode and (st.st_uid, st.st_gid) == (0, 0)
+    # nobody else may write what root's chmod 0666 did not open up
+    if not runtime and not os.path.isdir(p) and shutil.which("setpriv"):
+        r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+                 f"echo x >> {p}"])
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r.stderr
 
 
 def test_xattrs_and_ioctls_not_eperm(daemon, web):

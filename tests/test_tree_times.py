@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from lib.fsops import read_value, run, write_file
+from lib.fsops import read_file, read_value, run, write_file
 from lib.lifecycle import containers
 
 assert containers  # the fixture, imported for the tests below
@@ -65,6 +65,33 @@ def test_touch_d_and_cp_p(daemon, web, tmp_path):
     assert mtime(host) == OLD
 
 
+def test_cp_p_onto_a_list_and_config(daemon, web, tmp_path):
+    """cp -p sets the time before it closes: a list or config, applied at that close,
+    keeps it."""
+    for rel, text in (("env", "A=1\nB=2\n"), ("mounts", ""), ("config", None)):
+        src = tmp_path / rel
+        if text is None:
+            text = read_file(os.path.join(web, "config")).replace("hostname = web",
+                                                                  "hostname = copied")
+        src.write_text(text)
+        os.chmod(src, os.stat(os.path.join(web, rel)).st_mode & 0o777)
+        os.utime(src, ns=(OLD, OLD))
+        r = run(["cp", "-p", str(src), os.path.join(web, rel)])
+        assert r.returncode == 0, r.stderr
+        assert read_file(os.path.join(web, rel)) == (text or "\n"), rel
+        assert mtime(os.path.join(web, rel)) == OLD, rel
+    assert read_value(os.path.join(web, "hostname")) == "copied"
+    # and within a process: write, set the time, close
+    env = os.path.join(web, "env")
+    fd = os.open(env, os.O_WRONLY | os.O_TRUNC)
+    try:
+        os.write(fd, b"C=3\n")
+        os.utime(env, ns=(OLD, OLD))
+    finally:
+        os.close(fd)
+    assert read_file(env) == "C=3\n" and mtime(env) == OLD
+
+
 def test_config_time_sets_every_setting(daemon, web):
     cfg = os.path.join(web, "config")
     os.utime(cfg, ns=(OLD, OLD))
@@ -91,8 +118,8 @@ def test_rsync_twice_and_same_size_change(daemon, web, tmp_path):
               "net/type": "veth", "env": "A=1\nB=2"}
     for rel, v in values.items():
         (src / rel).write_text(v + "\n")
-        # the tree's own modes (env is its owner's alone: 0600), or rsync -a would
-        # chmod, which settings refuse (rsync --no-perms is the other way)
+        # the tree's own modes (env is its owner's alone: 0600): a chmod to another
+        # succeeds and changes nothing, so rsync -a would set it again at every run
         os.chmod(src / rel, os.stat(os.path.join(web, rel)).st_mode & 0o777)
         # written before the container existed (rsync itself, like any copy to a
         # local filesystem, skips a same-size file whose mtime is in the same second)
