@@ -106,8 +106,15 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = node_from_ino(tmp, &n);
 	else if (r == 0)
 		r = node_lookup(&p, name, &n);
+	/* the kernel's lookup of a temp file, counted before it can send the FORGET */
+	bool counted = r == 0 && n.kind == N_TMP;
+
+	if (counted)
+		r = tmp_ref(n.ino);
 	if (r == 0)
 		r = reply_entry_cached(req, &n, hole == HOLE_NONE);
+	if (r < 0 && counted)
+		tmp_forget(n.ino, 1);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 }
@@ -703,9 +710,26 @@ static void op_xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	fuse_reply_err(req, EOPNOTSUPP);
 }
 
+/* The one attribute: on the root, how many client temp files the daemon holds (each
+ * is freed when unlinked or renamed over a setting and forgotten by the kernel). */
+#define XATTR_TMPFILES "user.containerfs.tmpfiles"
+
 static void op_xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	fuse_reply_err(req, EOPNOTSUPP);
+	char v[32];
+	int n;
+
+	if (ino != INO_ROOT || strcmp(name, XATTR_TMPFILES)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	n = snprintf(v, sizeof(v), "%zu", tmp_count());
+	if (size == 0)
+		fuse_reply_xattr(req, n);
+	else if (size < (size_t)n)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, v, n);
 }
 
 static void op_xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)

@@ -87,7 +87,12 @@ extern time_t fs_start_time;
 /* tmpfile.c: files clients create in container directories (sed -i, Ansible). */
 struct tmpfile;
 int tmp_create(const struct node *dir, const char *name, mode_t mode, fuse_ino_t *ino);
+/* Find a temp file by name. Only a reply that gives the kernel an entry counts as
+ * its lookup (tmp_ref, undone by tmp_forget): a file freed at the last FORGET. */
 int tmp_lookup(fuse_ino_t dir, const char *name, fuse_ino_t *ino);
+int tmp_ref(fuse_ino_t ino);
+/* How many temp files the daemon holds (user.containerfs.tmpfiles on the root). */
+size_t tmp_count(void);
 int tmp_stat(fuse_ino_t ino, struct stat *st);
 int tmp_unlink(fuse_ino_t dir, const char *name);
 int tmp_rename(fuse_ino_t dir, const char *name, fuse_ino_t newdir, const char *newname);
