@@ -53,10 +53,20 @@ static void as_handle(const struct handle *h)
 	engine_set_caller(h->uid, h->gid);
 }
 
+/* A refusal lands in the last_error of the node's own container: a handle opened
+ * before `rmdir NAME; mkdir NAME` names a container that is gone, not the new one. */
+static void node_last_error(const struct node *n, const char *msg)
+{
+	uint64_t id;
+
+	if (n->cname[0] && msg[0] && engine_exists(n->cname, &id) && id == n->cid)
+		engine_set_last_error(n->cname, msg);
+}
+
 static void reply_error(fuse_req_t req, const struct node *n, int r, const struct cfs_err *err)
 {
-	if (n && n->cname[0] && err && err->msg[0])
-		engine_set_last_error(n->cname, err->msg);
+	if (n && err)
+		node_last_error(n, err->msg);
 	fuse_reply_err(req, r < 0 ? -r : r);
 }
 
@@ -564,13 +574,13 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (h->node.kind == N_TMP) {
 		/* a replacement its writer never closed itself (it passed it on) */
-		if (hole_land(ino, 0, &err) < 0 && err.msg[0])
-			engine_set_last_error(h->node.cname, err.msg);
+		if (hole_land(ino, 0, &err) < 0)
+			node_last_error(&h->node, err.msg);
 	} else if (!h->ev) {
 		pthread_mutex_lock(&h->lock);
 		as_handle(h);
-		if (handle_commit(h, &err) < 0 && err.msg[0])
-			engine_set_last_error(h->node.cname, err.msg);
+		if (handle_commit(h, &err) < 0)
+			node_last_error(&h->node, err.msg);
 		pthread_mutex_unlock(&h->lock);
 	}
 	fh_release(&h->link);

@@ -574,3 +574,39 @@ def test_full_state_dir_refuses_writes_and_keeps_values(daemon):
     finally:
         subprocess.run(["umount", "-l", daemon.state_dir], timeout=10)
     daemon.start()
+
+
+@pytest.mark.parametrize("rel", ["hostname", "env", "config", "state", "cgroup/memory.max"])
+def test_handle_of_a_removed_container_leaves_its_successor_untouched(daemon, rel):
+    """Not a value and not a last_error: a handle acts on the container it was opened in."""
+    os.mkdir(daemon.path("web"))
+    fd = os.open(daemon.path("web", rel), os.O_WRONLY)
+    try:
+        os.rmdir(daemon.path("web"))
+        os.mkdir(daemon.path("web"))
+        before = read_file(daemon.path("web", "config"))
+        data = {"config": b"[container]\nhostname = intruder\n", "env": b"INTRUDER=1\n",
+                "state": b"start\n", "cgroup/memory.max": b"64M\n"}.get(rel, b"intruder\n")
+        assert errno_of(os.write, fd, data) in (0, errno.ENOENT)
+    finally:
+        err = errno_of(os.close, fd)
+    assert err in (0, errno.ENOENT)
+    assert read_file(daemon.path("web", "config")) == before
+    assert read_value(daemon.path("web", "state")) == "STOPPED"
+    assert read_file(daemon.path("web", "last_error")) == ""
+
+
+def test_temp_file_of_a_removed_container_is_not_renamed_into_its_successor(daemon):
+    os.mkdir(daemon.path("web"))
+    tmp = daemon.path("web", ".edit.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:
+        os.write(fd, b"intruder\n")
+        os.rmdir(daemon.path("web"))
+        os.mkdir(daemon.path("web"))
+        assert errno_of(os.rename, tmp, daemon.path("web", "hostname")) == errno.ENOENT
+    finally:
+        os.close(fd)
+    assert read_value(daemon.path("web", "hostname")) == "web"
+    assert ".edit.tmp" not in os.listdir(daemon.path("web"))
+    assert read_file(daemon.path("web", "last_error")) == ""
