@@ -492,10 +492,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (h->ev) {
 		events_read(req, h->ev, size);
-	} else if (h->node.kind == N_TMP) {
+	} else if (h->node.kind == N_TMP || h->is_log) {
 		char *tmp = malloc(size ? size : 1);
 
-		r = tmp ? tmp_read(ino, tmp, size, off, &got) : -ENOMEM;
+		if (!tmp)
+			r = -ENOMEM;
+		else if (h->is_log)
+			r = handle_log_read(h, tmp, size, off, &got);
+		else
+			r = tmp_read(ino, tmp, size, off, &got);
 		if (r < 0)
 			fuse_reply_err(req, -r);
 		else

@@ -179,6 +179,8 @@ struct handle {
 	bool dirty;
 	int failed;		/* errno of a refused write: nothing is applied */
 	struct ev_handle *ev;
+	bool is_log;		/* a read-open of log: read from its files through logv */
+	struct cfs_log_view logv;
 	uid_t uid;		/* who opened it: writes are made for them */
 	gid_t gid;
 };
@@ -193,6 +195,8 @@ int handle_open(const struct node *n, int flags, struct handle **out);
 void handle_free(struct handle *h);
 void handle_free_link(struct fh_link *l);
 int handle_read(struct handle *h, size_t size, off_t off, const char **buf, size_t *got);
+/* A read of log into buf (the handle holds no copy of it). */
+int handle_log_read(struct handle *h, char *buf, size_t size, off_t off, size_t *got);
 /* A write; returns bytes taken or -errno (err filled). */
 ssize_t handle_write(struct handle *h, const char *buf, size_t size, off_t off,
 		     struct cfs_err *err);

@@ -644,3 +644,67 @@ def test_a_failed_directory_fsync_after_the_rename_keeps_the_change(daemon):
     assert ".config.tmp" not in os.listdir(os.path.join(daemon.state_dir, "web"))
     daemon.restart()
     assert read_value(daemon.path("web", "hostname")) == "durable"
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def test_open_readers_of_log_hold_no_copy_of_it(daemon, containers):
+    """Each read-open of log used to copy up to 1 MiB of output into the daemon: a
+    reader holding many descriptors grew it without bound. Reads come from the log's
+    files now; each descriptor still reads the output as it was when it was opened."""
+    c = containers("web", init="/bin/sh -c 'yes 0123456789abcdef | head -c 700000; "
+                               "echo; echo end'")
+    c.do("start")
+    c.wait_state("STOPPED", 30)
+    text = c.log()
+    assert len(text) > 700000 and text.endswith("\nend\n"), len(text)
+    pid = daemon.proc.pid
+    fds = []
+    try:
+        for _ in range(8):  # what the daemon allocates once (thread stacks, arenas)
+            fd = os.open(c.path("log"), os.O_RDONLY | os.O_CLOEXEC)
+            os.read(fd, 1)
+            os.close(fd)
+        before = _rss_kib(pid)
+        for _ in range(300):
+            fd = os.open(c.path("log"), os.O_RDONLY | os.O_CLOEXEC)
+            fds.append(fd)
+            assert os.pread(fd, 16, 0) == text[:16].encode()
+        grown = _rss_kib(pid) - before
+        # 300 copies would be 200 MiB; nothing of the kind may stay per descriptor
+        assert grown < 64 * 1024, f"the daemon grew by {grown} KiB for 300 open logs"
+        whole = b""
+        while True:
+            chunk = os.read(fds[-1], 1 << 17)
+            if not chunk:
+                break
+            whole += chunk
+        assert whole.decode() == text
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_an_open_log_reads_the_output_as_it_was_at_the_open(daemon, containers):
+    go = os.path.join(daemon.base, "go")
+    c = containers("web", init=f"/bin/sh -c 'echo first; while [ ! -e {go} ]; do sleep 0.05; "
+                               f"done; echo second; exec {payload()} sleep 100'")
+    c.start()
+    wait_for(lambda: c.log() == "first\n", 10, what="the first line in log")
+    fd = os.open(c.path("log"), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with open(go, "w"):
+            pass
+        wait_for(lambda: c.log() == "first\nsecond\n", 10, what="the second line in log")
+        assert os.pread(fd, 4096, 0) == b"first\n"
+        assert os.pread(fd, 4096, 3) == b"st\n"
+        assert os.pread(fd, 4096, 6) == b""
+    finally:
+        os.close(fd)
+    c.do("kill")
