@@ -3,10 +3,12 @@
  * container's last_error. Pseudo-files are direct_io so reads are always current. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -430,6 +432,31 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fuse_reply_create(req, &e, fi);
 }
 
+/* The kernel runs the writes to one file one at a time (it holds the inode's lock
+ * for each) unless the open allows them side by side, and a `stop` written to
+ * `state` may wait stop.timeout: a `kill` written meanwhile must not queue behind
+ * it. libfuse (before 3.15) cannot set FOPEN_PARALLEL_DIRECT_WRITES, so this open
+ * reply is made here, as fuse_reply_open would make it, with that flag added. The
+ * kernel still takes the lock whole for an O_TRUNC open or an O_APPEND write. */
+static void reply_open_parallel(fuse_req_t req, const struct fuse_file_info *fi)
+{
+	struct fuse_open_out o;
+	struct iovec iov = { &o, sizeof(o) };
+
+	memset(&o, 0, sizeof(o));
+	o.fh = fi->fh;
+	o.open_flags = FOPEN_PARALLEL_DIRECT_WRITES;
+	if (fi->direct_io)
+		o.open_flags |= FOPEN_DIRECT_IO;
+	if (fi->keep_cache)
+		o.open_flags |= FOPEN_KEEP_CACHE;
+	if (fi->nonseekable)
+		o.open_flags |= FOPEN_NONSEEKABLE;
+	if (fi->noflush)
+		o.open_flags |= FOPEN_NOFLUSH;
+	fuse_reply_iov(req, &iov, 1);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node n;
@@ -475,7 +502,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->keep_cache = n.kind == N_VERSION;
 	/* a read-only open has nothing to apply at close: no FLUSH round trip */
 	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
-	fuse_reply_open(req, fi);
+	if (n.kind == N_RT && n.arg == RT_STATE && !fi->noflush)
+		reply_open_parallel(req, fi);
+	else
+		fuse_reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -806,6 +836,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	fs_parallel_writes = conn->proto_major > 7 ||
+			     (conn->proto_major == 7 && conn->proto_minor >= 36);
 	/* O_TRUNC arrives with open; no writeback cache: each write(2) is one request */
 	conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;

@@ -209,5 +209,9 @@ bool node_is_list(const struct node *n);
 
 /* fs.c */
 extern const struct fuse_lowlevel_ops fs_ops;
+/* The kernel runs writes to one file side by side when asked (FUSE 7.36). */
+extern bool fs_parallel_writes;
+/* .checkconfig: the engine's lines and the FUSE layer's. */
+char *fs_checkconfig(void);
 
 #endif

@@ -27,7 +27,7 @@ static int node_text(const struct node *n, char **out, size_t *len)
 		*out = strdup(CFS_VERSION "\n");
 		break;
 	case N_CHECKCONFIG:
-		*out = engine_checkconfig();
+		*out = fs_checkconfig();
 		break;
 	case N_KEY:
 		r = engine_setting_read(n->cname, n->arg, out, &err);
@@ -53,6 +53,19 @@ static int node_text(const struct node *n, char **out, size_t *len)
 		return -ENOMEM;
 	*len = strlen(*out);
 	return 0;
+}
+
+bool fs_parallel_writes;
+
+char *fs_checkconfig(void)
+{
+	char *e = engine_checkconfig(), *out = NULL;
+
+	if (e && asprintf(&out, "%sfuse parallel writes: %s\n", e,
+			  fs_parallel_writes ? "yes" : "missing (kill waits behind a stop)") < 0)
+		out = NULL;
+	free(e);
+	return out;
 }
 
 int handle_open(const struct node *n, int flags, struct handle **out)

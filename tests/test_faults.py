@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from lib.daemon import Daemon, pid_alive, unmount, wait_gone
+from lib.daemon import Daemon, host_lacks, pid_alive, unmount, wait_gone
 from lib.fsops import errno_of, read_file, read_value, write_file
 from lib.lifecycle import containers, payload, wait_for  # noqa: F401
 
@@ -708,3 +708,48 @@ def test_an_open_log_reads_the_output_as_it_was_at_the_open(daemon, containers):
     finally:
         os.close(fd)
     c.do("kill")
+
+
+def test_kill_acts_at_once_while_a_stop_waits(daemon, containers):
+    """A stop of an init that ignores SIGTERM waits up to stop.timeout (30 s); a kill
+    written meanwhile (without O_TRUNC) ends the container at once, and the stop
+    returns with it."""
+    if host_lacks(daemon, "fuse parallel writes"):
+        pytest.skip("this kernel runs the writes to one FUSE file one at a time "
+                    "(.checkconfig: fuse parallel writes)")
+    c = containers("web", "ignore-term-sleep", "1000", settings={"stop.timeout": "30"})
+    p = c.start()
+    wait_for(lambda: "ignoring SIGTERM" in c.log(), 10, what="the payload to ignore SIGTERM")
+    res, order = {}, []
+
+    def verb(v):
+        # O_TRUNC would make the kernel wait for the write in flight: `printf kill 1<>state`
+        res[v] = write_file(c.path("state"), v + "\n", flags=os.O_WRONLY)
+        order.append(v)
+
+    t = threading.Thread(target=verb, args=("stop",), daemon=True)
+    t.start()
+    try:
+        c.wait_state("STOPPING")
+        # other writes to the container do not wait behind the stop
+        w = threading.Thread(target=lambda: res.setdefault(
+            "pids", write_file(c.path("cgroup", "pids.max"), "60\n")), daemon=True)
+        w.start()
+        w.join(10)
+        assert not w.is_alive(), "a setting write waited behind the stop"
+        assert res["pids"] == 0, res
+        assert order == [], f"the stop ended before the kill: {order}"
+        k = threading.Thread(target=verb, args=("kill",), daemon=True)
+        k.start()
+        k.join(10)
+        assert not k.is_alive(), "kill waited behind the stop"
+        assert res["kill"] == 0, res
+        t.join(10)
+        assert not t.is_alive(), "the stop still waits after the kill"
+    finally:
+        t.join(40)
+    assert sorted(order) == ["kill", "stop"], order
+    assert res["stop"] == 0, res
+    assert c.state() == "STOPPED"
+    assert c.exit_status() == "137"
+    assert wait_gone(p)
