@@ -127,6 +127,9 @@ int lifecycle_autostart(struct container *c, struct cfs_err *err);
  * the background, unless a verb came first or the daemon is ending. */
 void lifecycle_reboot(struct container *c);
 int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len);
+int lifecycle_log_view(struct container *c, struct cfs_log_view *v);
+ssize_t lifecycle_log_pread(struct container *c, const struct cfs_log_view *v, char *buf,
+			    size_t size, uint64_t off);
 int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size);
 int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err);
 int lifecycle_stat_read(struct container *c, enum stat_id s, char **out);

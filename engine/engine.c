@@ -885,6 +885,31 @@ int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *le
 	return r < 0 ? cfs_err_set(err, -r, "%s", strerror(-r)) : 0;
 }
 
+int engine_log_view(const char *name, struct cfs_log_view *v)
+{
+	struct container *c = container_get(name);
+	int r;
+
+	if (!c)
+		return -ENOENT;
+	r = lifecycle_log_view(c, v);
+	container_put(c);
+	return r;
+}
+
+ssize_t engine_log_pread(const char *name, const struct cfs_log_view *v, char *buf, size_t size,
+			 uint64_t off)
+{
+	struct container *c = container_get(name);
+	ssize_t r;
+
+	if (!c)
+		return -ENOENT;
+	r = lifecycle_log_pread(c, v, buf, size, off);
+	container_put(c);
+	return r;
+}
+
 int engine_runtime_size(const char *name, enum rt_file f, size_t *size)
 {
 	struct container *c = container_get(name);

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "fileio.h"
+#include "log.h"
 
 int mkdir_p(const char *path, mode_t mode)
 {
@@ -90,7 +91,17 @@ int write_file_atomic(const char *dir, const char *file, const char *data, size_
 		unlink(tmp);
 		return -e;
 	}
-	return fsync_dir(dir);
+	/* The rename made the change: everyone reads the new file, and a failure now
+	 * cannot undo it. Reporting it would tell the writer that a change in effect
+	 * (and on disk at the filesystem's next commit) had failed, and leave the
+	 * daemon's copy disagreeing with the file; so the change stands and the failed
+	 * fsync is logged. */
+	int r = fsync_dir(dir);
+
+	if (r < 0)
+		log_warn("%s: %s is replaced, but the fsync of the directory failed: %s", dir,
+			 file, strerror(-r));
+	return 0;
 }
 
 /* Remove every entry of the directory open as fd that is not a non-empty

@@ -10,7 +10,9 @@ int mkdir_p(const char *path, mode_t mode);
 /* Read a small file whole into buf (NUL-terminated, at most n - 1 bytes): bytes
  * read or -errno. */
 ssize_t read_file_into(const char *path, char *buf, size_t n);
-/* dir/file replaced atomically with data, on disk before this returns. */
+/* dir/file replaced atomically with data (temp, fsync, rename, fsync of dir), on disk
+ * before this returns. -errno if dir/file is unchanged; 0 once the rename is done,
+ * even if the fsync of dir then fails (logged): the change is in effect. */
 int write_file_atomic(const char *dir, const char *file, const char *data, size_t len);
 int fsync_dir(const char *dir);
 /* rm -r; 0 if already gone. Iterative, any depth; stops at the first entry it

@@ -65,9 +65,14 @@ static void out_add(struct ev_handle *h, const char *name, enum cfs_state st)
 	h->out_len += n;
 }
 
-/* Move what this handle has not seen into h->out; ev_lock held. */
+/* Move what this handle has not seen into h->out; ev_lock held. Only into an empty
+ * h->out, and only for a read: what a reader holds in the daemon is one batch (the
+ * first listing, or at most the ring's EV_RING changes), never more however long it
+ * polls without reading. */
 static void collect(struct ev_handle *h)
 {
+	if (h->out_len)
+		return;
 	if (!h->first_done) {
 		h->first_done = true;
 		h->cursor = ev_seq;
@@ -367,9 +372,7 @@ void events_poll(fuse_req_t req, struct ev_handle *h, struct fuse_pollhandle *ph
 	pthread_mutex_lock(&ev_lock);
 	if (h->gone)
 		revents |= POLLIN | POLLRDNORM | POLLHUP;
-	else
-		collect(h);
-	if (h->out_len)
+	else if (has_news(h))	/* consumes nothing: the changes stay in the ring */
 		revents |= POLLIN | POLLRDNORM;
 	if (ph) {
 		if (h->ph)

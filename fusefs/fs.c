@@ -3,10 +3,12 @@
  * container's last_error. Pseudo-files are direct_io so reads are always current. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,10 +55,20 @@ static void as_handle(const struct handle *h)
 	engine_set_caller(h->uid, h->gid);
 }
 
+/* A refusal lands in the last_error of the node's own container: a handle opened
+ * before `rmdir NAME; mkdir NAME` names a container that is gone, not the new one. */
+static void node_last_error(const struct node *n, const char *msg)
+{
+	uint64_t id;
+
+	if (n->cname[0] && msg[0] && engine_exists(n->cname, &id) && id == n->cid)
+		engine_set_last_error(n->cname, msg);
+}
+
 static void reply_error(fuse_req_t req, const struct node *n, int r, const struct cfs_err *err)
 {
-	if (n && n->cname[0] && err && err->msg[0])
-		engine_set_last_error(n->cname, err->msg);
+	if (n && err)
+		node_last_error(n, err->msg);
 	fuse_reply_err(req, r < 0 ? -r : r);
 }
 
@@ -106,8 +118,15 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = node_from_ino(tmp, &n);
 	else if (r == 0)
 		r = node_lookup(&p, name, &n);
+	/* the kernel's lookup of a temp file, counted before it can send the FORGET */
+	bool counted = r == 0 && n.kind == N_TMP;
+
+	if (counted)
+		r = tmp_ref(n.ino);
 	if (r == 0)
 		r = reply_entry_cached(req, &n, hole == HOLE_NONE);
+	if (r < 0 && counted)
+		tmp_forget(n.ino, 1);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 }
@@ -445,6 +464,31 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fuse_reply_create(req, &e, fi);
 }
 
+/* The kernel runs the writes to one file one at a time (it holds the inode's lock
+ * for each) unless the open allows them side by side, and a `stop` written to
+ * `state` may wait stop.timeout: a `kill` written meanwhile must not queue behind
+ * it. libfuse (before 3.15) cannot set FOPEN_PARALLEL_DIRECT_WRITES, so this open
+ * reply is made here, as fuse_reply_open would make it, with that flag added. The
+ * kernel still takes the lock whole for an O_TRUNC open or an O_APPEND write. */
+static void reply_open_parallel(fuse_req_t req, const struct fuse_file_info *fi)
+{
+	struct fuse_open_out o;
+	struct iovec iov = { &o, sizeof(o) };
+
+	memset(&o, 0, sizeof(o));
+	o.fh = fi->fh;
+	o.open_flags = FOPEN_PARALLEL_DIRECT_WRITES;
+	if (fi->direct_io)
+		o.open_flags |= FOPEN_DIRECT_IO;
+	if (fi->keep_cache)
+		o.open_flags |= FOPEN_KEEP_CACHE;
+	if (fi->nonseekable)
+		o.open_flags |= FOPEN_NONSEEKABLE;
+	if (fi->noflush)
+		o.open_flags |= FOPEN_NOFLUSH;
+	fuse_reply_iov(req, &iov, 1);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node n;
@@ -490,7 +534,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->keep_cache = n.kind == N_VERSION;
 	/* a read-only open has nothing to apply at close: no FLUSH round trip */
 	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
-	fuse_reply_open(req, fi);
+	if (n.kind == N_RT && n.arg == RT_STATE && !fi->noflush)
+		reply_open_parallel(req, fi);
+	else
+		fuse_reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -507,10 +554,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (h->ev) {
 		events_read(req, h->ev, size);
-	} else if (h->node.kind == N_TMP) {
+	} else if (h->node.kind == N_TMP || h->is_log) {
 		char *tmp = malloc(size ? size : 1);
 
-		r = tmp ? tmp_read(ino, tmp, size, off, &got) : -ENOMEM;
+		if (!tmp)
+			r = -ENOMEM;
+		else if (h->is_log)
+			r = handle_log_read(h, tmp, size, off, &got);
+		else
+			r = tmp_read(ino, tmp, size, off, &got);
 		if (r < 0)
 			fuse_reply_err(req, -r);
 		else
@@ -589,13 +641,13 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (h->node.kind == N_TMP) {
 		/* a replacement its writer never closed itself (it passed it on) */
-		if (hole_land(ino, 0, &err) < 0 && err.msg[0])
-			engine_set_last_error(h->node.cname, err.msg);
+		if (hole_land(ino, 0, &err) < 0)
+			node_last_error(&h->node, err.msg);
 	} else if (!h->ev) {
 		pthread_mutex_lock(&h->lock);
 		as_handle(h);
-		if (handle_commit(h, &err) < 0 && err.msg[0])
-			engine_set_last_error(h->node.cname, err.msg);
+		if (handle_commit(h, &err) < 0)
+			node_last_error(&h->node, err.msg);
 		pthread_mutex_unlock(&h->lock);
 	}
 	fh_release(&h->link);
@@ -735,9 +787,26 @@ static void op_xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	fuse_reply_err(req, EOPNOTSUPP);
 }
 
+/* The one attribute: on the root, how many client temp files the daemon holds (each
+ * is freed when unlinked or renamed over a setting and forgotten by the kernel). */
+#define XATTR_TMPFILES "user.containerfs.tmpfiles"
+
 static void op_xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	fuse_reply_err(req, EOPNOTSUPP);
+	char v[32];
+	int n;
+
+	if (ino != INO_ROOT || strcmp(name, XATTR_TMPFILES)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	n = snprintf(v, sizeof(v), "%zu", tmp_count());
+	if (size == 0)
+		fuse_reply_xattr(req, n);
+	else if (size < (size_t)n)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, v, n);
 }
 
 static void op_xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -799,6 +868,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	fs_parallel_writes = conn->proto_major > 7 ||
+			     (conn->proto_major == 7 && conn->proto_minor >= 36);
 	/* O_TRUNC arrives with open; no writeback cache: each write(2) is one request */
 	conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;

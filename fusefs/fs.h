@@ -87,7 +87,12 @@ extern time_t fs_start_time;
 /* tmpfile.c: files clients create in container directories (sed -i, Ansible). */
 struct tmpfile;
 int tmp_create(const struct node *dir, const char *name, mode_t mode, fuse_ino_t *ino);
+/* Find a temp file by name. Only a reply that gives the kernel an entry counts as
+ * its lookup (tmp_ref, undone by tmp_forget): a file freed at the last FORGET. */
 int tmp_lookup(fuse_ino_t dir, const char *name, fuse_ino_t *ino);
+int tmp_ref(fuse_ino_t ino);
+/* How many temp files the daemon holds (user.containerfs.tmpfiles on the root). */
+size_t tmp_count(void);
 int tmp_stat(fuse_ino_t ino, struct stat *st);
 int tmp_unlink(fuse_ino_t dir, const char *name);
 int tmp_rename(fuse_ino_t dir, const char *name, fuse_ino_t newdir, const char *newname);
@@ -177,6 +182,8 @@ struct handle {
 	bool dirty;
 	int failed;		/* errno of a refused write: nothing is applied */
 	struct ev_handle *ev;
+	bool is_log;		/* a read-open of log: read from its files through logv */
+	struct cfs_log_view logv;
 	uid_t uid;		/* who opened it: writes are made for them */
 	gid_t gid;
 	bool has_mtime;		/* a time set on the file while its writes were pending */
@@ -193,6 +200,8 @@ int handle_open(const struct node *n, int flags, struct handle **out);
 void handle_free(struct handle *h);
 void handle_free_link(struct fh_link *l);
 int handle_read(struct handle *h, size_t size, off_t off, const char **buf, size_t *got);
+/* A read of log into buf (the handle holds no copy of it). */
+int handle_log_read(struct handle *h, char *buf, size_t size, off_t off, size_t *got);
 /* A write; returns bytes taken or -errno (err filled). */
 ssize_t handle_write(struct handle *h, const char *buf, size_t size, off_t off,
 		     struct cfs_err *err);
@@ -208,5 +217,9 @@ bool node_is_list(const struct node *n);
 
 /* fs.c */
 extern const struct fuse_lowlevel_ops fs_ops;
+/* The kernel runs writes to one file side by side when asked (FUSE 7.36). */
+extern bool fs_parallel_writes;
+/* .checkconfig: the engine's lines and the FUSE layer's. */
+char *fs_checkconfig(void);
 
 #endif

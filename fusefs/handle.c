@@ -27,7 +27,7 @@ static int node_text(const struct node *n, char **out, size_t *len)
 		*out = strdup(CFS_VERSION "\n");
 		break;
 	case N_CHECKCONFIG:
-		*out = engine_checkconfig();
+		*out = fs_checkconfig();
 		break;
 	case N_KEY:
 		r = engine_setting_read(n->cname, n->arg, out, &err);
@@ -55,6 +55,19 @@ static int node_text(const struct node *n, char **out, size_t *len)
 	return 0;
 }
 
+bool fs_parallel_writes;
+
+char *fs_checkconfig(void)
+{
+	char *e = engine_checkconfig(), *out = NULL;
+
+	if (e && asprintf(&out, "%sfuse parallel writes: %s\n", e,
+			  fs_parallel_writes ? "yes" : "missing (kill waits behind a stop)") < 0)
+		out = NULL;
+	free(e);
+	return out;
+}
+
 int handle_open(const struct node *n, int flags, struct handle **out)
 {
 	struct handle *h = calloc(1, sizeof(*h));
@@ -65,7 +78,18 @@ int handle_open(const struct node *n, int flags, struct handle **out)
 	pthread_mutex_init(&h->lock, NULL);
 	h->node = *n;
 	h->flags = flags;
-	if (acc != O_WRONLY && n->kind != N_TMP) {
+	if (acc != O_WRONLY && n->kind == N_RT && n->arg == RT_LOG) {
+		/* up to 1 MiB of output: described at open, read from its files, so a
+		 * reader holding many descriptors costs the daemon no copy each */
+		int r = engine_log_view(n->cname, &h->logv);
+
+		if (r < 0) {
+			free(h);
+			return r;
+		}
+		h->is_log = true;
+		h->snap_done = true;
+	} else if (acc != O_WRONLY && n->kind != N_TMP) {
 		int r = node_text(n, &h->snap, &h->snap_len);
 
 		if (r < 0) {
@@ -192,6 +216,16 @@ void handle_free(struct handle *h)
 	free(h->snap);
 	free(h->pend);
 	free(h);
+}
+
+int handle_log_read(struct handle *h, char *buf, size_t size, off_t off, size_t *got)
+{
+	ssize_t r = off < 0 ? -EINVAL : engine_log_pread(h->node.cname, &h->logv, buf, size, off);
+
+	if (r < 0)
+		return (int)r;
+	*got = (size_t)r;
+	return 0;
 }
 
 int handle_read(struct handle *h, size_t size, off_t off, const char **buf, size_t *got)

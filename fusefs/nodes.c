@@ -294,7 +294,7 @@ int node_stat(const struct node *n, struct stat *st)
 		char *v = NULL;
 
 		if (n->kind == N_CHECKCONFIG)
-			v = engine_checkconfig();
+			v = fs_checkconfig();
 		else
 			engine_stat_read(n->cname, n->arg, &v, NULL);
 		st->st_size = v ? strlen(v) : 0;

@@ -20,7 +20,7 @@ struct tmpfile {
 	struct stat st;
 	bool unlinked;
 	bool too_big;		/* a write went beyond TMP_MAX_SIZE: it may not become a setting */
-	uint64_t lookups;
+	uint64_t lookups;	/* the kernel's: entries answered (create, lookup) less FORGETs */
 };
 
 #define TMP_MAX_SIZE CFS_MAX_CONFIG	/* the largest thing it may become */
@@ -28,6 +28,7 @@ struct tmpfile {
 static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tmpfile *tmp_head;
 static uint64_t tmp_next = 1;
+static size_t tmp_held;		/* files in the list, unlinked ones the kernel still knows too */
 
 static struct tmpfile *find_ino(fuse_ino_t ino)
 {
@@ -56,6 +57,7 @@ static void unlink_locked(struct tmpfile *t)
 		}
 	free(t->data);
 	free(t);
+	tmp_held--;
 }
 
 int tmp_create(const struct node *dir, const char *name, mode_t mode, fuse_ino_t *ino)
@@ -92,6 +94,7 @@ int tmp_create(const struct node *dir, const char *name, mode_t mode, fuse_ino_t
 	t->lookups = 1;
 	t->next = tmp_head;
 	tmp_head = t;
+	tmp_held++;
 	*ino = t->ino;
 	pthread_mutex_unlock(&tmp_lock);
 	return 0;
@@ -106,11 +109,35 @@ int tmp_lookup(fuse_ino_t dir, const char *name, fuse_ino_t *ino)
 
 	if (t) {
 		*ino = t->ino;
+		r = 0;
+	}
+	pthread_mutex_unlock(&tmp_lock);
+	return r;
+}
+
+int tmp_ref(fuse_ino_t ino)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&tmp_lock);
+	struct tmpfile *t = find_ino(ino);
+
+	if (t) {
 		t->lookups++;
 		r = 0;
 	}
 	pthread_mutex_unlock(&tmp_lock);
 	return r;
+}
+
+size_t tmp_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&tmp_lock);
+	n = tmp_held;
+	pthread_mutex_unlock(&tmp_lock);
+	return n;
 }
 
 fuse_ino_t tmp_parent(fuse_ino_t ino)
@@ -333,6 +360,7 @@ void tmp_drop_container(uint64_t cid)
 			*pp = t->next;
 			free(t->data);
 			free(t);
+			tmp_held--;
 		} else {
 			pp = &t->next;
 		}

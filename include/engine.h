@@ -76,6 +76,19 @@ int engine_config_check_lines(const char *buf, size_t len, struct cfs_err *err);
 enum rt_file { RT_STATE, RT_PID, RT_EXIT_STATUS, RT_TASKS, RT_PS, RT_LOG, RT_LAST_ERROR, RT_RUNS };
 int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *len,
 			struct cfs_err *err);
+/* `log` as a read-open found it: the tail of log.1, then of log.0, at that moment.
+ * Reads come from those files (found again by device and inode), so an open holds
+ * no copy of the output, and each open reads one consistent text. */
+struct cfs_log_view {
+	struct cfs_log_part {
+		uint64_t dev, ino, off, len;	/* len 0: no such part */
+	} part[2];				/* the older first */
+};
+int engine_log_view(const char *name, struct cfs_log_view *v);
+/* Up to size bytes of v at off: bytes read, or -errno. A part whose file is gone
+ * (a new run, or two rotations since the open) or shorter ends the text there. */
+ssize_t engine_log_pread(const char *name, const struct cfs_log_view *v, char *buf, size_t size,
+			 uint64_t off);
 /* The length a runtime file would read now (st_size: clients that do not use
  * direct_io, such as sftp-server, stop reading there). */
 int engine_runtime_size(const char *name, enum rt_file f, size_t *size);

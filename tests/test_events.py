@@ -401,3 +401,39 @@ def test_thousand_blocked_readers(daemon, containers):
             os.close(fd)
     c.do("stop")
     os.rmdir(daemon.path("other"))
+
+
+def test_poll_only_reader_keeps_at_most_the_ring(daemon, containers):
+    """A reader that polls and never reads holds nothing in the daemon beyond the last
+    4096 changes: when it reads at last it gets at most those, the newest last."""
+    c = containers("web", "sleep", 100)
+    c.start()
+    fd = _open(c.path("events"), os.O_NONBLOCK)
+    sfd = os.open(c.path("state"), os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        assert os.read(fd, 4096) == b"web RUNNING\n"
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        changes = 0
+        while changes < 4096 + 300:
+            for verb in (b"freeze\n", b"thaw\n"):
+                os.write(sfd, verb)
+                changes += 1
+                assert p.poll(5000), "not readable after a change"
+        text = b""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            text += chunk
+    finally:
+        os.close(sfd)
+        os.close(fd)
+    lines = text.decode().splitlines()
+    assert 0 < len(lines) <= 4096, len(lines)
+    assert lines[-1] == "web RUNNING"
+    assert set(lines) <= {"web FREEZING", "web FROZEN", "web RUNNING"}
+    c.do("stop")

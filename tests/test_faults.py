@@ -5,12 +5,13 @@ container-written trees are removed, one daemon per state dir, kill beside a run
 and daemon crashes during a storm of writers."""
 import errno
 import os
+import resource
 import subprocess
 import threading
 
 import pytest
 
-from lib.daemon import Daemon, pid_alive, unmount, wait_gone
+from lib.daemon import Daemon, host_lacks, pid_alive, unmount, wait_gone
 from lib.fsops import errno_of, read_file, read_value, write_file
 from lib.lifecycle import containers, payload, wait_for  # noqa: F401
 
@@ -574,3 +575,181 @@ def test_full_state_dir_refuses_writes_and_keeps_values(daemon):
     finally:
         subprocess.run(["umount", "-l", daemon.state_dir], timeout=10)
     daemon.start()
+
+
+@pytest.mark.parametrize("rel", ["hostname", "env", "config", "state", "cgroup/memory.max"])
+def test_handle_of_a_removed_container_leaves_its_successor_untouched(daemon, rel):
+    """Not a value and not a last_error: a handle acts on the container it was opened in."""
+    os.mkdir(daemon.path("web"))
+    fd = os.open(daemon.path("web", rel), os.O_WRONLY)
+    try:
+        os.rmdir(daemon.path("web"))
+        os.mkdir(daemon.path("web"))
+        before = read_file(daemon.path("web", "config"))
+        data = {"config": b"[container]\nhostname = intruder\n", "env": b"INTRUDER=1\n",
+                "state": b"start\n", "cgroup/memory.max": b"64M\n"}.get(rel, b"intruder\n")
+        assert errno_of(os.write, fd, data) in (0, errno.ENOENT)
+    finally:
+        err = errno_of(os.close, fd)
+    assert err in (0, errno.ENOENT)
+    assert read_file(daemon.path("web", "config")) == before
+    assert read_value(daemon.path("web", "state")) == "STOPPED"
+    assert read_file(daemon.path("web", "last_error")) == ""
+
+
+def test_temp_file_of_a_removed_container_is_not_renamed_into_its_successor(daemon):
+    os.mkdir(daemon.path("web"))
+    tmp = daemon.path("web", ".edit.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:
+        os.write(fd, b"intruder\n")
+        os.rmdir(daemon.path("web"))
+        os.mkdir(daemon.path("web"))
+        assert errno_of(os.rename, tmp, daemon.path("web", "hostname")) == errno.ENOENT
+    finally:
+        os.close(fd)
+    assert read_value(daemon.path("web", "hostname")) == "web"
+    assert ".edit.tmp" not in os.listdir(daemon.path("web"))
+    assert read_file(daemon.path("web", "last_error")) == ""
+
+
+def _lowest_free_fd(pid: int) -> int:
+    fds = {int(f) for f in os.listdir(f"/proc/{pid}/fd")}
+    n = 0
+    while n in fds:
+        n += 1
+    return n
+
+
+def test_a_failed_directory_fsync_after_the_rename_keeps_the_change(daemon):
+    """The fsync of the state directory comes after the rename that made the change:
+    when it fails (here: the daemon may open one file more, the temp file, and not the
+    directory) the change is in effect and on disk, and the write says so."""
+    os.mkdir(daemon.path("web"))
+    pid = daemon.proc.pid
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    free = _lowest_free_fd(pid)
+    old = resource.prlimit(pid, resource.RLIMIT_NOFILE, (free + 1, hard))
+    try:
+        res = write_file(daemon.path("web", "hostname"), "durable\n")
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, old)
+    with open(os.path.join(daemon.state_dir, "web", "config")) as f:
+        on_disk = "hostname = durable" in f.read()
+    if not on_disk:
+        pytest.skip("the daemon opened another file before the temp file (the limit hit "
+                    f"earlier: {res}); nothing to show here")
+    assert res == 0, res
+    assert read_value(daemon.path("web", "hostname")) == "durable"
+    assert ".config.tmp" not in os.listdir(os.path.join(daemon.state_dir, "web"))
+    daemon.restart()
+    assert read_value(daemon.path("web", "hostname")) == "durable"
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def test_open_readers_of_log_hold_no_copy_of_it(daemon, containers):
+    """Each read-open of log used to copy up to 1 MiB of output into the daemon: a
+    reader holding many descriptors grew it without bound. Reads come from the log's
+    files now; each descriptor still reads the output as it was when it was opened."""
+    c = containers("web", init="/bin/sh -c 'yes 0123456789abcdef | head -c 700000; "
+                               "echo; echo end'")
+    c.do("start")
+    c.wait_state("STOPPED", 30)
+    text = c.log()
+    assert len(text) > 700000 and text.endswith("\nend\n"), len(text)
+    pid = daemon.proc.pid
+    fds = []
+    try:
+        for _ in range(8):  # what the daemon allocates once (thread stacks, arenas)
+            fd = os.open(c.path("log"), os.O_RDONLY | os.O_CLOEXEC)
+            os.read(fd, 1)
+            os.close(fd)
+        before = _rss_kib(pid)
+        for _ in range(300):
+            fd = os.open(c.path("log"), os.O_RDONLY | os.O_CLOEXEC)
+            fds.append(fd)
+            assert os.pread(fd, 16, 0) == text[:16].encode()
+        grown = _rss_kib(pid) - before
+        # 300 copies would be 200 MiB; nothing of the kind may stay per descriptor
+        assert grown < 64 * 1024, f"the daemon grew by {grown} KiB for 300 open logs"
+        whole = b""
+        while True:
+            chunk = os.read(fds[-1], 1 << 17)
+            if not chunk:
+                break
+            whole += chunk
+        assert whole.decode() == text
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_an_open_log_reads_the_output_as_it_was_at_the_open(daemon, containers):
+    go = os.path.join(daemon.base, "go")
+    c = containers("web", init=f"/bin/sh -c 'echo first; while [ ! -e {go} ]; do sleep 0.05; "
+                               f"done; echo second; exec {payload()} sleep 100'")
+    c.start()
+    wait_for(lambda: c.log() == "first\n", 10, what="the first line in log")
+    fd = os.open(c.path("log"), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with open(go, "w"):
+            pass
+        wait_for(lambda: c.log() == "first\nsecond\n", 10, what="the second line in log")
+        assert os.pread(fd, 4096, 0) == b"first\n"
+        assert os.pread(fd, 4096, 3) == b"st\n"
+        assert os.pread(fd, 4096, 6) == b""
+    finally:
+        os.close(fd)
+    c.do("kill")
+
+
+def test_kill_acts_at_once_while_a_stop_waits(daemon, containers):
+    """A stop of an init that ignores SIGTERM waits up to stop.timeout (30 s); a kill
+    written meanwhile (without O_TRUNC) ends the container at once, and the stop
+    returns with it."""
+    if host_lacks(daemon, "fuse parallel writes"):
+        pytest.skip("this kernel runs the writes to one FUSE file one at a time "
+                    "(.checkconfig: fuse parallel writes)")
+    c = containers("web", "ignore-term-sleep", "1000", settings={"stop.timeout": "30"})
+    p = c.start()
+    wait_for(lambda: "ignoring SIGTERM" in c.log(), 10, what="the payload to ignore SIGTERM")
+    res, order = {}, []
+
+    def verb(v):
+        # O_TRUNC would make the kernel wait for the write in flight: `printf kill 1<>state`
+        res[v] = write_file(c.path("state"), v + "\n", flags=os.O_WRONLY)
+        order.append(v)
+
+    t = threading.Thread(target=verb, args=("stop",), daemon=True)
+    t.start()
+    try:
+        c.wait_state("STOPPING")
+        # other writes to the container do not wait behind the stop
+        w = threading.Thread(target=lambda: res.setdefault(
+            "pids", write_file(c.path("cgroup", "pids.max"), "60\n")), daemon=True)
+        w.start()
+        w.join(10)
+        assert not w.is_alive(), "a setting write waited behind the stop"
+        assert res["pids"] == 0, res
+        assert order == [], f"the stop ended before the kill: {order}"
+        k = threading.Thread(target=verb, args=("kill",), daemon=True)
+        k.start()
+        k.join(10)
+        assert not k.is_alive(), "kill waited behind the stop"
+        assert res["kill"] == 0, res
+        t.join(10)
+        assert not t.is_alive(), "the stop still waits after the kill"
+    finally:
+        t.join(40)
+    assert sorted(order) == ["kill", "stop"], order
+    assert res["stop"] == 0, res
+    assert c.state() == "STOPPED"
+    assert c.exit_status() == "137"
+    assert wait_gone(p)

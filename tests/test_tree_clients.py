@@ -9,6 +9,7 @@ import pathlib
 import shutil
 import stat
 import termios
+import time
 
 import pytest
 
@@ -130,6 +131,51 @@ def test_sed_i_bad_value_fails_the_rename(daemon, web):
     assert set(os.listdir(os.path.join(web, "net"))) == set(section_files("net")), \
         "sed's temp file stayed"
     assert "type" in last_error(daemon, "web")
+
+
+def tmpfiles_held(daemon) -> int:
+    """The number of client temp files the daemon holds in memory (an extended
+    attribute of the mount's root)."""
+    return int(os.getxattr(daemon.mnt, "user.containerfs.tmpfiles"))
+
+
+def test_sed_i_frees_its_temp_files(daemon, web):
+    """Each sed -i makes a temp file and renames it over the setting: once the kernel
+    forgets the temp file's inode the daemon frees it, however many edits were made."""
+    assert tmpfiles_held(daemon) == 0
+    for i in range(200):
+        rel = ("cgroup/cpu.weight", "hostname", "config")[i % 3]
+        expr = {"cgroup/cpu.weight": f"s/.*/{100 + i}/", "hostname": f"s/.*/h{i}/",
+                "config": "s/^hostname *=.*/&x/"}[rel]
+        r = run(["sed", "-i", expr, os.path.join(web, rel)])
+        assert r.returncode == 0, r.stderr
+    # a last look at each name makes the kernel drop what it kept of the temp files
+    # (their names are never cached); its FORGETs arrive in their own time
+    for rel in ("cgroup/cpu.weight", "hostname", "config"):
+        os.stat(os.path.join(web, rel))
+    deadline = time.monotonic() + 30
+    while tmpfiles_held(daemon) and time.monotonic() < deadline:
+        for rel in ("cgroup/cpu.weight", "hostname", "config"):
+            os.stat(os.path.join(web, rel))
+        time.sleep(0.05)
+    assert tmpfiles_held(daemon) == 0
+    assert set(os.listdir(web)) == container_listing()
+
+
+def test_temp_file_unlinked_while_open_is_freed_at_close(daemon, web):
+    p = os.path.join(web, ".tmpedit")
+    fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+    try:
+        os.write(fd, b"x\n")
+        os.unlink(p)
+        assert tmpfiles_held(daemon) == 1  # still readable through fd
+        assert os.pread(fd, 10, 0) == b"x\n"
+    finally:
+        os.close(fd)
+    deadline = time.monotonic() + 30
+    while tmpfiles_held(daemon) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tmpfiles_held(daemon) == 0
 
 
 def test_python_write_text(daemon, web):

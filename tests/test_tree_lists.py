@@ -113,3 +113,24 @@ def test_append_bad_line_changes_nothing(daemon, web):
     res = write_file(p, "c 1:3 rwx\n", flags=os.O_WRONLY | os.O_APPEND)
     assert res == errno.EINVAL and res.stage == "write", res
     assert read_file(p) == before
+
+
+@pytest.mark.parametrize("cut", [None, 12, 1])
+def test_pending_blanks_without_a_newline_apply_an_empty_list(daemon, web, cut):
+    """Two writes of blanks fill the pending buffer to its end without a newline (and an
+    ftruncate may cut it): the close reads no byte beyond what is pending (the daemon
+    runs under AddressSanitizer in the suite) and applies an empty list."""
+    p = os.path.join(web, "env")
+    assert write_file(p, "A=1\n") == 0
+    assert write_file(p, [" " * 8, "\t" * 8], ftruncate=None) == 0
+    assert read_file(p) == "\n"
+    if cut is not None:
+        fd = os.open(p, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(fd, b" " * 8)
+            os.write(fd, b" " * 8)
+            os.ftruncate(fd, cut)
+        finally:
+            os.close(fd)
+        assert read_file(p) == "\n"
+    assert daemon.alive()

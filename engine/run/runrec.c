@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "engine.h"
 #include "fileio.h"
 #include "seccomp.h"
 #include "spawn.h"
@@ -223,6 +224,95 @@ int runrec_log_read(const char *run_dir, char **out, size_t *len)
 	buf[*len] = '\0';
 	*out = buf;
 	return 0;
+}
+
+int runrec_log_view(const char *run_dir, struct cfs_log_view *v)
+{
+	char p0[PATH_MAX], p1[PATH_MAX];
+	struct stat st0, st1;
+	bool have0, have1;
+	size_t want0, want1;
+
+	memset(v, 0, sizeof(*v));
+	if (path_in(p0, sizeof(p0), run_dir, "log.0") < 0 ||
+	    path_in(p1, sizeof(p1), run_dir, "log.1") < 0)
+		return -ENAMETOOLONG;
+	/* log.0 first, as runrec_log_read: a rotation in between shows one file twice,
+	 * and the second look is dropped */
+	have0 = stat(p0, &st0) == 0 && S_ISREG(st0.st_mode);
+	have1 = stat(p1, &st1) == 0 && S_ISREG(st1.st_mode);
+	if (have0 && have1 && st0.st_ino == st1.st_ino && st0.st_dev == st1.st_dev)
+		have1 = false;
+	want0 = have0 ? ((size_t)st0.st_size < LOG_MAX ? (size_t)st0.st_size : LOG_MAX) : 0;
+	want1 = have1 ? ((size_t)st1.st_size < LOG_MAX - want0 ? (size_t)st1.st_size
+							       : LOG_MAX - want0) : 0;
+	if (want1)
+		v->part[0] = (struct cfs_log_part){ st1.st_dev, st1.st_ino,
+						    (uint64_t)st1.st_size - want1, want1 };
+	if (want0)
+		v->part[1] = (struct cfs_log_part){ st0.st_dev, st0.st_ino,
+						    (uint64_t)st0.st_size - want0, want0 };
+	return 0;
+}
+
+/* The file of a part, wherever rotation has moved it; -1 if gone. */
+static int open_part(const char *run_dir, const struct cfs_log_part *pt)
+{
+	static const char *const names[] = { "log.0", "log.1" };
+	char p[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < 2; i++) {
+		int fd;
+
+		if (path_in(p, sizeof(p), run_dir, names[i]) < 0)
+			return -1;
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_dev == pt->dev && st.st_ino == pt->ino)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+ssize_t runrec_log_pread(const char *run_dir, const struct cfs_log_view *v, char *buf,
+			 size_t size, uint64_t off)
+{
+	size_t got = 0;
+	uint64_t base = 0;	/* where the part starts in the text */
+
+	for (int i = 0; i < 2 && got < size; base += v->part[i].len, i++) {
+		const struct cfs_log_part *pt = &v->part[i];
+		uint64_t pos = off + got;
+
+		if (pos >= base + pt->len)
+			continue;
+		uint64_t at = pos - base;
+		size_t want = size - got < pt->len - at ? size - got : (size_t)(pt->len - at);
+		_cleanup_close_ int fd = open_part(run_dir, pt);
+
+		if (fd < 0)
+			break;	/* gone: the text ends here */
+		size_t n = 0;
+
+		while (n < want) {
+			ssize_t r = pread(fd, buf + got + n, want - n, (off_t)(pt->off + at + n));
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && !got && !n)
+				return -errno;
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+		}
+		got += n;
+		if (n < want)
+			break;	/* shorter than it was: the text ends here */
+	}
+	return (ssize_t)got;
 }
 
 int runrec_history_read(const char *run_dir, char **out, size_t *len)

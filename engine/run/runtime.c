@@ -153,6 +153,17 @@ int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size
 	return 0;
 }
 
+int lifecycle_log_view(struct container *c, struct cfs_log_view *v)
+{
+	return runrec_log_view(c->run_dir, v);
+}
+
+ssize_t lifecycle_log_pread(struct container *c, const struct cfs_log_view *v, char *buf,
+			    size_t size, uint64_t off)
+{
+	return runrec_log_pread(c->run_dir, v, buf, size, off);
+}
+
 int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size)
 {
 	char *text = NULL;

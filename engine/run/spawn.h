@@ -8,6 +8,7 @@
 #define CFS_SPAWN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -80,6 +81,12 @@ void runrec_history_clear(const char *run_dir);
 int runrec_log_mtime(const char *run_dir, struct timespec *mtime);
 /* The last 1 MiB of the console log (log.0 + log.1 in order), malloc'd. */
 int runrec_log_read(const char *run_dir, char **out, size_t *len);
+struct cfs_log_view;
+/* The same text as runrec_log_read, described (engine_log_view) rather than copied,
+ * and read from its files by offset. */
+int runrec_log_view(const char *run_dir, struct cfs_log_view *v);
+ssize_t runrec_log_pread(const char *run_dir, const struct cfs_log_view *v, char *buf,
+			 size_t size, uint64_t off);
 
 /* Raise the daemon's soft fd limit to its hard one (a pidfd per running container,
  * a supervisor pipe per start); containers are spawned with the limit it had. */
