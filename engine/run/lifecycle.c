@@ -105,7 +105,7 @@ static int start_prepare(struct container *c, struct start_run *s, struct cfs_er
 }
 
 /* Spawn: init in its namespaces, attached to the cgroups, its network, a pidfd of its
- * supervisor, the run record; then init is released and its command's exec awaited. */
+ * supervisor; then init is released, its command's exec awaited, and the run recorded. */
 static int start_spawn(struct container *c, struct start_run *s, struct cfs_err *err)
 {
 	int r;
@@ -134,11 +134,17 @@ static int start_spawn(struct container *c, struct start_run *s, struct cfs_err 
 	s->rec.supervisor_start = proc_starttime(s->sc.supervisor_pid);
 	s->rec.init_pid = s->sc.init_pid;
 	s->rec.init_start = proc_starttime(s->sc.init_pid);
+	r = spawn_finish(&s->sc, START_TIMEOUT_MS, err);
+	if (r < 0)
+		return r;
+	/* Only a released init gets a record: a daemon killed before this point leaves
+	 * no record, and the next one's cleanup removes what the cgroups hold (the start
+	 * was never acknowledged), rather than adopting an init still waiting for "go". */
 	r = runrec_write(c->run_dir, &s->rec);
 	if (r < 0)
 		return cfs_err_set_in(err, "start", -r, "cannot write the run record in %s: %s",
 				      c->run_dir, strerror(-r));
-	return spawn_finish(&s->sc, START_TIMEOUT_MS, err);
+	return 0;
 }
 
 /* Commit: nothing fails any more. The run becomes the container's (its record and
