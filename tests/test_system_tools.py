@@ -86,6 +86,25 @@ def test_attach_joins_cgroups(daemon, containers, image):
 
 
 @pytest.mark.timeout(90)
+def test_attach_passes_no_fd_above_stderr(daemon, containers, image):
+    """A descriptor the caller left open without close-on-exec (here fd 37, a host
+    directory) does not reach the command inside."""
+    c = system_container(containers, "web", image)
+    c.start()
+    fd = os.open(daemon.base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.dup2(fd, 37, inheritable=True)
+        r = subprocess.run([ATTACH, c.path(), "--", "/bin/sh", "-c", "ls /proc/$$/fd; :"],
+                           capture_output=True, text=True, timeout=20, pass_fds=(37,))
+    finally:
+        os.close(fd)
+        os.close(37)
+    assert r.returncode == 0, r
+    assert sorted(int(x) for x in r.stdout.split()) == [0, 1, 2], r.stdout
+    c.do("kill")
+
+
+@pytest.mark.timeout(90)
 def test_console_helper_ttys_and_console(daemon, containers, image):
     c = system_container(containers, "web", image, {"tty": "2"})
     c.start()
