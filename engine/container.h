@@ -96,7 +96,7 @@ bool store_has_config(const char *name);
 
 /* idalloc.c: an unprivileged container (privileged 0) with an empty idmap gets 65536
  * ids of root's /etc/subuid and /etc/subgid ranges that no other container's idmap
- * uses, written to its idmap and persisted. Called (op_lock held) before a start. */
+ * uses and no other user's range touches, written to its idmap and persisted. Called (op_lock held) before a start. */
 int idalloc_assign(struct container *c, struct cfs_err *err);
 
 extern const char *idalloc_subuid, *idalloc_subgid;

@@ -837,6 +837,26 @@ int engine_config_read(const char *name, char **out, struct cfs_err *err)
 	return *out ? 0 : cfs_err_set(err, ENOMEM, "out of memory");
 }
 
+/* A copy of another container's configuration (cp web/config web2/config) names the
+ * copy after itself: a hostname that is the name of another container whose hostname
+ * is its own name (the default) becomes this container's name. */
+static void hostname_follows_name(const struct container *c, struct config *cfg)
+{
+	const char *h = cfg->val[K_HOSTNAME];
+	struct container *o;
+	struct cfs_err e = { 0 };
+	bool dflt;
+
+	if (!h || !strcmp(h, c->name) || !(o = container_get(h)))
+		return;
+	pthread_mutex_lock(&o->lock);
+	dflt = o->cfg.val[K_HOSTNAME] && !strcmp(o->cfg.val[K_HOSTNAME], o->name);
+	pthread_mutex_unlock(&o->lock);
+	container_put(o);
+	if (dflt)
+		config_set(cfg, K_HOSTNAME, c->name, strlen(c->name), &e);
+}
+
 int engine_config_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
 {
 	struct container *c;
@@ -851,6 +871,7 @@ int engine_config_write(const char *name, const char *buf, size_t len, struct cf
 		cfs_err_context(err, "config");
 		return done(c, r, err);
 	}
+	hostname_follows_name(c, &newcfg);
 	if (config_equal(&newcfg, &c->cfg) && !c->broken) {
 		config_free(&newcfg);
 		return done(c, 0, err);

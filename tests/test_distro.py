@@ -152,6 +152,21 @@ def test_debian_boots_to_running(daemon, containers, debian, mode):
     assert _image_digest(debian) == image_before
 
 
+def test_debian_mount_through_var_run(daemon, containers, debian, mode):
+    """Debian's var/run is a link to /run: a mounts entry beneath it lands in the
+    container's /run, and the boot goes on."""
+    assert os.readlink(os.path.join(debian, "var/run")) == "/run"
+    c = _debian(containers, mode, debian, settings={
+        "mounts": "tmpfs /var/run/cfs-extra tmpfs size=1m,create=dir 0 0"})
+    pid = c.start()
+    wait_booted(c)
+    m = mounts_at(pid, "/run/cfs-extra")
+    assert m and m[-1]["fstype"] == "tmpfs", mounts_of(pid)
+    r = attach(c, "sh", "-c", "echo x > /var/run/cfs-extra/f && cat /run/cfs-extra/f")
+    assert r.returncode == 0 and r.stdout == "x\n", r
+    assert not os.path.exists("/run/cfs-extra")
+
+
 def test_debian_image_shared_by_two(daemon, containers, debian, mode):
     # one root-owned image, two containers at once, each its own system in its layer
     with open(os.path.join(debian, "etc/machine-id")) as f:

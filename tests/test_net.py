@@ -379,3 +379,23 @@ def test_checkconfig_veth_and_bridge(daemon, private_netns):
 
 def test_suite_runs_in_a_private_network_namespace():
     assert in_private_netns(), "network tests must not run in the machine's namespace"
+
+
+# ---- addresses an interface may not have ----
+
+NOT_HOST_ADDRS = {
+    "ipv4": ["224.0.0.1/24", "239.1.2.3/8", "255.255.255.255/32", "240.0.0.1/8",
+             "0.0.0.0/0", "0.0.0.0/24", "0.1.2.3/8", "10.77.1.255/24", "10.77.1.0/24"],
+    "ipv4.gateway": ["224.0.0.1", "255.255.255.255", "0.0.0.0", "240.0.0.1"],
+}
+
+
+@pytest.mark.parametrize("key", sorted(NOT_HOST_ADDRS))
+def test_multicast_broadcast_and_any_refused(daemon, containers, key):
+    c = containers("web", "sleep", 100)
+    c.set(f"net/{key}", NET_OTHER[key])
+    for bad in NOT_HOST_ADDRS[key]:
+        res = write_file(c.path("net", key), bad + "\n")
+        assert res == errno.EINVAL, f"net/{key} = {bad}: {res}"
+        assert read_file(c.path("net", key)).strip() == NET_OTHER[key], bad
+        assert bad.split("/")[0] in c.last_error(), c.last_error()

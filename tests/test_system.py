@@ -1,10 +1,11 @@
 """System containers (rootfs set), checked from outside through the kernel: busybox
 init booted from its rootfs after pivot_root, its own /proc, a read-only /sys, a fresh
 /dev with exactly the nodes the device rules allow and its own devpts, the mounts
-setting (and refused escapes), capabilities, denied devices, and failed starts that
+setting (targets resolved inside the root), capabilities, denied devices, and failed starts that
 leave nothing behind."""
 import errno
 import os
+import subprocess
 
 import pytest
 
@@ -146,37 +147,91 @@ def test_mount_entries(daemon, containers, image):
     c.do("kill")
 
 
-ESCAPES = {
-    "absolute symlink": ("mnt/abs", "{outside}", "tmpfs /mnt/abs tmpfs defaults 0 0"),
+@pytest.mark.timeout(60)
+def test_rbind_ro_reaches_submounts(daemon, containers, image):
+    """ro on an rbind makes what is mounted beneath the source read-only too."""
+    shared = os.path.join(daemon.base, "shared")
+    sub = os.path.join(shared, "sub")
+    os.makedirs(sub)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "cfs-sub", sub], check=True)
+    try:
+        c = system_container(containers, "web", image, {
+            "mounts": f"{shared} /mnt/host none rbind,ro,create=dir 0 0"})
+        p = c.start()
+        top, below = mounts_at(p, "/mnt/host"), mounts_at(p, "/mnt/host/sub")
+        assert top and below, mounts_of(p)
+        assert "ro" in top[-1]["opts"] and "ro" in below[-1]["opts"], (top, below)
+        r = attach_sh(c, "touch /mnt/host/sub/new")
+        assert r.returncode != 0 and "Read-only file system" in r.stderr, r
+        assert not os.path.exists(os.path.join(sub, "new"))
+        # the host's own mount stays writable
+        with open(os.path.join(sub, "host"), "w") as f:
+            f.write("x")
+        os.unlink(os.path.join(sub, "host"))
+        c.do("kill")
+        _nothing_left(daemon, c, [image])
+    finally:
+        subprocess.run(["umount", "-l", sub], check=False)
+
+
+# Targets resolve as the container sees them: link -> its text, the entry, and where
+# the mount lands inside ({outside}: a host path, which inside names the image's).
+IN_ROOT = {
+    "debian var/run": ("var/run", "/run", "tmpfs /var/run/cfs tmpfs create=dir 0 0",
+                       "/run/cfs"),
+    "absolute symlink": ("mnt/abs", "{outside}", "tmpfs /mnt/abs tmpfs defaults 0 0",
+                         "{outside}"),
     "relative symlink": ("mnt/rel", "../../../../../../../../../../..{outside}",
-                         "tmpfs mnt/rel/sub tmpfs create=dir 0 0"),
-    "dot-dot": (None, None, "tmpfs ../../escape tmpfs create=dir 0 0"),
-    "bind onto a link": ("etc/evil", "{outside}/victim", "/etc/hostname /etc/evil none bind 0 0"),
+                         "tmpfs mnt/rel/sub tmpfs create=dir 0 0", "{outside}/sub"),
+    "dot-dot": (None, None, "tmpfs ../../escape tmpfs create=dir 0 0", "/escape"),
+    "bind onto a link": ("etc/evil", "{outside}/victim",
+                         "/etc/hostname /etc/evil none bind 0 0", "{outside}/victim"),
 }
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("case", sorted(ESCAPES))
-def test_mount_target_escape_refused(daemon, containers, image, case):
+@pytest.mark.parametrize("case", sorted(IN_ROOT))
+def test_mount_target_resolved_in_root(daemon, containers, image, case):
     outside = os.path.join(daemon.base, "outside")
     os.mkdir(outside)
     with open(os.path.join(outside, "victim"), "w") as f:
         f.write("untouched\n")
-    link, target, entry = ESCAPES[case]
+    # the same path inside the image: what a link to the host's path names there
+    os.makedirs(image + outside)
+    with open(image + outside + "/victim", "w") as f:
+        f.write("inside\n")
+    link, target, entry, lands = IN_ROOT[case]
+    lands = lands.format(outside=outside)
     if link:
         os.symlink(target.format(outside=outside), os.path.join(image, link))
     c = system_container(containers, "web", image, {"mounts": entry})
     before = sorted(os.listdir(daemon.base)), sorted(os.listdir(outside))
-    res = c.write_state("start")
-    assert res == errno.EINVAL, f"start: {res}, want EINVAL; last_error {c.last_error()!r}"
-    err = c.last_error()
-    assert "outside the container's root" in err and "mounts" in err, err
-    # nothing mounted or made on the host, nothing left running
+    p = c.start()
+    assert mounts_at(p, lands), (lands, mounts_of(p))
+    # nothing mounted or made on the host
     assert (sorted(os.listdir(daemon.base)), sorted(os.listdir(outside))) == before
     assert read_file(os.path.join(outside, "victim")) == "untouched\n"
     assert not os.path.exists(os.path.join(os.path.dirname(daemon.base), "escape"))
+    assert host_mounts_under(outside) == [] and host_mounts_under(image) == []
+    c.do("kill")
     _nothing_left(daemon, c, [outside, image])
     assert host_mounts_under(daemon.base) == [daemon.mnt]
+
+
+@pytest.mark.timeout(60)
+def test_mount_target_dangling_link_refused(daemon, containers, image):
+    """A link to what the root lacks is missing, even where the host has it."""
+    outside = os.path.join(daemon.base, "outside")
+    os.mkdir(outside)
+    os.symlink(outside, os.path.join(image, "mnt/abs"))
+    c = system_container(containers, "web", image,
+                         {"mounts": "tmpfs /mnt/abs/sub tmpfs create=dir 0 0"})
+    res = c.write_state("start")
+    assert res == errno.ENOENT, f"start: {ename(res)}; last_error {c.last_error()!r}"
+    err = c.last_error()
+    assert "mounts" in err and "/mnt/abs/sub" in err, err
+    assert os.listdir(outside) == []
+    _nothing_left(daemon, c, [outside, image])
 
 
 @pytest.mark.timeout(60)

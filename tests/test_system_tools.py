@@ -9,7 +9,7 @@ import pytest
 from lib.fsops import read_file, write_file
 from lib.lifecycle import (cgroup_dir, cmdline, containers, proc_cgroups, proc_status,
                            read_kernel, wait_for)
-from lib.system import (ATTACH, attach, attach_sh, console, dev_entries, image, mounts_at,
+from lib.system import (ATTACH, CONSOLE, attach, attach_sh, console, dev_entries, image, mounts_at,
                         system_container, tree_snapshot, wait_log)
 
 assert containers and image  # fixtures, imported for the tests below
@@ -86,6 +86,25 @@ def test_attach_joins_cgroups(daemon, containers, image):
 
 
 @pytest.mark.timeout(90)
+def test_attach_passes_no_fd_above_stderr(daemon, containers, image):
+    """A descriptor the caller left open without close-on-exec (here fd 37, a host
+    directory) does not reach the command inside."""
+    c = system_container(containers, "web", image)
+    c.start()
+    fd = os.open(daemon.base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.dup2(fd, 37, inheritable=True)
+        r = subprocess.run([ATTACH, c.path(), "--", "/bin/sh", "-c", "ls /proc/$$/fd; :"],
+                           capture_output=True, text=True, timeout=20, pass_fds=(37,))
+    finally:
+        os.close(fd)
+        os.close(37)
+    assert r.returncode == 0, r
+    assert sorted(int(x) for x in r.stdout.split()) == [0, 1, 2], r.stdout
+    c.do("kill")
+
+
+@pytest.mark.timeout(90)
 def test_console_helper_ttys_and_console(daemon, containers, image):
     c = system_container(containers, "web", image, {"tty": "2"})
     c.start()
@@ -99,6 +118,11 @@ def test_console_helper_ttys_and_console(daemon, containers, image):
     r = console(c, 0, "\necho console-$((6*7))\n")
     assert "console-42" in r.stdout, r
     wait_log(c, "console-42")
+    # without -t it is the console too, as the reference and the manual say
+    r = subprocess.run([CONSOLE, "-q", "1", c.path()], input="\necho plain-$((6*7))\ntty\n",
+                       text=True, capture_output=True, timeout=20)
+    assert "plain-42" in r.stdout and "/dev/console" in r.stdout, r
+    wait_log(c, "plain-42")
     # only the ttys the container has
     r = console(c, 3, "")
     assert r.returncode != 0 and "no such tty" in r.stderr, r

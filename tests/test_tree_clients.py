@@ -76,8 +76,36 @@ def test_cp_config_between_containers(daemon, web):
     os.mkdir(daemon.path("web2"))
     r = run(["cp", os.path.join(web, "config"), daemon.path("web2", "config")])
     assert r.returncode == 0, r.stderr
-    assert read_file(daemon.path("web2", "config")) == read_file(os.path.join(web, "config"))
+    # all but the hostname, which follows the copy's name (web's is its default)
+    assert read_file(daemon.path("web2", "config")) == \
+        read_file(os.path.join(web, "config")).replace("hostname = web\n", "hostname = web2\n")
     assert val(daemon.path("web2"), "env") == "A=1\nB=2"
+
+
+def test_cp_config_hostname_follows_the_name(daemon, web):
+    """A copied configuration whose hostname is the source's own name (its default)
+    names the copy after itself; a hostname set to anything else is copied."""
+    os.mkdir(daemon.path("web2"))
+    r = run(["cp", os.path.join(web, "config"), daemon.path("web2", "config")])
+    assert r.returncode == 0, r.stderr
+    assert val(daemon.path("web2"), "hostname") == "web2"
+    assert val(web, "hostname") == "web"
+    assert write_file(os.path.join(web, "hostname"), "h1\n") == 0
+    r = run(["cp", os.path.join(web, "config"), daemon.path("web2", "config")])
+    assert r.returncode == 0, r.stderr
+    assert val(daemon.path("web2"), "hostname") == "h1"
+    # a hostname naming another container that is not named after itself is kept
+    assert write_file(os.path.join(web, "hostname"), "web2\n") == 0
+    os.mkdir(daemon.path("web3"))
+    r = run(["cp", os.path.join(web, "config"), daemon.path("web3", "config")])
+    assert r.returncode == 0, r.stderr
+    assert val(daemon.path("web3"), "hostname") == "web2"
+    # the hostname file itself takes any name
+    assert write_file(daemon.path("web3", "hostname"), "web\n") == 0
+    assert val(daemon.path("web3"), "hostname") == "web"
+    daemon.restart()
+    assert val(daemon.path("web2"), "hostname") == "h1"
+    assert val(daemon.path("web3"), "hostname") == "web"
 
 
 def test_cp_r_clone(daemon, web):

@@ -168,3 +168,14 @@ def test_errors_name_the_failure_in_words(daemon):
     # a later good write does not erase the reason of the earlier failure
     assert write_file(daemon.path(CONTAINER, "hostname"), "x1\n") == 0
     assert last_error(daemon, CONTAINER) == le
+
+
+@pytest.mark.parametrize("rel", [f"cgroup/{s}" for s in STATS] + ["pid", "exit_status", "runs"])
+def test_write_to_read_only_file_names_it(daemon, rel):
+    """Root may open a 0444 file for writing (CAP_DAC_OVERRIDE); the write is refused
+    and last_error says which file."""
+    os.mkdir(daemon.path(CONTAINER))
+    res = write_file(daemon.path(CONTAINER, rel), "1\n")
+    assert res != 0, rel
+    err = last_error(daemon, CONTAINER)
+    assert rel in err and "read-only" in err, (rel, res, err)

@@ -8,6 +8,8 @@ import errno
 import hashlib
 import os
 
+import subprocess
+
 import pytest
 
 from lib.daemon import host_lacks, procs_mentioning
@@ -271,3 +273,63 @@ def test_hostname_file_bound_unprivileged(daemon, containers, image):
     assert not os.path.exists(os.path.join(upper, "etc", "hostname"))
     c.do("stop")
     _nothing_left(daemon, c, [image, daemon.state_dir])
+
+
+# ---- allocation against private copies of /etc/subuid and /etc/subgid ----
+
+@pytest.fixture
+def subids(daemon):
+    """set(text): /etc/subuid and /etc/subgid both hold text, for this test only: copies
+    bound over them in the suite's private mount namespace (the host's files are never
+    written), unmounted after."""
+    bound = []
+
+    def set_(text: str):
+        for f in ("/etc/subuid", "/etc/subgid"):
+            copy = os.path.join(daemon.base, os.path.basename(f))
+            with open(copy, "w") as fh:
+                fh.write(text)
+            if f not in bound:
+                subprocess.run(["mount", "--bind", copy, f], check=True, timeout=10)
+                bound.append(f)
+    yield set_
+    for f in bound:
+        subprocess.run(["umount", f], check=True, timeout=10)
+    assert not [m for m in host_mounts_under("/etc") if m in ("/etc/subuid", "/etc/subgid")]
+
+
+def _alloc(c) -> int:
+    """Start (an application container: the host's /bin/sleep), the allocated block."""
+    c.start()
+    first = _allocated(c)
+    c.do("kill")
+    return first
+
+
+BLOCK = 65536
+
+
+def test_allocation_avoids_other_users_ranges(daemon, containers, subids):
+    base = 1000000
+    subids(f"root:{base}:{4 * BLOCK}\n"
+           f"alice:{base}:{BLOCK}\n"            # root's first block is alice's too
+           f"bob:{base + 2 * BLOCK + 5}:10\n"    # a few ids in root's third
+           f"carol:{base + 40 * BLOCK}:{BLOCK}\n")
+    got = [_alloc(containers(n, init="/bin/sleep 100")) for n in ("a", "b")]
+    assert got == [base + BLOCK, base + 3 * BLOCK], got
+    c = containers("c", init="/bin/sleep 100")
+    assert c.write_state("start") == errno.ENOSPC
+    assert "no free block" in c.last_error() and "another user's range" in c.last_error()
+    assert c.read("idmap") == ""
+
+
+def test_allocation_sees_every_idmap_and_range(daemon, containers, subids):
+    """More ranges than any fixed table: 72 one-id ranges of three containers' idmaps,
+    one in each of root's first 72 blocks, and root's ranges spread over 80 lines."""
+    base = 2000000
+    subids("".join(f"root:{base + i * BLOCK}:{BLOCK}\n" for i in range(80)))
+    for n in range(3):
+        blocks = range(24 * n, 24 * n + 24)
+        containers(f"used{n}").set("idmap", "\n".join(
+            f"{k} {j} {base + i * BLOCK + 7} 1" for k in "ug" for j, i in enumerate(blocks)))
+    assert _alloc(containers("web", init="/bin/sleep 100")) == base + 72 * BLOCK

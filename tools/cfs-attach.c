@@ -17,6 +17,9 @@
  *   caller's terminal settings.
  * - in a user namespace the command runs as uid/gid 0 of that namespace, with no
  *   supplementary groups.
+ * - the command gets stdin, stdout and stderr only: every fd above 2 (the caller's
+ *   without close-on-exec too) is closed before its exec, so nothing of the host
+ *   reaches the container through an inherited descriptor.
  *
  * Exit status: the command's; 126 if it could not be executed, 127 if it was not
  * found, 128+N if it died of signal N; 125 when the attach itself failed. */
@@ -35,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -255,6 +259,20 @@ struct opts {
 	char **env;
 };
 
+/* Every fd above 2 closed: close_range, or one by one on a kernel without it. */
+static void close_above_stderr(void)
+{
+	struct rlimit rl;
+
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (1U << 20))
+		rl.rlim_cur = 1U << 20;
+	for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
+		close(fd);
+}
+
 /* Inside every namespace: fork the command, wait for it, exit with its status. */
 static void run_command(struct opts *o)
 {
@@ -263,6 +281,7 @@ static void run_command(struct opts *o)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		environ = o->env; /* execvp searches the PATH of the new environment */
+		close_above_stderr();
 		execvp(o->cmd[0], o->cmd);
 		int e = errno;
 		char msg[512];

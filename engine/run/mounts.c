@@ -1,7 +1,10 @@
 /* mounts.c - init's side of the mounts setting: each fstab line mounted beneath the
- * new root before pivot_root. Targets are opened with openat2(RESOLVE_BENEATH), so a
- * symlink or ".." that leads outside the root is refused, never followed onto the
- * host, and the mount goes onto exactly what was opened (/proc/self/fd/N).
+ * new root before pivot_root. Targets are resolved as the container will see them:
+ * openat2(RESOLVE_IN_ROOT), so an absolute symlink (Debian's var/run -> /run) is
+ * followed from the container's root and ".." stops at it; nothing outside the root is
+ * ever reached, and the mount goes onto exactly what was opened (/proc/self/fd/N).
+ * Where the kernel has no openat2 (before Linux 5.6), the same resolution is done a
+ * component at a time. An rbind with ro is made read-only recursively.
  * Runs after fork in a threaded daemon's child: system calls only. */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,14 +34,108 @@ const char *fd_path(char buf[32], int fd)
 	return buf;
 }
 
+/* path resolved beneath rootfd as the container would, one component at a time:
+ * the fallback of a kernel without openat2. An absolute symlink restarts at rootfd,
+ * ".." at rootfd stays there, a magic link's text is taken as any other link's. */
+int in_root_walk(int rootfd, const char *path)
+{
+	char rest[PATH_MAX], link[PATH_MAX];
+	struct stat root, st;
+	int cur, links = 0;
+
+	if (fstat(rootfd, &root) < 0)
+		return -errno;
+	if (strlen(path) >= sizeof(rest))
+		return -ENAMETOOLONG;
+	memcpy(rest, path, strlen(path) + 1);
+	cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0)
+		return -errno;
+	for (;;) {
+		char *c = rest + strspn(rest, "/"), *end;
+		size_t clen, tail;
+		int nfd;
+
+		if (!*c)
+			return cur;
+		clen = strcspn(c, "/");
+		end = c + clen;
+		tail = strlen(end);
+		if (clen == 1 && c[0] == '.') {
+			memmove(rest, end, tail + 1);
+			continue;
+		}
+		if (clen == 2 && c[0] == '.' && c[1] == '.') {
+			memmove(rest, end, tail + 1);
+			if (fstat(cur, &st) < 0)
+				goto fail;
+			if (st.st_dev == root.st_dev && st.st_ino == root.st_ino)
+				continue;
+			nfd = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (nfd < 0)
+				goto fail;
+			close(cur);
+			cur = nfd;
+			continue;
+		}
+		*end = '\0';
+		nfd = openat(cur, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (tail)
+			*end = '/';
+		if (nfd < 0)
+			goto fail;
+		if (fstat(nfd, &st) < 0) {
+			close(nfd);
+			goto fail;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			memmove(rest, end, tail + 1);
+			close(cur);
+			cur = nfd;
+			continue;
+		}
+		/* a symlink: its text takes its place in what is left to resolve */
+		ssize_t n = readlinkat(nfd, "", link, sizeof(link));
+
+		close(nfd);
+		if (n < 0 || ++links > 40) {
+			if (n >= 0)
+				errno = ELOOP;
+			goto fail;
+		}
+		if ((size_t)n + tail + 1 >= sizeof(rest)) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memmove(rest + n, end, tail + 1);
+		memcpy(rest, link, (size_t)n);
+		if (link[0] == '/') {
+			nfd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (nfd < 0)
+				goto fail;
+			close(cur);
+			cur = nfd;
+		}
+	}
+fail:
+	{
+		int e = errno;
+
+		close(cur);
+		return -e;
+	}
+}
+
 static int beneath(int rootfd, const char *path)
 {
 	struct open_how how = {
 		.flags = O_PATH | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
 
+	if (fd < 0 && errno == ENOSYS)
+		return in_root_walk(rootfd, path);
 	return fd < 0 ? -errno : (int)fd;
 }
 
@@ -136,6 +233,32 @@ static int mount_again(int rootfd, const char *target, unsigned long flags)
 	return r;
 }
 
+/* An rbind's options reach every submount, not only the top one: ro on an rbind
+ * of a tree with mounts beneath must leave none of them writable. */
+static int rbind_attrs(int rootfd, const char *target, unsigned long flags)
+{
+	struct mount_attr attr = { 0 };
+	int fd, r = 0;
+
+	if (flags & MS_RDONLY)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	if (flags & MS_NOSUID)
+		attr.attr_set |= MOUNT_ATTR_NOSUID;
+	if (flags & MS_NODEV)
+		attr.attr_set |= MOUNT_ATTR_NODEV;
+	if (flags & MS_NOEXEC)
+		attr.attr_set |= MOUNT_ATTR_NOEXEC;
+	if (!attr.attr_set)
+		return 0;
+	fd = in_root_open(rootfd, target, 0);
+	if (fd < 0)
+		return fd;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 static int mount_one(const struct fstab_entry *fe, int rootfd)
 {
 	unsigned long flags = fe->flags;
@@ -156,6 +279,8 @@ static int mount_one(const struct fstab_entry *fe, int rootfd)
 	if (!r && (flags & MS_BIND) && !(flags & MS_REMOUNT) && (flags & BIND_REMOUNT_FLAGS))
 		r = mount_again(rootfd, fe->target,
 				MS_REMOUNT | MS_BIND | (flags & BIND_REMOUNT_FLAGS));
+	if (!r && (flags & MS_BIND) && (flags & MS_REC) && !(flags & MS_REMOUNT))
+		r = rbind_attrs(rootfd, fe->target, flags);
 	if (!r && fe->propagation)
 		r = mount_again(rootfd, fe->target, (unsigned long)fe->propagation);
 	return r;
@@ -167,7 +292,7 @@ int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
 		const struct fstab_entry *fe = &s->mounts[i];
 		int fd, r;
 
-		/* the target alone first: an escape is refused even when optional */
+		/* the target alone first: a missing one is skipped when optional */
 		fd = in_root_open(rootfd, fe->target, fe->create);
 		if (fd < 0 && (fd == -EXDEV || !fe->optional))
 			return target_fail(ce, -fd, fe);
@@ -177,6 +302,10 @@ int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
 		r = mount_one(fe, rootfd);
 		if (r == -EXDEV)
 			return target_fail(ce, EXDEV, fe);
+		if (r == -ENOSYS && (fe->flags & MS_REC))
+			return child_err_set(ce, ENOSYS, "mounts: rbind options on", fe->target,
+					     "need mount_setattr to reach the submounts "
+					     "(Linux 5.12 or later)");
 		if (r < 0 && !fe->optional) {
 			char what[128];
 

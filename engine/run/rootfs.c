@@ -492,15 +492,16 @@ static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce
 }
 
 /* The container's hostname file over the root's /etc/hostname, when the image has
- * one (a regular file, beneath the root): systemd sets the hostname from it. tree is
- * the daemon's detached clone of RUN/NAME/hostname (init may not walk the run dir). */
+ * one (a regular file, found as the container will find it): systemd sets the
+ * hostname from it. tree is the daemon's detached clone of RUN/NAME/hostname (init
+ * may not walk the run dir). */
 static int bind_hostname(int tree, int rootfd, struct child_err *ce)
 {
 	struct stat st;
 	int fd = in_root_open(rootfd, "etc/hostname", 0), r = 0;
 
 	if (fd < 0)
-		return 0;	/* none, or a link leading out of the root: left alone */
+		return 0;	/* none: left alone */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		r = child_err_set(ce, errno, "bind the hostname over", "/etc/hostname", NULL);

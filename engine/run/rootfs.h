@@ -77,10 +77,14 @@ int idmount_send_hostname(const struct rootfs_plan *s, int go_fd, struct cfs_err
 int idmount_send_fd(int sock, int fd, char tag);
 int idmount_recv_fd(int sock, char tag);
 
-/* mounts.c: open path (leading '/' ignored) beneath rootfd as O_PATH without ever
- * leaving it: a symlink or ".." leading outside gives -EXDEV. create 'd' or 'f'
- * makes what is missing (directories, and a file for 'f' at the end). */
+/* mounts.c: open path (leading '/' ignored) beneath rootfd as O_PATH, resolved as
+ * if rootfd were "/" (absolute symlinks start there, ".." stops there): never
+ * leaving it. create 'd' or 'f' makes what is missing (directories, and a file for
+ * 'f' at the end). */
 int in_root_open(int rootfd, const char *path, int create);
+/* The same resolution without openat2 (no create): what in_root_open falls back to on
+ * a kernel that lacks it. An O_PATH fd or -errno. */
+int in_root_walk(int rootfd, const char *path);
 /* "/proc/self/fd/N" for mounting onto what fd names. */
 const char *fd_path(char buf[32], int fd);
 /* Apply the mounts setting beneath rootfd, in order. 0 or -errno with ce filled. */
