@@ -1,5 +1,5 @@
 /* container.h - the engine's in-memory container record and the registry that
- * holds them; shared by engine.c (registry, settings), lifecycle.c (runtime) and
+ * holds them; shared by registry.c, engine.c (settings), lifecycle.c (runtime) and
  * store.c (the state dir). Not seen outside engine/. */
 #ifndef CFS_CONTAINER_H
 #define CFS_CONTAINER_H
@@ -61,7 +61,7 @@ struct engine_globals {
 };
 extern struct engine_globals eng;
 
-/* Registry: get takes a reference (NULL if no such container); put drops it. */
+/* registry.c. get takes a reference (NULL if no such container); put drops it. */
 struct container *container_get(const char *name);
 void container_put(struct container *c);
 /* One more reference to a container the caller holds one of. */
@@ -76,6 +76,11 @@ bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_
 void container_set_error(struct container *c, const char *msg);
 /* Iterate over a snapshot of all containers (each reference held during fn). */
 void container_foreach(void (*fn)(struct container *c, void *data), void *data);
+/* Add c (its one reference becomes the registry's) and give it the next id; -EEXIST
+ * if its name is taken, -ENOMEM. */
+int registry_add(struct container *c);
+/* Take c out of the registry (marked removed) and drop the registry's reference. */
+void registry_remove(struct container *c);
 
 /* store.c: the state dir, STATE/NAME/config as INI, written atomically. */
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err);
