@@ -156,7 +156,7 @@ static int load_one(const char *name, struct config *cfg, const char *why)
 		free(c);
 		return 0;
 	}
-	lifecycle_adopt(c);
+	monitor_adopt(c);
 	return 0;
 }
 
@@ -626,7 +626,7 @@ int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *le
 
 	if (!c)
 		return cfs_err_set(err, ENOENT, "no such container %s", name);
-	r = lifecycle_runtime_read(c, f, out, len);
+	r = runtime_read(c, f, out, len);
 	container_put(c);
 	return r < 0 ? cfs_err_set(err, -r, "%s", strerror(-r)) : 0;
 }
@@ -638,7 +638,7 @@ int engine_runtime_size(const char *name, enum rt_file f, size_t *size)
 
 	if (!c)
 		return -ENOENT;
-	r = lifecycle_runtime_size(c, f, size);
+	r = runtime_size(c, f, size);
 	container_put(c);
 	return r;
 }
@@ -701,7 +701,7 @@ int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs
 	else if (engine_state(name) == ST_STOPPING)	/* not while a stop empties the cgroup */
 		r = cfs_err_set(err, EBUSY, "tasks: the container is stopping");
 	else
-		r = lifecycle_tasks_write(c, buf, len, err);
+		r = runtime_tasks_write(c, buf, len, err);
 	return done(c, r, err);
 }
 
@@ -712,7 +712,7 @@ int engine_stat_read(const char *name, enum stat_id s, char **out, struct cfs_er
 
 	if (!c)
 		return cfs_err_set(err, ENOENT, "no such container %s", name);
-	r = lifecycle_stat_read(c, s, out);
+	r = runtime_stat_read(c, s, out);
 	container_put(c);
 	return r < 0 ? cfs_err_set(err, -r, "%s", strerror(-r)) : 0;
 }
@@ -741,7 +741,7 @@ int engine_ns_link(const char *name, int ns, char *target, size_t n)
 
 	if (!c)
 		return -ENOENT;
-	r = lifecycle_ns_link(c, ns, target, n);
+	r = runtime_ns_link(c, ns, target, n);
 	container_put(c);
 	return r;
 }
@@ -758,7 +758,7 @@ void engine_set_last_error(const char *name, const char *msg)
 
 char *engine_checkconfig(void)
 {
-	return lifecycle_checkconfig();
+	return runtime_checkconfig();
 }
 
 /* ---- times ---- */

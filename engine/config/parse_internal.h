@@ -26,11 +26,11 @@ struct span {
 	size_t n;
 };
 
-bool is_digit(char c);
-bool is_alpha(char c);
-bool is_blank(char c);
-bool is_ctrl(char c);
-char to_lower(char c);
+bool ascii_is_digit(char c);
+bool ascii_is_alpha(char c);
+bool ascii_is_blank(char c);
+bool ascii_is_ctrl(char c);
+char ascii_tolower(char c);
 int hex_value(char c);		/* -1 if c is not a hex digit */
 bool span_eq(struct span w, const char *lit);
 bool ascii_iprefix(const char *p, size_t n, const char *lit);
@@ -47,6 +47,7 @@ int check_len(const char *s, struct cfs_err *err);
 int scan_u64(const char *p, size_t n, uint64_t *out);
 int span_uint(struct span w, uint64_t min, uint64_t max, uint64_t *out, const char *what,
 	      struct cfs_err *err);
-struct span whole(const char *s);
+/* All of s, as a span. */
+struct span span_of(const char *s);
 
 #endif

@@ -120,9 +120,9 @@ static int do_start(struct container *c, struct cfs_err *err)
 		goto fail_spawn;
 	}
 	rec.supervisor_pid = sc.supervisor_pid;
-	rec.supervisor_start = proc_starttime(sc.supervisor_pid);
+	rec.supervisor_start = runrec_proc_starttime(sc.supervisor_pid);
 	rec.init_pid = sc.init_pid;
-	rec.init_start = proc_starttime(sc.init_pid);
+	rec.init_start = runrec_proc_starttime(sc.init_pid);
 	r = runrec_write(c->run_dir, &rec);
 	if (r < 0) {
 		r = cfs_err_set(err, -r, "start: cannot write the run record in %s: %s",
@@ -193,7 +193,7 @@ static int do_kill(struct container *c, struct cfs_err *err)
 		return 0;	/* it ended meanwhile */
 	send_init_signal(c, SIGKILL);
 	cgroup_kill_all(c->name, KILL_WAIT_MS);
-	if (!run_wait_stopped(c, KILL_WAIT_MS))
+	if (!monitor_wait_stopped(c, KILL_WAIT_MS))
 		return cfs_err_set(err, ETIMEDOUT, "kill: the container did not end");
 	return 0;
 }
@@ -273,7 +273,7 @@ static int do_stop(struct container *c, struct cfs_err *err)
 
 	if (send_init_signal(c, sig) == 0) {
 		pthread_mutex_unlock(&c->op_lock);
-		ended = run_wait_stopped(c, timeout * 1000);
+		ended = monitor_wait_stopped(c, timeout * 1000);
 		pthread_mutex_lock(&c->op_lock);
 	}
 	if (ended || get_state(c) == ST_STOPPED)
@@ -285,7 +285,7 @@ static int do_freeze(struct container *c, struct cfs_err *err)
 {
 	int r;
 
-	if (run_finishing(c) || !container_set_state_from(c, ST_BIT(ST_RUNNING), ST_FREEZING))
+	if (monitor_finishing(c) || !container_set_state_from(c, ST_BIT(ST_RUNNING), ST_FREEZING))
 		return cfs_err_set(err, EBUSY, "state: cannot freeze a %s container",
 				   cfs_state_name(get_state(c)));
 	r = cgroup_freeze(c->name, true, FREEZE_TIMEOUT_MS, err);

@@ -112,7 +112,7 @@ static char *pid_lines(struct container *c, bool ps)
 	return out;
 }
 
-int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len)
+int runtime_read(struct container *c, enum rt_file f, char **out, size_t *len)
 {
 	char buf[300] = "";
 	bool live;
@@ -153,7 +153,7 @@ int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size
 	return 0;
 }
 
-int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size)
+int runtime_size(struct container *c, enum rt_file f, size_t *size)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -163,7 +163,7 @@ int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size)
 		*size = runrec_log_size(c->run_dir);
 		return 0;
 	}
-	r = lifecycle_runtime_read(c, f, &text, &len);
+	r = runtime_read(c, f, &text, &len);
 	free(text);
 	*size = len;
 	return r;
@@ -215,7 +215,7 @@ static int tasks_pid_allowed(struct container *c, pid_t pid, struct cfs_err *err
 						   strerror(-r)) : 0;
 }
 
-int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
+int runtime_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
 {
 	char num[24];
 	uint64_t pid;
@@ -246,7 +246,7 @@ int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, stru
 	return r;
 }
 
-int lifecycle_stat_read(struct container *c, enum stat_id s, char **out)
+int runtime_stat_read(struct container *c, enum stat_id s, char **out)
 {
 	bool live;
 
@@ -260,7 +260,7 @@ int lifecycle_stat_read(struct container *c, enum stat_id s, char **out)
 	return cgroup_stat_read(c->name, s, out);
 }
 
-int lifecycle_ns_link(struct container *c, int ns, char *target, size_t n)
+int runtime_ns_link(struct container *c, int ns, char *target, size_t n)
 {
 	int r = -ENOENT;
 
@@ -305,7 +305,7 @@ static const char *module_status(const char *mod)
 
 static char *checkconfig_text(void);
 
-char *lifecycle_checkconfig(void)
+char *runtime_checkconfig(void)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static char *cached;

@@ -201,7 +201,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	p->new_cgroupns = ns & CLONE_NEWCGROUP;
 	p->new_timens = ns & CLONE_NEWTIME;
 	if (ns & CLONE_NEWNS)
-		p->hide_mounts = own_mounts_of_type(sc->hide_fstype);
+		p->hide_mounts = hide_own_mounts(sc->hide_fstype);
 	p->hide_fstype = sc->hide_fstype;
 	p->clone_flags = ns & ~(unsigned long)(CLONE_NEWCGROUP | CLONE_NEWTIME);
 	if (p->clone_flags & CLONE_NEWUSER) {

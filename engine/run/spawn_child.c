@@ -277,7 +277,7 @@ static void hide_tree(const struct spawn_plan *p)
 		info_fail(p->info[1], "unshare mnt namespace", errno, 0);
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		info_fail(p->info[1], "make / a slave", errno, 0);
-	if ((r = detach_mounts(p->hide_mounts, p->hide_fstype)) < 0)
+	if ((r = hide_detach_mounts(p->hide_mounts, p->hide_fstype)) < 0)
 		info_fail(p->info[1], "detach the tree", -r, 0);
 }
 
