@@ -15,7 +15,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "log.h"
-#include "parse.h"
+#include "config/parse.h"
 
 struct engine_globals eng;
 

@@ -16,7 +16,7 @@
 #include "container.h"
 #include "fileio.h"
 #include "log.h"
-#include "parse.h"
+#include "config/parse.h"
 
 /* One limit for the whole container: the INI document the store writes is never
  * longer than what the loader (and a write of `config`) accepts. */

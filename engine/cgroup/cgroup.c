@@ -17,7 +17,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"
-#include "parse.h"
+#include "config/parse.h"
 
 /* ---- small file helpers */
 

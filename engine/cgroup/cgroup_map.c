@@ -10,7 +10,7 @@
 #include <linux/bpf.h>
 
 #include "cgroup.h"
-#include "parse.h"
+#include "config/parse.h"
 
 static const char *val(const struct config *c, enum key_id k)
 {

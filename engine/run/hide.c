@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "hide.h"
-#include "parse.h"
+#include "config/parse.h"
 #include "fileio.h"
 
 char **hide_own_mounts(const char *fstype)

@@ -16,7 +16,7 @@
 #include "container.h"
 #include "log.h"
 #include "net/net.h"
-#include "parse.h"
+#include "config/parse.h"
 
 #define START_TIMEOUT_MS 20000
 #define FREEZE_TIMEOUT_MS 10000

@@ -15,7 +15,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "net/net.h"
-#include "parse.h"
+#include "config/parse.h"
 
 static bool is_live(struct container *c)
 {

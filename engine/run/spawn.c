@@ -26,7 +26,7 @@
 
 #include "cleanup.h"
 #include "container.h"
-#include "parse.h"
+#include "config/parse.h"
 #include "rootfs.h"
 #include "spawn.h"
 #include "hide.h"

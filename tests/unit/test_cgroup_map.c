@@ -11,7 +11,7 @@
 #include <linux/bpf.h>
 
 #include "cgroup/cgroup.h"
-#include "parse.h"
+#include "config/parse.h"
 
 static int n_run, n_failed;
 

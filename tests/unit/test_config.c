@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "parse.h"
+#include "config/parse.h"
 
 static int n_run, n_failed;
 

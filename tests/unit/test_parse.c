@@ -12,7 +12,7 @@
 #include <sys/capability.h>
 #include <sys/mount.h>
 
-#include "parse.h"
+#include "config/parse.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x80

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "parse.h"
+#include "config/parse.h"
 #include "run/seccomp.h"
 
 static int n_checks, n_failed;
