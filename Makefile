@@ -75,17 +75,17 @@ $(B)/containerfs: $(FUSE_OBJ) $(B)/libcfsengine.a
 # sanitizer, no engine library, only libc, linked statically against musl where
 # musl-gcc is installed (a 40 kB program instead of glibc's 800 kB).
 SUPERVISOR_CC ?= $(shell command -v musl-gcc >/dev/null 2>&1 && echo musl-gcc || echo $(CC))
-$(B)/containerfs-supervisor: supervisor/supervisor.c
+$(B)/containerfs-supervisor: supervisor/supervisor.c include/monotime.h include/sigsafe.h
 	@mkdir -p $(dir $@)
 	$(SUPERVISOR_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -Os -static -o $@ $<
 
 # The user's tools (lxc-attach and lxc-console): plain libc programs.
 TOOL_CFLAGS := $(BASEFLAGS) -Itools
-$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h
+$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h include/readfile.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ tools/cfs-attach.c tools/attach_seccomp.c
 
-$(B)/cfs-console: tools/cfs-console.c
+$(B)/cfs-console: tools/cfs-console.c include/monotime.h include/readfile.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $<
 

@@ -494,7 +494,7 @@ static int commit_config(struct container *c, struct config *newcfg, struct cfs_
 			    (!newcfg->val[k] || !strcmp(newcfg->val[k], c->cfg.val[k]));
 
 		if (!same)	/* an alias's change is its setting's */
-			t.key[key_table[k].flags & KF_ALIAS ? (int)key_table[k].alias_of : k] = now;
+			t.key[key_canonical(k)] = now;
 	}
 	store_times(c, &t, now);
 	pthread_mutex_lock(&c->lock);

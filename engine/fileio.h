@@ -5,11 +5,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "readfile.h"
+
 /* mkdir -p; 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
-/* Read a small file whole into buf (NUL-terminated, at most n - 1 bytes): bytes
- * read or -errno. */
-ssize_t read_file_into(const char *path, char *buf, size_t n);
+/* A file whole, malloc'd and NUL-terminated into *out (NULL on failure): its length,
+ * or -errno (-EFBIG when longer than max; max 0: no limit). Into a caller's buffer:
+ * read_file_into (readfile.h). */
+ssize_t read_file_alloc(const char *path, size_t max, char **out);
 /* dir/file replaced atomically with data, on disk before this returns. */
 int write_file_atomic(const char *dir, const char *file, const char *data, size_t len);
 int fsync_dir(const char *dir);

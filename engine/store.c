@@ -124,38 +124,6 @@ static void clean_leftovers(const char *entry)
 	}
 }
 
-static char *read_small_file(const char *path, size_t max, size_t *len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	size_t used = 0;
-
-	if (fd < 0)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf)
-		return NULL;
-	for (;;) {
-		ssize_t n = read(fd, buf + used, max - used);
-
-		if (n < 0) {
-			free(buf);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		used += n;
-		if (used == max) {	/* too big to be ours */
-			free(buf);
-			errno = EFBIG;
-			return NULL;
-		}
-	}
-	buf[used] = '\0';
-	*len = used;
-	return buf;
-}
-
 int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *why),
 		   struct cfs_err *err)
 {
@@ -171,21 +139,23 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *w
 		char path[PATH_MAX], why[300];
 		struct cfs_err e = { 0 };
 		struct config cfg;
+		_cleanup_free_ char *doc = NULL;
+		ssize_t got;
 		size_t len;
 
 		if (parse_container_name(de->d_name, NULL) < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, de->d_name);
-		_cleanup_free_ char *doc = read_small_file(path, CFS_MAX_CONFIG + 1, &len);
-
-		if (!doc && errno == ENOENT) {
+		got = read_file_alloc(path, CFS_MAX_CONFIG, &doc);
+		len = got > 0 ? (size_t)got : 0;
+		if (got == -ENOENT) {
 			/* a directory without a configuration: a mkdir that never completed */
 			log_info("ignoring %s/%s: it holds no configuration", eng.state_dir, de->d_name);
 			continue;
 		}
-		if (!doc) {
+		if (got < 0) {
 			snprintf(why, sizeof(why), "cannot read it: %s",
-				 errno == EFBIG ? "longer than 262144 bytes" : strerror(errno));
+				 got == -EFBIG ? "longer than 262144 bytes" : strerror((int)-got));
 			if (config_init(&cfg, de->d_name) < 0)
 				return cfs_err_set(err, ENOMEM, "out of memory");
 		} else if (len == 0) {
@@ -271,7 +241,7 @@ void store_load_times(const char *name, struct cfg_times *t)
 	char path[PATH_MAX];
 	struct stat st;
 	struct timespec base = { 0 };
-	size_t len;
+	_cleanup_free_ char *doc = NULL;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, name);
@@ -282,8 +252,7 @@ void store_load_times(const char *name, struct cfg_times *t)
 	for (int k = 0; k < K_COUNT; k++)
 		t->key[k] = base;
 	snprintf(path, sizeof(path), "%s/%s/times", eng.state_dir, name);
-	_cleanup_free_ char *doc = read_small_file(path, 65536, &len);
-
+	(void)read_file_alloc(path, 65535, &doc);	/* none, or unreadable: the file's time */
 	for (char *line = doc, *next; line && *line; line = next) {
 		char *sp = strchr(line, ' '), kp[64];
 		struct timespec ts;

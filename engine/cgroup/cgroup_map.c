@@ -17,15 +17,10 @@ static const char *val(const struct config *c, enum key_id k)
 	return c->val[k] ? c->val[k] : key_default(k, "");
 }
 
-static enum key_id canon(enum key_id k)
-{
-	return (key_table[k].flags & KF_ALIAS) ? key_table[k].alias_of : k;
-}
-
 /* What the user wrote for k: the alias text when k is an alias with a slot. */
 static const char *shown(const struct config *c, enum key_id k)
 {
-	return c->val[k] ? c->val[k] : val(c, canon(k));
+	return c->val[k] ? c->val[k] : val(c, key_canonical(k));
 }
 
 static int put(struct cg_write *w, size_t max, size_t *n, const char *ctrl,
@@ -438,7 +433,7 @@ static int plan_devices_v1(const struct config *c, struct cg_write *w, size_t ma
 /* Upper bound of the writes key k can plan (for sizing the array). */
 size_t cgroup_plan_max(const struct config *c, enum key_id k)
 {
-	k = canon(k);
+	k = key_canonical(k);
 	if (k == K_DEVICES_DENY || k == K_DEVICES_ALLOW)
 		return 2 * (count_lines(val(c, K_DEVICES_DENY)) + count_lines(val(c, K_DEVICES_ALLOW))) + 1;
 	return 4;
@@ -452,7 +447,7 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 
 	*n = 0;
 	key_path(k, path, sizeof(path));
-	switch (canon(k)) {
+	switch (key_canonical(k)) {
 	case K_CPU_WEIGHT:
 		if (b == CG_BACKEND_V2)
 			r = put(w, max, n, "cpu", "cpu.weight", "%s", val(c, K_CPU_WEIGHT));
@@ -472,7 +467,7 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		break;
 	case K_MEMORY_MAX:
 	case K_MEMORY_SWAP_MAX:
-		r = plan_memory(b, c, canon(k), w, max, n);
+		r = plan_memory(b, c, key_canonical(k), w, max, n);
 		break;
 	case K_IO_WEIGHT:
 		if (b == CG_BACKEND_V2)
@@ -539,7 +534,7 @@ static bool is_default(const struct config *c, enum key_id k)
 {
 	uint64_t q = 0, p;
 
-	switch (canon(k)) {
+	switch (key_canonical(k)) {
 	case K_CPU_WEIGHT:
 		return c->val[K_CPU_SHARES] ? !strcmp(c->val[K_CPU_SHARES], "1024")
 					    : !strcmp(val(c, K_CPU_WEIGHT), "100");
@@ -553,7 +548,7 @@ static bool is_default(const struct config *c, enum key_id k)
 		return !strcmp(val(c, K_DEVICES_DENY), key_default(K_DEVICES_DENY, "")) &&
 		       !strcmp(val(c, K_DEVICES_ALLOW), key_default(K_DEVICES_ALLOW, ""));
 	default:
-		return !strcmp(val(c, canon(k)), key_default(canon(k), ""));
+		return !strcmp(val(c, key_canonical(k)), key_default(key_canonical(k), ""));
 	}
 }
 
@@ -574,7 +569,7 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 			   "%llu", bfq > 1000 ? 1000 : bfq) ? -ENOSPC : 1;
 	}
 	if (!strcmp(w->file, "memory.memsw.limit_in_bytes")) {
-		if (canon(k) != K_MEMORY_SWAP_MAX || !strcmp(val(c, K_MEMORY_SWAP_MAX), "max"))
+		if (key_canonical(k) != K_MEMORY_SWAP_MAX || !strcmp(val(c, K_MEMORY_SWAP_MAX), "max"))
 			return 0;	/* swap is memory.swap.max's business */
 		return cfs_err_set(err, EOPNOTSUPP,
 				   "%s: this host has no swap accounting (memory.memsw.limit_in_bytes is missing; boot with swapaccount=1), so %s cannot be applied",
@@ -595,7 +590,7 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 				   "%s: this host has no I/O weight (no %s and no %s: its kernel lacks the BFQ I/O scheduler, or the %s controller is missing), so %s cannot be applied",
 				   path, b == CG_BACKEND_V2 ? "io.weight" : "blkio.weight", w->file,
 				   w->controller, shown(c, k));
-	if (canon(k) == K_DEVICES_DENY || canon(k) == K_DEVICES_ALLOW)
+	if (key_canonical(k) == K_DEVICES_DENY || key_canonical(k) == K_DEVICES_ALLOW)
 		return cfs_err_set(err, EOPNOTSUPP,
 				   "%s: this host has no devices controller, so device rules other than the defaults cannot be enforced",
 				   path);

@@ -265,7 +265,7 @@ int cg2_is_frozen(const char *dir)
 
 int cg2_freeze(const char *dir, bool frozen, int timeout_ms, struct cfs_err *err)
 {
-	long long deadline = cg_now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 	char p[PATH_MAX];
 	unsigned us = 0;
 	int r;

@@ -192,6 +192,27 @@ struct span span_of(const char *s)
 	return (struct span){ s, strlen(s) };
 }
 
+void ascii_trim_blanks(const char **p, size_t *n)
+{
+	while (*n && ascii_is_blank(**p)) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n && ascii_is_blank((*p)[*n - 1]))
+		(*n)--;
+}
+
+char *ascii_trim_blanks_str(char *s)
+{
+	const char *p = s;
+	size_t n = strlen(s);
+
+	ascii_trim_blanks(&p, &n);
+	s = (char *)p;
+	s[n] = '\0';
+	return s;
+}
+
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, struct cfs_err *err)
 {
 	int r = check_len(s, err);

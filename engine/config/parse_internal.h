@@ -1,6 +1,7 @@
-/* parse_internal.h - the pieces parse.c, parse_dev.c and parse_net.c share:
- * ASCII character classes, words cut out of the input without copying, quoting of
- * values in messages, and strict number scanning. Private to the parsers. */
+/* parse_internal.h - the pieces the parsers (parse.c, parse_dev.c, parse_net.c) and
+ * the INI and LXC readers share: ASCII character classes, words cut out of the input
+ * without copying, trimming, quoting of values in messages, and strict number
+ * scanning. Private to engine/config/. */
 #ifndef CFS_PARSE_INTERNAL_H
 #define CFS_PARSE_INTERNAL_H
 
@@ -49,5 +50,9 @@ int span_uint(struct span w, uint64_t min, uint64_t max, uint64_t *out, const ch
 	      struct cfs_err *err);
 /* All of s, as a span. */
 struct span span_of(const char *s);
+/* Without the blanks (spaces and tabs) at either end: p and n narrowed, or s cut in
+ * place (the result points into s). */
+void ascii_trim_blanks(const char **p, size_t *n);
+char *ascii_trim_blanks_str(char *s);
 
 #endif

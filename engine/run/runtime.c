@@ -14,6 +14,7 @@
 #include "cgroup/cgroup.h"
 #include "cleanup.h"
 #include "container.h"
+#include "monotime.h"
 #include "net/net.h"
 #include "config/parse.h"
 
@@ -309,14 +310,12 @@ char *runtime_checkconfig(void)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static char *cached;
-	static struct timespec when;
-	struct timespec now;
+	static long long when;
+	long long now = monotonic_ms();
 	char *out;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&lock);
-	if (!cached || (now.tv_sec - when.tv_sec) * 1000 + (now.tv_nsec - when.tv_nsec) / 1000000 >
-			       CHECKCONFIG_CACHE_MS) {
+	if (!cached || now - when > CHECKCONFIG_CACHE_MS) {
 		free(cached);
 		cached = checkconfig_text();
 		when = now;

@@ -26,6 +26,7 @@
 
 #include "cleanup.h"
 #include "container.h"
+#include "monotime.h"
 #include "config/parse.h"
 #include "rootfs.h"
 #include "spawn.h"
@@ -277,14 +278,6 @@ static int plan_open_fds(struct spawn_plan *p, const char *sup_path, struct cfs_
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Read until EOF or deadline; returns bytes read (at most n), -ETIMEDOUT or -errno. */
 static ssize_t read_until_eof(int fd, void *buf, size_t n, long long deadline)
 {
@@ -293,7 +286,7 @@ static ssize_t read_until_eof(int fd, void *buf, size_t n, long long deadline)
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		ssize_t r;
 
 		if (left <= 0)
@@ -317,7 +310,7 @@ static ssize_t read_until_eof(int fd, void *buf, size_t n, long long deadline)
 static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 {
 	struct info_rec recs[4], *bad = NULL;
-	ssize_t n = read_until_eof(fd, recs, sizeof(recs), now_ms() + INFO_TIMEOUT_MS);
+	ssize_t n = read_until_eof(fd, recs, sizeof(recs), monotonic_ms() + INFO_TIMEOUT_MS);
 
 	if (n < 0)
 		return cfs_err_set(err, -n, "start: waiting for the supervisor: %s",
@@ -484,7 +477,7 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 	e = errno;
 	close(sc->go_fd);
 	sc->go_fd = -1;
-	n = read_until_eof(sc->report_fd, msg, sizeof(msg) - 1, now_ms() + timeout_ms);
+	n = read_until_eof(sc->report_fd, msg, sizeof(msg) - 1, monotonic_ms() + timeout_ms);
 	close(sc->report_fd);
 	sc->report_fd = -1;
 	if (n == -ETIMEDOUT)
@@ -513,7 +506,7 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 static void kill_and_wait(const pid_t *pids, int n)
 {
 	struct pollfd pfd[2];
-	long long deadline = now_ms() + 2000;
+	long long deadline = monotonic_ms() + 2000;
 	int live = 0;
 
 	for (int i = 0; i < n && i < 2; i++) {
@@ -526,7 +519,7 @@ static void kill_and_wait(const pid_t *pids, int n)
 		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 		pfd[live++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
-	for (int left = live; left > 0 && now_ms() < deadline;) {
+	for (int left = live; left > 0 && monotonic_ms() < deadline;) {
 		if (poll(pfd, (nfds_t)live, 20) <= 0)
 			continue;
 		for (int i = 0; i < live; i++)

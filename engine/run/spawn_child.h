@@ -12,6 +12,8 @@
 #include <sys/types.h>
 #include <linux/filter.h>
 
+#include "sigsafe.h"	/* the children build text with it (no stdio after fork) */
+
 #define MAX_TTY 64		/* the tty setting's range (keys.c) */
 /* Our fds sit above what the children lay out before exec: 0-2, the supervisor's
  * console pair at 3-4 and its tty masters and slaves after them. */
@@ -67,9 +69,6 @@ struct child_err {
 	char text[400];
 };
 
-/* Async-signal-safe text building for the children (no stdio after fork). */
-size_t child_put_str(char *buf, size_t n, size_t at, const char *s);
-size_t child_put_int(char *buf, size_t n, size_t at, long v);
 /* ce = "WHAT[ 'ARG']: WHY" (WHY NULL: the text of e); returns -e. */
 int child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
 		  const char *why);
