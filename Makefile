@@ -3,6 +3,9 @@
 #   make SAN=1           the same with ASan+UBSan into build-san/
 #   make check           C unit tests + the end-to-end suite (against the SAN build)
 #                        + each fuzz target briefly (FUZZ_CHECK_TIME s, default 10)
+#                        + the include layering and the C layout (format-check)
+#   make format-check    the files of scripts/format-clean laid out as .clang-format
+#                        says; with FORMAT_BASE=REV also the lines changed since REV
 #   make fuzz            each libFuzzer target (tests/fuzz/) for FUZZ_TIME s (default 60)
 #                        under ASan+UBSan, seeded from tests/fuzz/corpus/
 #                        + check-v2: the engine on a cgroup-v2-only kernel under qemu
@@ -75,17 +78,17 @@ $(B)/containerfs: $(FUSE_OBJ) $(B)/libcfsengine.a
 # sanitizer, no engine library, only libc, linked statically against musl where
 # musl-gcc is installed (a 40 kB program instead of glibc's 800 kB).
 SUPERVISOR_CC ?= $(shell command -v musl-gcc >/dev/null 2>&1 && echo musl-gcc || echo $(CC))
-$(B)/containerfs-supervisor: supervisor/supervisor.c
+$(B)/containerfs-supervisor: supervisor/supervisor.c include/monotime.h include/sigsafe.h
 	@mkdir -p $(dir $@)
 	$(SUPERVISOR_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -Os -static -o $@ $<
 
 # The user's tools (lxc-attach and lxc-console): plain libc programs.
 TOOL_CFLAGS := $(BASEFLAGS) -Itools
-$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h
+$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h include/readfile.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ tools/cfs-attach.c tools/attach_seccomp.c
 
-$(B)/cfs-console: tools/cfs-console.c
+$(B)/cfs-console: tools/cfs-console.c include/monotime.h include/readfile.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $<
 
@@ -102,6 +105,10 @@ unit: $(UNIT_BIN)
 
 layering:
 	scripts/check-layering
+
+format-check:
+	scripts/format-check
+	$(if $(FORMAT_BASE),scripts/format-check $(FORMAT_BASE))
 
 # Fuzzing: tests/fuzz/fuzz_NAME.c with its seed corpus tests/fuzz/corpus/NAME; new
 # inputs it finds go to build-fuzz/corpus/NAME, a crash to build-fuzz/crash-*.
@@ -133,6 +140,7 @@ fuzz-check:
 check:
 	$(MAKE) SAN=1 all unit
 	$(MAKE) layering
+	$(MAKE) format-check
 	$(MAKE) fuzz-check
 	$(MAKE) SAN=1 e2e
 	$(MAKE) SAN=1 check-v2
@@ -199,6 +207,7 @@ deb:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-v2 e2e install uninstall deb clean layering fuzz fuzz-bins fuzz-check
+.PHONY: all unit check check-v2 e2e install uninstall deb clean layering format-check fuzz fuzz-bins \
+	fuzz-check
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/fuzz/*.d)

@@ -1,5 +1,5 @@
 /* container.h - the engine's in-memory container record and the registry that
- * holds them; shared by engine.c (registry, settings), lifecycle.c (runtime) and
+ * holds them; shared by registry.c, engine.c (settings), lifecycle.c (runtime) and
  * store.c (the state dir). Not seen outside engine/. */
 #ifndef CFS_CONTAINER_H
 #define CFS_CONTAINER_H
@@ -61,7 +61,7 @@ struct engine_globals {
 };
 extern struct engine_globals eng;
 
-/* Registry: get takes a reference (NULL if no such container); put drops it. */
+/* registry.c. get takes a reference (NULL if no such container); put drops it. */
 struct container *container_get(const char *name);
 void container_put(struct container *c);
 /* One more reference to a container the caller holds one of. */
@@ -76,6 +76,11 @@ bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_
 void container_set_error(struct container *c, const char *msg);	/* NULL: nothing */
 /* Iterate over a snapshot of all containers (each reference held during fn). */
 void container_foreach(void (*fn)(struct container *c, void *data), void *data);
+/* Add c (its one reference becomes the registry's) and give it the next id; -EEXIST
+ * if its name is taken, -ENOMEM. */
+int registry_add(struct container *c);
+/* Take c out of the registry (marked removed) and drop the registry's reference. */
+void registry_remove(struct container *c);
 
 /* store.c: the state dir, STATE/NAME/config as INI, written atomically. */
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err);
@@ -114,11 +119,10 @@ bool delegate_idmap_owned(const char *text, uid_t owner);
 /* What a caller who is not root may change in c: 0 or -EPERM/-EACCES with err. */
 int delegate_check(struct container *c, const struct config *newcfg, struct cfs_err *err);
 
-/* lifecycle.c: the runtime half. */
+/* lifecycle.c: the verbs (start, stop, freeze, ...) and what a run needs. */
 int lifecycle_init(struct cfs_err *err);
 void lifecycle_start_threads(void);
 void lifecycle_fini(void);
-void lifecycle_adopt(struct container *c);
 int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err *err);
 /* EINVAL with the sentence for text that is not a verb or a target state. */
 int lifecycle_bad_verb(const char *text, size_t len, struct cfs_err *err);
@@ -126,21 +130,24 @@ int lifecycle_autostart(struct container *c, struct cfs_err *err);
 /* Init rebooted the container (its run is finished, STOPPED): start it again, in
  * the background, unless a verb came first or the daemon is ending. */
 void lifecycle_reboot(struct container *c);
-int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len);
-int lifecycle_log_view(struct container *c, struct cfs_log_view *v);
-ssize_t lifecycle_log_pread(struct container *c, const struct cfs_log_view *v, char *buf,
-			    size_t size, uint64_t off);
-int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size);
-int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err);
-int lifecycle_stat_read(struct container *c, enum stat_id s, char **out);
-int lifecycle_ns_link(struct container *c, int ns, char *target, size_t n);
 /* A live setting changed while running: apply it (cgroup keys). */
 int lifecycle_apply_live(struct container *c, const struct config *newcfg, enum key_id k,
 			 struct cfs_err *err);
 /* Is the host able to honour key k's value (e.g. EOPNOTSUPP for net_cls)? */
 int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err *err);
 void lifecycle_destroy(struct container *c);
-char *lifecycle_checkconfig(void);
+
+/* runtime.c: the files a run shows (pid, exit_status, log, ps, statistics, ns links),
+ * tasks, and what the host can do (.checkconfig). */
+int runtime_read(struct container *c, enum rt_file f, char **out, size_t *len);
+int runtime_size(struct container *c, enum rt_file f, size_t *size);
+int runtime_log_view(struct container *c, struct cfs_log_view *v);
+ssize_t runtime_log_pread(struct container *c, const struct cfs_log_view *v, char *buf,
+			  size_t size, uint64_t off);
+int runtime_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err);
+int runtime_stat_read(struct container *c, enum stat_id s, char **out);
+int runtime_ns_link(struct container *c, int ns, char *target, size_t n);
+char *runtime_checkconfig(void);
 /* idmount.c: "yes" or "no (why)", probed once on the state dir. */
 const char *idmount_checkconfig(void);
 
@@ -150,12 +157,15 @@ void monitor_start(void);
 void monitor_fini(void);
 /* Watch c's supervisor (c->sup_pidfd set); takes a reference. */
 void monitor_watch(struct container *c);
+/* At load: a run record whose supervisor lives makes c RUNNING (or FROZEN) and
+ * watched; one whose supervisor is gone is finished. */
+void monitor_adopt(struct container *c);
 /* The run of c has ended (supervisor gone): record the exit status, remove the
  * cgroups, state STOPPED. Idempotent; callable from any thread. */
-void run_finish(struct container *c);
+void monitor_finish(struct container *c);
 /* Is the end of c's run being cleaned up (no new process or freeze may enter)? */
-bool run_finishing(struct container *c);
+bool monitor_finishing(struct container *c);
 /* Wait until c is STOPPED or timeout_ms passed; true if stopped. */
-bool run_wait_stopped(struct container *c, int timeout_ms);
+bool monitor_wait_stopped(struct container *c, int timeout_ms);
 
 #endif

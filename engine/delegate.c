@@ -23,7 +23,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "log.h"
-#include "parse.h"
+#include "config/parse.h"
 
 const char *delegate_usernet = "/etc/containerfs/usernet";
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,26 +34,45 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-ssize_t read_file_into(const char *path, char *buf, size_t n)
+ssize_t read_file_alloc(const char *path, size_t max, char **out)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
 
+	*out = NULL;
 	if (fd < 0)
 		return -errno;
-	while (got + 1 < n) {
-		ssize_t r = read(fd, buf + got, n - 1 - got);
+	for (;;) {
+		ssize_t r;
 
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0) {
+			free(buf);
 			return -errno;
+		}
 		if (r == 0)
 			break;
-		got += (size_t)r;
+		len += (size_t)r;
+		if (max && len > max) {
+			free(buf);
+			return -EFBIG;
+		}
 	}
-	buf[got] = '\0';
-	return (ssize_t)got;
+	buf[len] = '\0';
+	*out = buf;
+	return (ssize_t)len;
 }
 
 int fsync_dir(const char *dir)

@@ -5,11 +5,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "readfile.h"
+
 /* mkdir -p; 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
-/* Read a small file whole into buf (NUL-terminated, at most n - 1 bytes): bytes
- * read or -errno. */
-ssize_t read_file_into(const char *path, char *buf, size_t n);
+/* A file whole, malloc'd and NUL-terminated into *out (NULL on failure): its length,
+ * or -errno (-EFBIG when longer than max; max 0: no limit). Into a caller's buffer:
+ * read_file_into (readfile.h). */
+ssize_t read_file_alloc(const char *path, size_t max, char **out);
 /* dir/file replaced atomically with data (temp, fsync, rename, fsync of dir), on disk
  * before this returns. -errno if dir/file is unchanged; 0 once the rename is done,
  * even if the fsync of dir then fails (logged): the change is in effect. */

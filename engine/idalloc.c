@@ -20,7 +20,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "log.h"
-#include "parse.h"
+#include "config/parse.h"
 
 #define IDS_PER_CONTAINER 65536ULL
 #define DEFAULT_SUBID "root:1000000:1000000000\n"

@@ -16,7 +16,7 @@
 #include "container.h"
 #include "fileio.h"
 #include "log.h"
-#include "parse.h"
+#include "config/parse.h"
 
 /* One limit for the whole container: the INI document the store writes is never
  * longer than what the loader (and a write of `config`) accepts. */
@@ -124,41 +124,6 @@ static void clean_leftovers(const char *entry)
 	}
 }
 
-/* A small file whole into *out (malloc'd, NUL-terminated): its length, or -errno
- * (-EFBIG when it reaches max bytes: too big to be ours). */
-static ssize_t read_small_file(const char *path, size_t max, char **out)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	size_t used = 0;
-
-	*out = NULL;
-	if (fd < 0)
-		return -errno;
-	buf = malloc(max + 1);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, buf + used, max - used);
-
-		if (n < 0) {
-			n = -errno;
-			free(buf);
-			return n;
-		}
-		if (n == 0)
-			break;
-		used += n;
-		if (used == max) {
-			free(buf);
-			return -EFBIG;
-		}
-	}
-	buf[used] = '\0';
-	*out = buf;
-	return (ssize_t)used;
-}
-
 int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *why),
 		   struct cfs_err *err)
 {
@@ -175,22 +140,22 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *w
 		struct cfs_err e = { 0 };
 		struct config cfg;
 		_cleanup_free_ char *doc = NULL;
-		ssize_t n;
+		ssize_t got;
 		size_t len;
 
 		if (parse_container_name(de->d_name, NULL) < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, de->d_name);
-		n = read_small_file(path, CFS_MAX_CONFIG + 1, &doc);
-		len = n < 0 ? 0 : (size_t)n;
-		if (n == -ENOENT) {
+		got = read_file_alloc(path, CFS_MAX_CONFIG, &doc);
+		len = got > 0 ? (size_t)got : 0;
+		if (got == -ENOENT) {
 			/* a directory without a configuration: a mkdir that never completed */
 			log_info("ignoring %s/%s: it holds no configuration", eng.state_dir, de->d_name);
 			continue;
 		}
-		if (n < 0) {
+		if (got < 0) {
 			snprintf(why, sizeof(why), "cannot read it: %s",
-				 n == -EFBIG ? "longer than 262144 bytes" : strerror((int)-n));
+				 got == -EFBIG ? "longer than 262144 bytes" : strerror((int)-got));
 			if (config_init(&cfg, de->d_name) < 0)
 				return cfs_err_set(err, ENOMEM, "out of memory");
 		} else if (len == 0) {
@@ -276,6 +241,7 @@ void store_load_times(const char *name, struct cfg_times *t)
 	char path[PATH_MAX];
 	struct stat st;
 	struct timespec base = { 0 };
+	_cleanup_free_ char *doc = NULL;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, name);
@@ -286,10 +252,7 @@ void store_load_times(const char *name, struct cfg_times *t)
 	for (int k = 0; k < K_COUNT; k++)
 		t->key[k] = base;
 	snprintf(path, sizeof(path), "%s/%s/times", eng.state_dir, name);
-	_cleanup_free_ char *doc = NULL;
-
-	read_small_file(path, 65536, &doc);	/* none or unreadable: the INI's mtime */
-
+	(void)read_file_alloc(path, 65535, &doc);	/* none, or unreadable: the file's time */
 	for (char *line = doc, *next; line && *line; line = next) {
 		char *sp = strchr(line, ' '), kp[64];
 		struct timespec ts;

@@ -11,7 +11,7 @@
 
 #include "fs.h"
 #include "log.h"
-#include "parse.h"
+#include "strv.h"
 
 #define EV_RING 4096
 

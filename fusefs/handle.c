@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fs.h"
-#include "parse.h"
+#include "sizes.h"
 
 bool node_is_list(const struct node *n)
 {

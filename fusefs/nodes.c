@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "parse.h"
+#include "strv.h"
 
 time_t fs_start_time;
 

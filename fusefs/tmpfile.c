@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "fs.h"
-#include "parse.h"
+#include "sizes.h"
 
 struct tmpfile {
 	struct tmpfile *next;

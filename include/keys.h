@@ -92,6 +92,12 @@ struct key_def {
 
 extern const struct key_def key_table[K_COUNT];
 
+/* The setting k stands for: its alias_of for a hidden alias, else k itself. */
+static inline enum key_id key_canonical(enum key_id k)
+{
+	return (key_table[k].flags & KF_ALIAS) ? key_table[k].alias_of : k;
+}
+
 /* Section names: "container", "net", "cgroup"; and the directory a section's files
  * live in, relative to the container directory: "", "net", "cgroup". */
 const char *key_section_name(enum key_section s);

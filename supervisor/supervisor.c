@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
+#include "sigsafe.h"
+
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
@@ -31,29 +34,6 @@
 #define DRAIN_MAX_MS 1000	/* ... but a chatty orphan cannot hold us forever */
 #define CONSOLE_SOCKET "console.sock"	/* in RUNDIR; the same name as in spawn.h */
 #define REQUEST_WAIT_MS 1000	/* a client that says nothing holds us up no longer */
-
-static size_t put_str(char *buf, size_t n, size_t at, const char *s)
-{
-	while (*s && at + 1 < n)
-		buf[at++] = *s++;
-	buf[at] = '\0';
-	return at;
-}
-
-static size_t put_uint(char *buf, size_t n, size_t at, unsigned long v)
-{
-	char tmp[24];
-	int i = 0;
-
-	do {
-		tmp[i++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (i && at + 1 < n)
-		buf[at++] = tmp[--i];
-	buf[at] = '\0';
-	return at;
-}
 
 /* Decimal, no sign; -1 if s is not one. */
 static long parse_num(const char *s)
@@ -152,18 +132,10 @@ static int console_copy(struct sup *s)
 	return n == 0 ? 0 : -1;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Init is gone: take what is still in the pipe, then leave. */
 static void console_drain(struct sup *s)
 {
-	long deadline = now_ms() + DRAIN_MAX_MS;
+	long long deadline = monotonic_ms() + DRAIN_MAX_MS;
 
 	if (s->console < 0)
 		return;
@@ -175,7 +147,7 @@ static void console_drain(struct sup *s)
 		s->slave = -1;
 	}
 	fcntl(s->console, F_SETFL, fcntl(s->console, F_GETFL) | O_NONBLOCK);
-	while (now_ms() < deadline) {
+	while (monotonic_ms() < deadline) {
 		struct pollfd p = { .fd = s->console, .events = POLLIN };
 		int r = console_copy(s);
 
@@ -190,12 +162,12 @@ static void console_drain(struct sup *s)
 static void exit_record(struct sup *s, int code)
 {
 	char text[8];
-	size_t n = put_uint(text, sizeof(text), 0, (unsigned long)code);
+	size_t n = sigsafe_put_uint(text, sizeof(text), 0, (unsigned long)code);
 	int fd;
 
 	if (s->dirfd < 0)
 		return;
-	n = put_str(text, sizeof(text), n, "\n");
+	n = sigsafe_put_str(text, sizeof(text), n, "\n");
 	fd = openat(s->dirfd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
@@ -426,12 +398,12 @@ static int supervise(const char *rundir, pid_t init, int console, int ntty)
 static void report_exec_failure(int fd, const char *argv0, int e)
 {
 	char buf[512];
-	size_t n = put_uint(buf, sizeof(buf), 0, (unsigned long)e);
+	size_t n = sigsafe_put_uint(buf, sizeof(buf), 0, (unsigned long)e);
 
-	n = put_str(buf, sizeof(buf), n, "\texec ");
-	n = put_str(buf, sizeof(buf), n, argv0);
-	n = put_str(buf, sizeof(buf), n, ": ");
-	n = put_str(buf, sizeof(buf), n, strerror(e));
+	n = sigsafe_put_str(buf, sizeof(buf), n, "\texec ");
+	n = sigsafe_put_str(buf, sizeof(buf), n, argv0);
+	n = sigsafe_put_str(buf, sizeof(buf), n, ": ");
+	n = sigsafe_put_str(buf, sizeof(buf), n, strerror(e));
 	write_all(fd, buf, n);
 }
 
@@ -465,10 +437,10 @@ static int reaper(int report, char **cmd)
 		run_command(report, cmd);
 	if (child < 0) {
 		char buf[128];
-		size_t n = put_uint(buf, sizeof(buf), 0, (unsigned long)errno);
+		size_t n = sigsafe_put_uint(buf, sizeof(buf), 0, (unsigned long)errno);
 
-		n = put_str(buf, sizeof(buf), n, "\tfork: ");
-		n = put_str(buf, sizeof(buf), n, strerror(errno));
+		n = sigsafe_put_str(buf, sizeof(buf), n, "\tfork: ");
+		n = sigsafe_put_str(buf, sizeof(buf), n, strerror(errno));
 		write_all(report, buf, n);
 		return 1;
 	}

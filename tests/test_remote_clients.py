@@ -1,10 +1,9 @@
-"""Beyond one machine (interface.md): the tree managed by remote clients with no agent
-of ours. sshfs through a private sshd on 127.0.0.1 (sftp-server does the file operations,
+"""Beyond one machine (doc/reference.md, "Over sshfs, and with Ansible"): the tree
+managed by remote clients with no agent of ours. sshfs through a private sshd on 127.0.0.1 (sftp-server does the file operations,
 writes arrive in 32 KiB SFTP pieces), and Ansible's copy, lineinfile and file modules
 (read, compare, write a temp file and rename it over the setting; idempotent runs).
 
-What sshfs (3.7, default options) adds between the client and the daemon, measured here
-and in shared/reference/clients.md section 7:
+What sshfs (3.7, default options) adds between the client and the daemon, measured here:
 - writes are asynchronous: a write the daemon rejects fails the client's close(2)
   (FUSE FLUSH) with EIO, not the write(2) itself. Python's close raises; a shell's
   `echo bad > file` ignores errors of close(2), so the shell sees the error only on a
@@ -178,10 +177,10 @@ def test_sshfs_manages_a_container(daemon, sshfs):
 
 @pytest.mark.timeout(30)
 def test_sshfs_reads_runtime_files(daemon, sshfs):
-    """`cat NAME/state` over sshfs (interface.md: the same echo/cat/mkdir, every rule holds).
+    """`cat NAME/state` over sshfs (the same echo/cat/mkdir, every rule holds).
     The sshfs mount reads through the page cache of its own kernel, clipped to the size
     sftp-server's stat reports; a file whose st_size is not its length reads short there
-    (clients.md section 1, item 7: report a correct st_size; direct_io does not cross sftp)."""
+    (so the daemon reports a correct st_size; direct_io does not cross sftp)."""
     fs = sshfs()
     os.mkdir(daemon.path("web"))
     assert write_file(daemon.path("web", "hostname"), "-bad\n") != 0  # sets last_error

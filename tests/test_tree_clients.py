@@ -1,5 +1,5 @@
 """Real clients through subprocess and the syscalls editors, shells and copy tools make
-around a write (shared/reference/clients.md): echo, printf, tee, cp, cp -r, sed -i,
+around a write (doc/reference.md, "Rules every file follows"): echo, printf, tee, cp, cp -r, sed -i,
 Python, install, truncate, touch, mv (rename over), temp files, O_APPEND, O_TRUNC,
 fsync, chmod/chown, xattrs, ioctls, unlink, access."""
 import errno

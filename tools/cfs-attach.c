@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "attach_seccomp.h"
+#include "readfile.h"
 
 #define FAIL 125
 
@@ -81,22 +82,6 @@ static void usage(int code)
 
 /* ---- reading the container ---------------------------------------------- */
 
-static int read_text(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t r = read(fd, buf, n - 1);
-	int e = errno;
-	close(fd);
-	if (r < 0)
-		return -e;
-	buf[r] = 0;
-	while (r > 0 && (buf[r - 1] == '\n' || buf[r - 1] == ' '))
-		buf[--r] = 0;
-	return 0;
-}
-
 struct init_creds {
 	uint64_t inh, prm, eff, bnd;
 	bool nnp;
@@ -116,7 +101,7 @@ static void read_init(pid_t pid, struct init_creds *c)
 {
 	char path[64], st[8192];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	int r = read_text(path, st, sizeof st);
+	int r = (int)read_file_value(path, st, sizeof st);
 	if (r < 0)
 		die("reading %s: %s", path, strerror(-r));
 	bool ok = true;
@@ -186,7 +171,7 @@ static void set_caps(const struct init_creds *c)
 {
 	int last = 63;
 	char buf[16];
-	if (read_text("/proc/sys/kernel/cap_last_cap", buf, sizeof buf) == 0)
+	if (read_file_value("/proc/sys/kernel/cap_last_cap", buf, sizeof buf) >= 0)
 		last = atoi(buf);
 	for (int cap = 0; cap <= last; cap++)
 		if (!(c->bnd >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
@@ -521,11 +506,11 @@ int main(int argc, char **argv)
 
 	char path[4096], state[64], pidtxt[32];
 	snprintf(path, sizeof path, "%s/state", o.ctr);
-	int r = read_text(path, state, sizeof state);
+	int r = (int)read_file_value(path, state, sizeof state);
 	if (r < 0)
 		die("%s: %s", path, strerror(-r));
 	snprintf(path, sizeof path, "%s/pid", o.ctr);
-	r = read_text(path, pidtxt, sizeof pidtxt);
+	r = (int)read_file_value(path, pidtxt, sizeof pidtxt);
 	if (r < 0)
 		die("%s: %s", path, strerror(-r));
 	if (strcmp(state, "RUNNING") || !pidtxt[0])

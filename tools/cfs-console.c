@@ -30,6 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
+#include "readfile.h"
+
 #define ESCAPE 0x01 /* Ctrl-a */
 
 static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -46,41 +49,25 @@ static void die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-static int read_text(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t r = read(fd, buf, n - 1);
-	int e = errno;
-	close(fd);
-	if (r < 0)
-		return -e;
-	buf[r] = 0;
-	while (r > 0 && (buf[r - 1] == '\n' || buf[r - 1] == ' '))
-		buf[--r] = 0;
-	return 0;
-}
-
 static pid_t supervisor_of(const char *ctr)
 {
 	char path[4096], buf[8192];
 	snprintf(path, sizeof path, "%s/pid", ctr);
-	int r = read_text(path, buf, sizeof buf);
+	int r = (int)read_file_value(path, buf, sizeof buf);
 	if (r < 0)
 		die(1, "%s: %s", ctr, strerror(-r));
 	if (!buf[0])
 		die(1, "%s is not running", ctr);
 	int pid = atoi(buf);
 	snprintf(path, sizeof path, "/proc/%d/status", pid);
-	if (read_text(path, buf, sizeof buf) < 0)
+	if (read_file_value(path, buf, sizeof buf) < 0)
 		die(1, "%s: %s", path, strerror(errno));
 	const char *pp = strstr(buf, "\nPPid:");
 	if (!pp)
 		die(1, "%s has no PPid", path);
 	int sup = atoi(pp + 6);
 	snprintf(path, sizeof path, "/proc/%d/comm", sup);
-	if (read_text(path, buf, sizeof buf) < 0 || strcmp(buf, "cfs-supervisor"))
+	if (read_file_value(path, buf, sizeof buf) < 0 || strcmp(buf, "cfs-supervisor"))
 		die(1, "the parent of init (%d) is not a containerfs supervisor", sup);
 	return sup;
 }
@@ -156,13 +143,6 @@ static int write_all(int fd, const char *b, size_t n)
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A terminal: raw mode, Ctrl-a q leaves. */
 static void interactive(int io, bool is_pty, int n)
 {
@@ -226,15 +206,15 @@ static void interactive(int io, bool is_pty, int n)
 static void scripted(int io, double quiet)
 {
 	bool in_open = true;
-	double last = now();
+	long long last = monotonic_ms();
 	char buf[65536];
 	for (;;) {
 		int timeout = -1;
 		if (!in_open) {
-			double left = quiet - (now() - last);
+			long long left = (long long)(quiet * 1000) - (monotonic_ms() - last);
 			if (left <= 0)
 				return;
-			timeout = (int)(left * 1000) + 1;
+			timeout = (int)left + 1;
 		}
 		struct pollfd fds[2] = { { .fd = io, .events = POLLIN },
 					 { .fd = in_open ? 0 : -1, .events = POLLIN } };
@@ -248,7 +228,7 @@ static void scripted(int io, double quiet)
 			ssize_t n = read(io, buf, sizeof buf);
 			if (n <= 0 || write_all(1, buf, n) < 0)
 				return;
-			last = now();
+			last = monotonic_ms();
 		}
 		if (fds[1].revents) {
 			ssize_t n = read(0, buf, sizeof buf);
@@ -257,7 +237,7 @@ static void scripted(int io, double quiet)
 					return;
 			} else {
 				in_open = false;
-				last = now();
+				last = monotonic_ms();
 			}
 		}
 	}

@@ -19,7 +19,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"
-#include "parse.h"
+#include "config/parse.h"
 
 /* ---- small file helpers */
 
@@ -33,7 +33,7 @@ int cg_path(char *buf, size_t n, int h, const char *name, const char *file)
 
 int cg_read_text(const char *path, char **out)
 {
-	int r = cg_read_all(path, out);
+	int r = (int)read_file_alloc(path, 0, out);
 
 	if (r > 0 && (*out)[r - 1] != '\n') {
 		char *s = realloc(*out, r + 2);
@@ -67,56 +67,14 @@ int cg_write(const char *path, const char *s)
 	return r < 0 ? -errno : 0;
 }
 
-int cg_read_all(const char *path, char **out)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0, cap = 4096;
-	char *buf = NULL;
-
-	*out = NULL;
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		char *nb = len + 1 >= cap || !buf ? realloc(buf, cap *= 2) : buf;
-		ssize_t r;
-
-		if (!nb) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = nb;
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		len += r;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	return (int)len;
-}
-
 bool cg_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
 }
 
-long long cg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 bool cg_wait_backoff(long long deadline, unsigned *us)
 {
-	if (cg_now_ms() >= deadline)
+	if (monotonic_ms() >= deadline)
 		return false;
 	*us = *us ? (*us * 2 > 5000 ? 5000 : *us * 2) : 100;
 	usleep(*us);
@@ -231,7 +189,7 @@ static int existing_is_leftover(const char *p, struct cfs_err *err)
 		return cfs_err_set(err, EINVAL, "cgroup: %s is a control file of the parent cgroup, "
 				   "not a name a container can use", p);
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", p);
-	if (cg_read_all(procs, &text) > 0)
+	if (read_file_alloc(procs, 0, &text) > 0)
 		return cfs_err_set(err, EBUSY, "cgroup: %s exists and has processes in it", p);
 	/* cgroup.procs lists only its own: children of it are somebody's tree */
 	d = opendir(p);
@@ -569,7 +527,7 @@ void cg_kill_pids(const pid_t *pids, size_t n)
  * nothing is left or timeout_ms. */
 static int kill_in(const char *name, unsigned mask, int timeout_ms)
 {
-	long long deadline = cg_now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 
 	if (!valid_name(name))
 		return -EINVAL;
@@ -646,7 +604,7 @@ int cgroup_destroy(const char *name, struct cfs_err *err)
 	kill_in(name, left, 5000);
 	if (!foreign)
 		cgroup_freeze(name, false, 1000, NULL);	/* a frozen v1 cgroup keeps its dead */
-	deadline = cg_now_ms() + 2000;
+	deadline = monotonic_ms() + 2000;
 	for (int i = 0; i < cg.nh; i++) {
 		unsigned us = 0;
 

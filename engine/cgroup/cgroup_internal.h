@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
+#include "fileio.h"
+#include "monotime.h"
 
 /* The controllers the engine uses, by their v1 names (blkio is v2's io). */
 enum cg_ctrl {
@@ -64,14 +66,12 @@ int cg_path(char *buf, size_t n, int h, const char *name, const char *file);
  * (one write). */
 int cg_read(const char *path, char *buf, size_t n);
 int cg_write(const char *path, const char *s);
-int cg_read_all(const char *path, char **out);
 /* The whole file as text ending with a newline (a statistic), malloc'd; 0 or -errno. */
 int cg_read_text(const char *path, char **out);
 bool cg_exists(const char *path);
 /* Sleep a little while waiting for the kernel: 100 us first, then twice as long each
  * time up to 5 ms (*us holds the last sleep, 0 at first); false once past deadline
- * (ms, monotonic). */
-long long cg_now_ms(void);
+ * (monotonic_ms()). */
 bool cg_wait_backoff(long long deadline, unsigned *us);
 
 /* SIGKILL each of pids. */

@@ -10,19 +10,14 @@
 #include <linux/bpf.h>
 
 #include "cgroup.h"
-#include "parse.h"
-
-static enum key_id canon(enum key_id k)
-{
-	return (key_table[k].flags & KF_ALIAS) ? key_table[k].alias_of : k;
-}
+#include "config/parse.h"
 
 /* What the user wrote for k: the alias text when k is an alias with a slot. */
 static const char *shown(const struct config *c, enum key_id k)
 {
 	const char *alias = config_alias(c, k);
 
-	return alias ? alias : config_val(c, canon(k));
+	return alias ? alias : config_val(c, key_canonical(k));
 }
 
 static int put(struct cg_write *w, size_t max, size_t *n, const char *ctrl,
@@ -439,7 +434,7 @@ static int plan_devices_v1(const struct config *c, struct cg_write *w, size_t ma
 /* Upper bound of the writes key k can plan (for sizing the array). */
 size_t cgroup_plan_max(const struct config *c, enum key_id k)
 {
-	k = canon(k);
+	k = key_canonical(k);
 	if (k == K_DEVICES_DENY || k == K_DEVICES_ALLOW)
 		return 2 * (count_lines(config_val(c, K_DEVICES_DENY)) +
 			    count_lines(config_val(c, K_DEVICES_ALLOW))) + 1;
@@ -454,7 +449,7 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 
 	*n = 0;
 	key_path(k, path, sizeof(path));
-	switch (canon(k)) {
+	switch (key_canonical(k)) {
 	case K_CPU_WEIGHT:
 		if (b == CG_BACKEND_V2)
 			r = put(w, max, n, "cpu", "cpu.weight", "%s", config_val(c, K_CPU_WEIGHT));
@@ -474,7 +469,7 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		break;
 	case K_MEMORY_MAX:
 	case K_MEMORY_SWAP_MAX:
-		r = plan_memory(b, c, canon(k), w, max, n);
+		r = plan_memory(b, c, key_canonical(k), w, max, n);
 		break;
 	case K_IO_WEIGHT:
 		if (b == CG_BACKEND_V2)
@@ -541,7 +536,7 @@ static bool is_default(const struct config *c, enum key_id k)
 {
 	uint64_t q = 0, p;
 
-	switch (canon(k)) {
+	switch (key_canonical(k)) {
 	case K_CPU_WEIGHT:
 		return config_alias(c, K_CPU_SHARES) ? !strcmp(config_alias(c, K_CPU_SHARES), "1024")
 					    : !strcmp(config_val(c, K_CPU_WEIGHT), "100");
@@ -555,7 +550,7 @@ static bool is_default(const struct config *c, enum key_id k)
 		return !strcmp(config_val(c, K_DEVICES_DENY), key_default(K_DEVICES_DENY, "")) &&
 		       !strcmp(config_val(c, K_DEVICES_ALLOW), key_default(K_DEVICES_ALLOW, ""));
 	default:
-		return !strcmp(config_val(c, canon(k)), key_default(canon(k), ""));
+		return !strcmp(config_val(c, key_canonical(k)), key_default(key_canonical(k), ""));
 	}
 }
 
@@ -576,7 +571,7 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 			   "%llu", bfq > 1000 ? 1000 : bfq) ? -ENOSPC : 1;
 	}
 	if (!strcmp(w->file, "memory.memsw.limit_in_bytes")) {
-		if (canon(k) != K_MEMORY_SWAP_MAX || !strcmp(config_val(c, K_MEMORY_SWAP_MAX), "max"))
+		if (key_canonical(k) != K_MEMORY_SWAP_MAX || !strcmp(config_val(c, K_MEMORY_SWAP_MAX), "max"))
 			return 0;	/* swap is memory.swap.max's business */
 		return cfs_err_set(err, EOPNOTSUPP,
 				   "%s: this host has no swap accounting (memory.memsw.limit_in_bytes is missing; boot with swapaccount=1), so %s cannot be applied",
@@ -597,7 +592,7 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 				   "%s: this host has no I/O weight (no %s and no %s: its kernel lacks the BFQ I/O scheduler, or the %s controller is missing), so %s cannot be applied",
 				   path, b == CG_BACKEND_V2 ? "io.weight" : "blkio.weight", w->file,
 				   w->controller, shown(c, k));
-	if (canon(k) == K_DEVICES_DENY || canon(k) == K_DEVICES_ALLOW)
+	if (key_canonical(k) == K_DEVICES_DENY || key_canonical(k) == K_DEVICES_ALLOW)
 		return cfs_err_set(err, EOPNOTSUPP,
 				   "%s: this host has no devices controller, so device rules other than the defaults cannot be enforced",
 				   path);

@@ -290,7 +290,7 @@ static int v2_is_frozen(const char *name)
 
 static int v2_freeze(const char *name, bool frozen, int timeout_ms, struct cfs_err *err)
 {
-	long long deadline = cg_now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 	char dir[PATH_MAX], p[PATH_MAX + 16];
 	unsigned us = 0;
 	int r;

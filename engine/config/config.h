@@ -62,8 +62,8 @@ int config_parse(struct config *c, const char *name, const char *doc, size_t len
 /* Check the complete lines (up to the last '\n') of a document being written. */
 int config_check_lines(const char *doc, size_t len, struct cfs_err *err);
 
-/* INI and LXC parsers (config_ini.c, config_lxc.c); c already holds defaults.
- * lineno_base is added to reported line numbers. */
+/* INI and LXC parsers (config_ini.c, config_lxc.c); c already holds defaults. A
+ * refusal names the document's line ("line 3: ..."), counted from 1. */
 int config_parse_ini(struct config *c, const char *doc, size_t len, struct cfs_err *err);
 int config_parse_lxc(struct config *c, const char *doc, size_t len, struct cfs_err *err);
 /* true if the first non-blank, non-comment line starts with "lxc." */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "parse.h"
+#include "parse_internal.h"
 
 /* The lines of a list collected over the whole document: a list is set once at the
  * end, so a list the document never names keeps its default. */
@@ -23,21 +23,6 @@ struct ini_state {
 	enum key_section sec;
 	struct ini_list list[K_COUNT];
 };
-
-static bool is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-static void trim(const char **p, size_t *n)
-{
-	while (*n && is_blank(**p)) {
-		(*p)++;
-		(*n)--;
-	}
-	while (*n && is_blank((*p)[*n - 1]))
-		(*n)--;
-}
 
 /* The next line from *pos, without its '\n' or "\r\n". Text after the last newline
  * is a line too: a document need not end with one. */
@@ -92,7 +77,7 @@ static int ini_section(struct ini_state *st, const char *p, size_t n, int no,
 				   no, (int)(n > 64 ? 64 : n), p);
 	p++;
 	n -= 2;
-	trim(&p, &n);
+	ascii_trim_blanks(&p, &n);
 	if (n < sizeof(name)) {
 		memcpy(name, p, n);
 		name[n] = '\0';
@@ -120,8 +105,8 @@ static int ini_key(struct ini_state *st, const char *p, size_t n, int no, struct
 	v = eq + 1;
 	vn = p + n - v;
 	kn = eq - p;
-	trim(&p, &kn);
-	trim(&v, &vn);
+	ascii_trim_blanks(&p, &kn);
+	ascii_trim_blanks(&v, &vn);
 	k = -1;
 	if (kn && kn < sizeof(name)) {
 		memcpy(name, p, kn);
@@ -152,7 +137,7 @@ static int ini_key(struct ini_state *st, const char *p, size_t n, int no, struct
 
 static int ini_line(struct ini_state *st, const char *p, size_t n, int no, struct cfs_err *err)
 {
-	trim(&p, &n);
+	ascii_trim_blanks(&p, &n);
 	if (!n || *p == '#' || *p == ';')
 		return 0;
 	if (*p == '[')

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "config.h"
-#include "parse.h"
+#include "parse_internal.h"
 
 /* What the file says about one of our keys so far. */
 struct acc {
@@ -101,16 +101,11 @@ static int check(enum key_id k, const char *v, const char *key, int no, struct c
 	return r;
 }
 
-static enum key_id canon(enum key_id k)
-{
-	return (key_table[k].flags & KF_ALIAS) ? key_table[k].alias_of : k;
-}
-
 /* memory.max and memory.limit_in_bytes are one setting: the later line wins. */
 static void forget_siblings(struct lxc_imp *im, enum key_id k)
 {
 	for (int a = 0; a < K_COUNT; a++)
-		if (a != (int)k && canon(a) == canon(k))
+		if (a != (int)k && key_canonical(a) == key_canonical(k))
 			acc_reset(&im->val[a]);
 }
 
@@ -453,33 +448,22 @@ static void strip_comment(char *v)
 	}
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	s += strspn(s, " \t");
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = '\0';
-	return s;
-}
-
 static int lxc_line(struct lxc_imp *im, char *line, int no, struct cfs_err *err)
 {
 	char *eq, *key, *v;
 	int r;
 
-	line = trim(line);
+	line = ascii_trim_blanks_str(line);
 	if (!*line || *line == '#' || *line == ';')
 		return 0;
 	eq = strchr(line, '=');
 	if (!eq)
 		return cfs_err_set(err, EINVAL, "line %d: expected 'lxc.KEY = VALUE'", no);
 	*eq = '\0';
-	key = trim(line);
+	key = ascii_trim_blanks_str(line);
 	v = eq + 1;
 	strip_comment(v);
-	v = trim(v);
+	v = ascii_trim_blanks_str(v);
 	if (strlen(v) >= CFS_MAX_VALUE)
 		return cfs_err_set(err, EINVAL, "line %d: %.64s: value too long (at most %d bytes)",
 				   no, key, CFS_MAX_VALUE - 1);

@@ -16,36 +16,36 @@
 
 /* ---- character classes: ASCII only, so the result never depends on the locale */
 
-bool is_digit(char c)
+bool ascii_is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
-bool is_alpha(char c)
+bool ascii_is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-bool is_blank(char c)
+bool ascii_is_blank(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
-bool is_ctrl(char c)
+bool ascii_is_ctrl(char c)
 {
 	return (unsigned char)c < 0x20 || c == 0x7f;
 }
 
-char to_lower(char c)
+char ascii_tolower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
 int hex_value(char c)
 {
-	if (is_digit(c))
+	if (ascii_is_digit(c))
 		return c - '0';
-	c = to_lower(c);
+	c = ascii_tolower(c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
@@ -65,7 +65,7 @@ bool ascii_iprefix(const char *p, size_t n, const char *lit)
 	size_t i;
 
 	for (i = 0; lit[i]; i++)
-		if (i >= n || to_lower(p[i]) != to_lower(lit[i]))
+		if (i >= n || ascii_tolower(p[i]) != ascii_tolower(lit[i]))
 			return false;
 	return true;
 }
@@ -84,12 +84,12 @@ size_t split_blanks(const char *s, struct span *w, size_t max)
 	const char *b;
 
 	for (;;) {
-		while (is_blank(*s))
+		while (ascii_is_blank(*s))
 			s++;
 		if (!*s)
 			return count;
 		b = s;
-		while (*s && !is_blank(*s))
+		while (*s && !ascii_is_blank(*s))
 			s++;
 		if (count < max)
 			w[count] = (struct span){ b, (size_t)(s - b) };
@@ -118,7 +118,7 @@ const char *show_n(const char *p, size_t n, char *buf)
 		if (c == '\n' || c == '\t') {
 			buf[o++] = '\\';
 			buf[o++] = c == '\n' ? 'n' : 't';
-		} else if (is_ctrl((char)c)) {
+		} else if (ascii_is_ctrl((char)c)) {
 			buf[o++] = '\\';
 			buf[o++] = 'x';
 			buf[o++] = hex[c >> 4];
@@ -156,7 +156,7 @@ int scan_u64(const char *p, size_t n, uint64_t *out)
 	for (i = 0; i < n; i++) {
 		unsigned d;
 
-		if (!is_digit(p[i]))
+		if (!ascii_is_digit(p[i]))
 			return -EINVAL;
 		d = (unsigned)(p[i] - '0');
 		if (v > (UINT64_MAX - d) / 10)
@@ -187,9 +187,30 @@ int span_uint(struct span w, uint64_t min, uint64_t max, uint64_t *out,
 	return 0;
 }
 
-struct span whole(const char *s)
+struct span span_of(const char *s)
 {
 	return (struct span){ s, strlen(s) };
+}
+
+void ascii_trim_blanks(const char **p, size_t *n)
+{
+	while (*n && ascii_is_blank(**p)) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n && ascii_is_blank((*p)[*n - 1]))
+		(*n)--;
+}
+
+char *ascii_trim_blanks_str(char *s)
+{
+	const char *p = s;
+	size_t n = strlen(s);
+
+	ascii_trim_blanks(&p, &n);
+	s = (char *)p;
+	s[n] = '\0';
+	return s;
 }
 
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, struct cfs_err *err)
@@ -198,7 +219,7 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, struct 
 
 	if (r)
 		return r;
-	return span_uint(whole(s), min, max, out, "", err);
+	return span_uint(span_of(s), min, max, out, "", err);
 }
 
 int parse_uint_or_max(const char *s, uint64_t min, uint64_t max, uint64_t *out,
@@ -214,7 +235,7 @@ int parse_uint_or_max(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 	}
 	if (strspn(s, "0123456789") != strlen(s) || !*s)
 		return cfs_err_set(err, EINVAL, "'%s' is not a decimal number or max", SHOW(s));
-	return span_uint(whole(s), min, max, out, "", err);
+	return span_uint(span_of(s), min, max, out, "", err);
 }
 
 int parse_bool01(const char *s, bool *out, struct cfs_err *err)
@@ -247,7 +268,7 @@ int parse_size(const char *s, bool allow_max, bool allow_minus1, uint64_t *out,
 	}
 	n = strlen(s);
 	if (n > 0) {
-		switch (to_lower(s[n - 1])) {
+		switch (ascii_tolower(s[n - 1])) {
 		case 'k': shift = 10; break;
 		case 'm': shift = 20; break;
 		case 'g': shift = 30; break;
@@ -447,7 +468,7 @@ static int shell_split(const char *s, char *out, size_t *nwords, struct cfs_err 
 	size_t o = 0, n = 0;
 
 	while (*p) {
-		if (is_blank(*p)) {
+		if (ascii_is_blank(*p)) {
 			if (in_word)
 				out[o++] = '\0', n++;
 			in_word = false;
@@ -570,7 +591,7 @@ int parse_env_line(const char *s, struct cfs_err *err)
 	if (!strchr(s, '='))
 		return cfs_err_set(err, EINVAL, "'%s' is not KEY=VALUE", SHOW(s));
 	for (i = 0; s[i] != '='; i++)
-		if (!(is_alpha(s[i]) || s[i] == '_' || (i > 0 && is_digit(s[i]))))
+		if (!(ascii_is_alpha(s[i]) || s[i] == '_' || (i > 0 && ascii_is_digit(s[i]))))
 			return cfs_err_set(err, EINVAL,
 					   "'%s' does not start with a variable name ([A-Za-z_][A-Za-z0-9_]*)",
 					   SHOW(s));
@@ -590,7 +611,7 @@ int parse_container_name(const char *s, struct cfs_err *err)
 		return r;
 	n = strlen(s);
 	for (i = 0; i < n; i++)
-		if (!(is_alpha(s[i]) || is_digit(s[i]) || strchr("_.-", s[i])))
+		if (!(ascii_is_alpha(s[i]) || ascii_is_digit(s[i]) || strchr("_.-", s[i])))
 			break;
 	if (n == 0 || n > 64 || i < n || s[0] == '.' || s[0] == '-')
 		return cfs_err_set(err, EINVAL,

@@ -301,9 +301,9 @@ static int cap_word(struct span w, int *cap, struct cfs_err *err)
 	size_t i, o = 0;
 
 	for (i = 0; i < w.n; i++) {
-		if (!(is_alpha(w.p[i]) || is_digit(w.p[i]) || w.p[i] == '_'))
+		if (!(ascii_is_alpha(w.p[i]) || ascii_is_digit(w.p[i]) || w.p[i] == '_'))
 			break;
-		digits = digits && is_digit(w.p[i]);
+		digits = digits && ascii_is_digit(w.p[i]);
 	}
 	/* cap_from_name() also takes numbers; this list is for names. */
 	if (i < w.n || digits || w.n + 5 > sizeof(name))
@@ -313,7 +313,7 @@ static int cap_word(struct span w, int *cap, struct cfs_err *err)
 		o = 4;
 	}
 	for (i = 0; i < w.n; i++)
-		name[o++] = to_lower(w.p[i]);
+		name[o++] = ascii_tolower(w.p[i]);
 	name[o] = '\0';
 	if (cap_from_name(name, &v) || v < 0 || v > 63)
 		goto bad;
@@ -334,11 +334,11 @@ int parse_cap_list(const char *s, uint64_t *mask, struct cfs_err *err)
 		return r;
 	/* Word by word: a list may hold more names than a fixed span array. */
 	for (;;) {
-		while (is_blank(*p))
+		while (ascii_is_blank(*p))
 			p++;
 		if (!*p)
 			break;
-		for (b = p; *p && !is_blank(*p); p++)
+		for (b = p; *p && !ascii_is_blank(*p); p++)
 			;
 		r = cap_word((struct span){ b, (size_t)(p - b) }, &cap, err);
 		if (r)
@@ -479,7 +479,7 @@ int parse_fstab_line(const char *s, struct fstab_entry *fe, struct cfs_err *err)
 		return r;
 	memset(fe, 0, sizeof(*fe));
 	for (i = 0; s[i]; i++)
-		if (is_ctrl(s[i]) && s[i] != '\t')
+		if (ascii_is_ctrl(s[i]) && s[i] != '\t')
 			return cfs_err_set(err, EINVAL, "'%s' contains a control character", SHOW(s));
 	n = split_blanks(s, w, 7);
 	if (n < 3 || n > 6)

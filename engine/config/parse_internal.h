@@ -1,6 +1,7 @@
-/* parse_internal.h - the pieces parse.c, parse_dev.c and parse_net.c share:
- * ASCII character classes, words cut out of the input without copying, quoting of
- * values in messages, and strict number scanning. Private to the parsers. */
+/* parse_internal.h - the pieces the parsers (parse.c, parse_dev.c, parse_net.c) and
+ * the INI and LXC readers share: ASCII character classes, words cut out of the input
+ * without copying, trimming, quoting of values in messages, and strict number
+ * scanning. Private to engine/config/. */
 #ifndef CFS_PARSE_INTERNAL_H
 #define CFS_PARSE_INTERNAL_H
 
@@ -26,11 +27,11 @@ struct span {
 	size_t n;
 };
 
-bool is_digit(char c);
-bool is_alpha(char c);
-bool is_blank(char c);
-bool is_ctrl(char c);
-char to_lower(char c);
+bool ascii_is_digit(char c);
+bool ascii_is_alpha(char c);
+bool ascii_is_blank(char c);
+bool ascii_is_ctrl(char c);
+char ascii_tolower(char c);
 int hex_value(char c);		/* -1 if c is not a hex digit */
 bool span_eq(struct span w, const char *lit);
 bool ascii_iprefix(const char *p, size_t n, const char *lit);
@@ -47,6 +48,11 @@ int check_len(const char *s, struct cfs_err *err);
 int scan_u64(const char *p, size_t n, uint64_t *out);
 int span_uint(struct span w, uint64_t min, uint64_t max, uint64_t *out, const char *what,
 	      struct cfs_err *err);
-struct span whole(const char *s);
+/* All of s, as a span. */
+struct span span_of(const char *s);
+/* Without the blanks (spaces and tabs) at either end: p and n narrowed, or s cut in
+ * place (the result points into s). */
+void ascii_trim_blanks(const char **p, size_t *n);
+char *ascii_trim_blanks_str(char *s);
 
 #endif

@@ -168,7 +168,7 @@ int parse_ifname(const char *s, struct cfs_err *err)
 	if (!strcmp(s, ".") || !strcmp(s, ".."))
 		return cfs_err_set(err, EINVAL, "'%s' is not an interface name", SHOW(s));
 	for (i = 0; i < n; i++)
-		if (s[i] == '/' || s[i] == ':' || s[i] == ' ' || is_ctrl(s[i]))
+		if (s[i] == '/' || s[i] == ':' || s[i] == ' ' || ascii_is_ctrl(s[i]))
 			return cfs_err_set(err, EINVAL,
 					   "'%s' is not an interface name (no '/', ':', blanks or control characters)",
 					   SHOW(s));

@@ -23,7 +23,7 @@
 #include "container.h"
 #include "log.h"
 #include "net.h"
-#include "parse.h"
+#include "config/parse.h"
 
 #define RECORD_FILE "veth"
 

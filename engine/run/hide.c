@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "hide.h"
-#include "parse.h"
+#include "config/parse.h"
 #include "fileio.h"
 
-char **own_mounts_of_type(const char *fstype)
+char **hide_own_mounts(const char *fstype)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL, **v = calloc(1, sizeof(*v));
@@ -89,7 +89,7 @@ static int type_left(const char *fstype)
 	return found;
 }
 
-int detach_mounts(char *const *paths, const char *fstype)
+int hide_detach_mounts(char *const *paths, const char *fstype)
 {
 	/* system calls only: this runs in a child of a threaded process */
 	for (; paths && *paths; paths++)

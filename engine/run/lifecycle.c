@@ -18,7 +18,7 @@
 #include "container.h"
 #include "log.h"
 #include "net/net.h"
-#include "parse.h"
+#include "config/parse.h"
 
 #define START_TIMEOUT_MS 20000
 #define FREEZE_TIMEOUT_MS 10000
@@ -131,9 +131,9 @@ static int start_spawn(struct container *c, struct start_run *s, struct cfs_err 
 	if (s->pidfd < 0)
 		return cfs_err_set_in(err, "start", errno, "pidfd_open: %m");
 	s->rec.supervisor_pid = s->sc.supervisor_pid;
-	s->rec.supervisor_start = proc_starttime(s->sc.supervisor_pid);
+	s->rec.supervisor_start = runrec_proc_starttime(s->sc.supervisor_pid);
 	s->rec.init_pid = s->sc.init_pid;
-	s->rec.init_start = proc_starttime(s->sc.init_pid);
+	s->rec.init_start = runrec_proc_starttime(s->sc.init_pid);
 	r = spawn_finish(&s->sc, START_TIMEOUT_MS, err);
 	if (r < 0)
 		return r;
@@ -236,7 +236,7 @@ static int do_kill(struct container *c, struct cfs_err *err)
 		return 0;	/* it ended meanwhile */
 	send_init_signal(c, SIGKILL);
 	cgroup_kill_all(c->name, KILL_WAIT_MS);
-	if (!run_wait_stopped(c, KILL_WAIT_MS))
+	if (!monitor_wait_stopped(c, KILL_WAIT_MS))
 		return cfs_err_set(err, ETIMEDOUT, "kill: the container did not end");
 	return 0;
 }
@@ -316,7 +316,7 @@ static int do_stop(struct container *c, struct cfs_err *err)
 
 	if (send_init_signal(c, sig) == 0) {
 		pthread_mutex_unlock(&c->op_lock);
-		ended = run_wait_stopped(c, timeout * 1000);
+		ended = monitor_wait_stopped(c, timeout * 1000);
 		pthread_mutex_lock(&c->op_lock);
 	}
 	if (ended || get_state(c) == ST_STOPPED)
@@ -328,7 +328,7 @@ static int do_freeze(struct container *c, struct cfs_err *err)
 {
 	int r;
 
-	if (run_finishing(c) || !container_set_state_from(c, ST_BIT(ST_RUNNING), ST_FREEZING))
+	if (monitor_finishing(c) || !container_set_state_from(c, ST_BIT(ST_RUNNING), ST_FREEZING))
 		return cfs_err_set(err, EBUSY, "state: cannot freeze a %s container",
 				   cfs_state_name(get_state(c)));
 	r = cgroup_freeze(c->name, true, FREEZE_TIMEOUT_MS, err);

@@ -52,8 +52,8 @@ void monitor_watch(struct container *c)
 	pthread_mutex_unlock(&c->lock);
 	if (fd < 0)
 		return;
-	container_ref(c);	/* the monitor's reference, dropped in run_finish */
-	/* run_finish closes the fd only after it took it from c under the lock and
+	container_ref(c);	/* the monitor's reference, dropped in monitor_finish */
+	/* monitor_finish closes the fd only after it took it from c under the lock and
 	 * found monitored set, which it then deletes from the set first */
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		log_err("%s: cannot watch the supervisor: %m", c->name);
@@ -107,7 +107,7 @@ static void finish(struct container *c, bool drop_ref)
 		container_put(c);
 }
 
-void run_finish(struct container *c)
+void monitor_finish(struct container *c)
 {
 	bool drop_ref;
 	int fd;
@@ -128,7 +128,7 @@ void run_finish(struct container *c)
 	finish(c, drop_ref);
 }
 
-bool run_finishing(struct container *c)
+bool monitor_finishing(struct container *c)
 {
 	bool f;
 
@@ -138,7 +138,7 @@ bool run_finishing(struct container *c)
 	return f;
 }
 
-bool run_wait_stopped(struct container *c, int timeout_ms)
+bool monitor_wait_stopped(struct container *c, int timeout_ms)
 {
 	struct timespec ts;
 	bool stopped;
@@ -158,7 +158,7 @@ bool run_wait_stopped(struct container *c, int timeout_ms)
 
 			pthread_mutex_unlock(&c->lock);
 			if (poll(&p, 1, 100) > 0)
-				run_finish(c);
+				monitor_finish(c);
 			pthread_mutex_lock(&c->lock);
 			struct timespec now;
 
@@ -191,7 +191,7 @@ static void *monitor_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			if (!evs[i].data.ptr)
 				return NULL;	/* stopfd */
-			run_finish(evs[i].data.ptr);
+			monitor_finish(evs[i].data.ptr);
 		}
 	}
 }
@@ -224,7 +224,7 @@ void monitor_fini(void)
 
 /* A daemon that starts again finds what its run dir says: a live supervisor is a
  * running (or frozen) container; a dead one left an exit status and cgroups. */
-void lifecycle_adopt(struct container *c)
+void monitor_adopt(struct container *c)
 {
 	struct runrec rec;
 	int st;

@@ -28,9 +28,9 @@
 
 const char *fd_path(char buf[32], int fd)
 {
-	size_t n = child_put_str(buf, 32, 0, "/proc/self/fd/");
+	size_t n = sigsafe_put_str(buf, 32, 0, "/proc/self/fd/");
 
-	child_put_int(buf, 32, n, fd);
+	sigsafe_put_int(buf, 32, n, fd);
 	return buf;
 }
 
@@ -309,10 +309,10 @@ int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
 		if (r < 0 && !fe->optional) {
 			char what[128];
 
-			child_put_str(what, sizeof(what),
-				      child_put_str(what, sizeof(what), 0, "mounts: mounting "),
-				      fe->fstype);
-			child_put_str(what, sizeof(what), strlen(what), " on");
+			sigsafe_put_str(what, sizeof(what),
+					sigsafe_put_str(what, sizeof(what), 0, "mounts: mounting "),
+					fe->fstype);
+			sigsafe_put_str(what, sizeof(what), strlen(what), " on");
 			return child_err_set(ce, -r, what, fe->target, NULL);
 		}
 	}

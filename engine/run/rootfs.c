@@ -335,8 +335,8 @@ static int cgroup_mounts(const struct rootfs_plan *s, int rootfd, struct child_e
 		struct child_err skip = { 0 };
 		bool needed = !strcmp(m->fstype, "cgroup2") || !strncmp(m->data, "name=", 5);
 
-		child_put_str(path, sizeof(path), child_put_str(path, sizeof(path), 0,
-								"sys/fs/cgroup/"), m->dir);
+		sigsafe_put_str(path, sizeof(path),
+				sigsafe_put_str(path, sizeof(path), 0, "sys/fs/cgroup/"), m->dir);
 		r = mount_fs(rootfd, path, m->fstype, fl, m->data[0] ? m->data : NULL,
 			     needed ? ce : &skip);
 		if (!needed)
@@ -407,8 +407,8 @@ static int make_nodes(const struct rootfs_plan *s, int devfd, bool userns,
 		if (!userns && errno != EPERM)
 			return child_err_set(ce, errno, "mknod /dev/", d->name, NULL);
 		/* no mknod right (a device rule without m, a user namespace): the host's */
-		child_put_str(host, sizeof(host), child_put_str(host, sizeof(host), 0, "/dev/"),
-			      d->name);
+		sigsafe_put_str(host, sizeof(host), sigsafe_put_str(host, sizeof(host), 0, "/dev/"),
+				d->name);
 		r = bind_file(devfd, d->name, host, ce);
 		if (r < 0)
 			return r;
@@ -444,7 +444,7 @@ static int dev_ttys(const struct spawn_plan *p, int devfd, struct child_err *ce)
 	int r = bind_pty(devfd, "console", s->console_pts, p->console[1], ce);
 
 	for (int i = 0; !r && i < s->ntty; i++) {
-		child_put_int(name, sizeof(name), child_put_str(name, sizeof(name), 0, "tty"), i + 1);
+		sigsafe_put_int(name, sizeof(name), sigsafe_put_str(name, sizeof(name), 0, "tty"), i + 1);
 		r = bind_pty(devfd, name, s->tty_pts[i], s->tty_slave[i], ce);
 	}
 	return r;

@@ -9,7 +9,7 @@
 #include "cgroup/cgroup.h"
 #include "config/config.h"
 #include "error.h"
-#include "parse.h"
+#include "config/parse.h"
 #include "spawn_child.h"
 
 struct rootfs_plan {

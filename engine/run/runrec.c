@@ -102,7 +102,7 @@ static int proc_stat(pid_t pid, char *state, unsigned long long *start)
 	return 0;
 }
 
-unsigned long long proc_starttime(pid_t pid)
+unsigned long long runrec_proc_starttime(pid_t pid)
 {
 	unsigned long long start;
 	char state;

@@ -14,8 +14,9 @@
 #include "cgroup/cgroup.h"
 #include "cleanup.h"
 #include "container.h"
+#include "monotime.h"
 #include "net/net.h"
-#include "parse.h"
+#include "config/parse.h"
 
 static bool is_live(struct container *c)
 {
@@ -112,7 +113,7 @@ static char *pid_lines(struct container *c, bool ps)
 	return out;
 }
 
-int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size_t *len)
+int runtime_read(struct container *c, enum rt_file f, char **out, size_t *len)
 {
 	char buf[300] = "";
 	bool live;
@@ -153,18 +154,18 @@ int lifecycle_runtime_read(struct container *c, enum rt_file f, char **out, size
 	return 0;
 }
 
-int lifecycle_log_view(struct container *c, struct cfs_log_view *v)
+int runtime_log_view(struct container *c, struct cfs_log_view *v)
 {
 	return runrec_log_view(c->run_dir, v);
 }
 
-ssize_t lifecycle_log_pread(struct container *c, const struct cfs_log_view *v, char *buf,
-			    size_t size, uint64_t off)
+ssize_t runtime_log_pread(struct container *c, const struct cfs_log_view *v, char *buf,
+			  size_t size, uint64_t off)
 {
 	return runrec_log_pread(c->run_dir, v, buf, size, off);
 }
 
-int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size)
+int runtime_size(struct container *c, enum rt_file f, size_t *size)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -174,7 +175,7 @@ int lifecycle_runtime_size(struct container *c, enum rt_file f, size_t *size)
 		*size = runrec_log_size(c->run_dir);
 		return 0;
 	}
-	r = lifecycle_runtime_read(c, f, &text, &len);
+	r = runtime_read(c, f, &text, &len);
 	free(text);
 	*size = len;
 	return r;
@@ -226,7 +227,7 @@ static int tasks_pid_allowed(struct container *c, pid_t pid, struct cfs_err *err
 						      strerror(-r)) : 0;
 }
 
-int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
+int runtime_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
 {
 	char num[24];
 	uint64_t pid;
@@ -258,7 +259,7 @@ int lifecycle_tasks_write(struct container *c, const char *buf, size_t len, stru
 	return r;
 }
 
-int lifecycle_stat_read(struct container *c, enum stat_id s, char **out)
+int runtime_stat_read(struct container *c, enum stat_id s, char **out)
 {
 	bool live;
 
@@ -272,7 +273,7 @@ int lifecycle_stat_read(struct container *c, enum stat_id s, char **out)
 	return cgroup_stat_read(c->name, s, out);
 }
 
-int lifecycle_ns_link(struct container *c, int ns, char *target, size_t n)
+int runtime_ns_link(struct container *c, int ns, char *target, size_t n)
 {
 	int r = -ENOENT;
 
@@ -317,18 +318,16 @@ static const char *module_status(const char *mod)
 
 static char *checkconfig_text(void);
 
-char *lifecycle_checkconfig(void)
+char *runtime_checkconfig(void)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static char *cached;
-	static struct timespec when;
-	struct timespec now;
+	static long long when;
+	long long now = monotonic_ms();
 	char *out;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&lock);
-	if (!cached || (now.tv_sec - when.tv_sec) * 1000 + (now.tv_nsec - when.tv_nsec) / 1000000 >
-			       CHECKCONFIG_CACHE_MS) {
+	if (!cached || now - when > CHECKCONFIG_CACHE_MS) {
 		free(cached);
 		cached = checkconfig_text();
 		when = now;

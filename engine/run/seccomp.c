@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "parse.h"
+#include "config/parse.h"
 #include "seccomp.h"
 
 #ifndef SECCOMP_SET_MODE_FILTER

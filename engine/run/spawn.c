@@ -26,7 +26,8 @@
 
 #include "cleanup.h"
 #include "container.h"
-#include "parse.h"
+#include "monotime.h"
+#include "config/parse.h"
 #include "rootfs.h"
 #include "spawn.h"
 #include "hide.h"
@@ -200,7 +201,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	p->new_cgroupns = ns & CLONE_NEWCGROUP;
 	p->new_timens = ns & CLONE_NEWTIME;
 	if (ns & CLONE_NEWNS)
-		p->hide_mounts = own_mounts_of_type(sc->hide_fstype);
+		p->hide_mounts = hide_own_mounts(sc->hide_fstype);
 	p->hide_fstype = sc->hide_fstype;
 	p->clone_flags = ns & ~(unsigned long)(CLONE_NEWCGROUP | CLONE_NEWTIME);
 	if (p->clone_flags & CLONE_NEWUSER) {
@@ -276,14 +277,6 @@ static int plan_open_fds(struct spawn_plan *p, const char *sup_path, struct cfs_
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Read until EOF or deadline; returns bytes read (at most n), -ETIMEDOUT or -errno. */
 static ssize_t read_until_eof(int fd, void *buf, size_t n, long long deadline)
 {
@@ -292,7 +285,7 @@ static ssize_t read_until_eof(int fd, void *buf, size_t n, long long deadline)
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		ssize_t r;
 
 		if (left <= 0)
@@ -316,7 +309,7 @@ static ssize_t read_until_eof(int fd, void *buf, size_t n, long long deadline)
 static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 {
 	struct info_rec recs[4], *bad = NULL;
-	ssize_t n = read_until_eof(fd, recs, sizeof(recs), now_ms() + INFO_TIMEOUT_MS);
+	ssize_t n = read_until_eof(fd, recs, sizeof(recs), monotonic_ms() + INFO_TIMEOUT_MS);
 
 	if (n < 0)
 		return cfs_err_set_in(err, "start", -n, "waiting for the supervisor: %s",
@@ -481,7 +474,7 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 	e = errno;
 	close(sc->go_fd);
 	sc->go_fd = -1;
-	n = read_until_eof(sc->report_fd, msg, sizeof(msg) - 1, now_ms() + timeout_ms);
+	n = read_until_eof(sc->report_fd, msg, sizeof(msg) - 1, monotonic_ms() + timeout_ms);
 	close(sc->report_fd);
 	sc->report_fd = -1;
 	if (n == -ETIMEDOUT)
@@ -510,7 +503,7 @@ int spawn_finish(struct spawn_ctx *sc, int timeout_ms, struct cfs_err *err)
 static void kill_and_wait(const pid_t *pids, int n)
 {
 	struct pollfd pfd[2];
-	long long deadline = now_ms() + 2000;
+	long long deadline = monotonic_ms() + 2000;
 	int live = 0;
 
 	for (int i = 0; i < n && i < 2; i++) {
@@ -523,7 +516,7 @@ static void kill_and_wait(const pid_t *pids, int n)
 		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 		pfd[live++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
-	for (int left = live; left > 0 && now_ms() < deadline;) {
+	for (int left = live; left > 0 && monotonic_ms() < deadline;) {
 		if (poll(pfd, (nfds_t)live, 20) <= 0)
 			continue;
 		for (int i = 0; i < live; i++)

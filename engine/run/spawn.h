@@ -61,7 +61,7 @@ int runrec_write(const char *run_dir, const struct runrec *r);
 int runrec_read(const char *run_dir, struct runrec *r);
 /* Is the recorded process still the same one (pid alive, same start time)? */
 bool runrec_alive(pid_t pid, unsigned long long start);
-unsigned long long proc_starttime(pid_t pid);
+unsigned long long runrec_proc_starttime(pid_t pid);
 /* exit record written by the supervisor: shell-style status 0-255; -ENOENT if none. */
 int runrec_exit_status(const char *run_dir);
 /* Remove the records of a run (before a new start), keeping nothing. */

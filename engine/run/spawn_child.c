@@ -39,48 +39,21 @@ struct rlimit spawn_child_nofile;
 
 /* ---- small async-signal-safe helpers used after fork ---- */
 
-size_t child_put_str(char *buf, size_t n, size_t at, const char *s)
-{
-	while (*s && at + 1 < n)
-		buf[at++] = *s++;
-	buf[at] = '\0';
-	return at;
-}
-
-size_t child_put_int(char *buf, size_t n, size_t at, long v)
-{
-	char tmp[24];
-	int i = 0;
-
-	if (v < 0) {
-		at = child_put_str(buf, n, at, "-");
-		v = -v;
-	}
-	do {
-		tmp[i++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (i && at + 1 < n)
-		buf[at++] = tmp[--i];
-	buf[at] = '\0';
-	return at;
-}
-
 int child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
 		  const char *why)
 {
-	size_t n = child_put_str(ce->text, sizeof(ce->text), 0, what);
+	size_t n = sigsafe_put_str(ce->text, sizeof(ce->text), 0, what);
 
 	if (arg) {
 		/* "create /dev/" + "tty1" reads as one path */
 		if (n && ce->text[n - 1] != '/')
-			n = child_put_str(ce->text, sizeof(ce->text), n, " ");
-		n = child_put_str(ce->text, sizeof(ce->text), n, arg);
+			n = sigsafe_put_str(ce->text, sizeof(ce->text), n, " ");
+		n = sigsafe_put_str(ce->text, sizeof(ce->text), n, arg);
 	}
 	if (!why)
 		why = strerrordesc_np(e) ? strerrordesc_np(e) : "error";
-	n = child_put_str(ce->text, sizeof(ce->text), n, ": ");
-	child_put_str(ce->text, sizeof(ce->text), n, why);
+	n = sigsafe_put_str(ce->text, sizeof(ce->text), n, ": ");
+	sigsafe_put_str(ce->text, sizeof(ce->text), n, why);
 	ce->err = e;
 	return -e;
 }
@@ -147,7 +120,7 @@ static __attribute__((noreturn)) void info_fail(int fd, const char *step, int e,
 {
 	struct info_rec rec = { .kind = INFO_ERR, .err = e, .init = init };
 
-	child_put_str(rec.step, sizeof(rec.step), 0, step);
+	sigsafe_put_str(rec.step, sizeof(rec.step), 0, step);
 	if (write(fd, &rec, sizeof(rec)) < 0)
 		_exit(2);
 	_exit(1);
@@ -157,10 +130,10 @@ static __attribute__((noreturn)) void info_fail(int fd, const char *step, int e,
 static __attribute__((noreturn)) void init_fail_err(int fd, const struct child_err *ce)
 {
 	char buf[512];
-	size_t n = child_put_int(buf, sizeof(buf), 0, ce->err);
+	size_t n = sigsafe_put_int(buf, sizeof(buf), 0, ce->err);
 
-	n = child_put_str(buf, sizeof(buf), n, "\t");
-	n = child_put_str(buf, sizeof(buf), n, ce->text);
+	n = sigsafe_put_str(buf, sizeof(buf), n, "\t");
+	n = sigsafe_put_str(buf, sizeof(buf), n, ce->text);
 	if (write(fd, buf, n) < 0)
 		_exit(2);
 	_exit(1);
@@ -277,7 +250,7 @@ static void hide_tree(const struct spawn_plan *p)
 		info_fail(p->info[1], "unshare mnt namespace", errno, 0);
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		info_fail(p->info[1], "make / a slave", errno, 0);
-	if ((r = detach_mounts(p->hide_mounts, p->hide_fstype)) < 0)
+	if ((r = hide_detach_mounts(p->hide_mounts, p->hide_fstype)) < 0)
 		info_fail(p->info[1], "detach the tree", -r, 0);
 }
 
@@ -436,9 +409,9 @@ static __attribute__((noreturn)) void keeper_main(const struct spawn_plan *p)
 	close(p->report[1]);
 	if (!p->sys)
 		close(p->console[1]);	/* the pipe's EOF: every writer is gone */
-	child_put_int(pidbuf, sizeof(pidbuf), 0, init);
+	sigsafe_put_int(pidbuf, sizeof(pidbuf), 0, init);
 	if (p->sys)
-		child_put_int(nttybuf, sizeof(nttybuf), 0, p->sys->ntty);
+		sigsafe_put_int(nttybuf, sizeof(nttybuf), 0, p->sys->ntty);
 	rec.sup = getpid();
 	rec.init = init;
 	if (write(p->info[1], &rec, sizeof(rec)) != sizeof(rec))

@@ -13,6 +13,7 @@
 #include <linux/filter.h>
 
 #include "keys.h"
+#include "sigsafe.h"	/* the children build text with it (no stdio after fork) */
 
 #define MAX_TTY KEY_TTY_MAX	/* the tty setting's range (keys.h) */
 /* Our fds sit above what the children lay out before exec: 0-2, the supervisor's
@@ -69,9 +70,6 @@ struct child_err {
 	char text[400];
 };
 
-/* Async-signal-safe text building for the children (no stdio after fork). */
-size_t child_put_str(char *buf, size_t n, size_t at, const char *s);
-size_t child_put_int(char *buf, size_t n, size_t at, long v);
 /* ce = "WHAT[ 'ARG']: WHY" (WHY NULL: the text of e); returns -e. */
 int child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
 		  const char *why);

@@ -9,7 +9,7 @@
 
 #include "config/config.h"
 #include "keys.h"
-#include "parse.h"
+#include "config/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

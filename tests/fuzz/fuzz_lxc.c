@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "parse.h"
+#include "config/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

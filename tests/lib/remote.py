@@ -1,6 +1,6 @@
-"""Remote clients of the tree (interface.md, "Beyond one machine"): a private sshd on
-127.0.0.1 with a throwaway host key and authorized_keys, an sshfs mount of a daemon's
-tree through it, and Ansible run against localhost with a quiet, local environment.
+"""Remote clients of the tree (doc/reference.md, "Over sshfs, and with Ansible"): a
+private sshd on 127.0.0.1 with a throwaway host key and authorized_keys, an sshfs mount
+of a daemon's tree through it, and Ansible run against localhost with a quiet, local environment.
 
 Everything lives in a directory of the test's own (tmp_path) and runs inside the suite's
 private mount + network namespace (scripts/run-tests); the fixtures that use these
@@ -118,7 +118,7 @@ def wait_released(path: str, timeout: float = 5.0) -> float:
     sshfs answers close(2) (FUSE FLUSH) once its writes are acknowledged, but sends the
     SFTP CLOSE for the file only on FUSE RELEASE, which the kernel delivers after close(2)
     has returned; sftp-server closes the daemon's file when that CLOSE arrives, and a
-    list or `config` is applied on that close (interface.md). So after writing a list
+    list or `config` is applied on that close (doc/reference.md). So after writing a list
     through sshfs, this is the moment its value is settled in the daemon."""
     t0 = time.monotonic()
     while holders(path):
@@ -202,7 +202,7 @@ class Sshd:
             time.sleep(0.02)
 
     def ssh_options(self) -> List[str]:
-        """The client options of the brief: our key, no host key checking, batch mode."""
+        """The client options: our key, no host key checking, batch mode."""
         return [f"IdentityFile={self.identity}", "IdentitiesOnly=yes",
                 "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null",
                 "BatchMode=yes", "LogLevel=ERROR"]

@@ -11,24 +11,8 @@
 #include <linux/bpf.h>
 
 #include "cgroup/cgroup.h"
-#include "parse.h"
-
-static int n_run, n_failed;
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_run++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", n_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "config/parse.h"
+#include "tap.h"
 
 #define V1 CG_BACKEND_V1
 #define V2 CG_BACKEND_V2
@@ -576,6 +560,5 @@ int main(void)
 	test_dev_eval();
 	test_bpf();
 	config_free(&cfg);
-	printf("1..%d\n", n_run);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

@@ -7,24 +7,8 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "parse.h"
-
-static int n_run, n_failed;
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_run++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", n_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "config/parse.h"
+#include "tap.h"
 
 /* Parse doc into *c (container "web"); returns config_parse's result. */
 static int parse(struct config *c, const char *doc, struct cfs_err *err)
@@ -715,8 +699,5 @@ int main(void)
 	test_lxc_errors();
 	test_check_lines();
 	test_unterminated_blank_list();
-	printf("1..%d\n", n_run);
-	if (n_failed)
-		printf("# %d of %d failed\n", n_failed, n_run);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

@@ -12,7 +12,8 @@
 #include <sys/capability.h>
 #include <sys/mount.h>
 
-#include "parse.h"
+#include "config/parse.h"
+#include "tap.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x80
@@ -20,24 +21,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define RWM (DEV_ACC_READ | DEV_ACC_WRITE | DEV_ACC_MKNOD)
-
-static int n_checks, n_failed;
-
-static void check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_checks++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", n_checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* Printable form of a test input for descriptions (one static slot per call
  * site is enough: each description is printed before the next call). */
@@ -91,32 +74,32 @@ static void test_error(void)
 	char longp[400];
 
 	cfs_err_clear(&e);
-	check(cfs_err_set(&e, EINVAL, "'%s' is bad", "x") == -EINVAL, "err_set returns -code");
-	check(e.code == EINVAL && !strcmp(e.msg, "'x' is bad"), "err_set fills code and msg");
-	check(cfs_err_set(NULL, ENOENT, "nothing") == -ENOENT, "err_set with NULL err");
-	check(cfs_err_set(&e, -EPERM, "neg") == -EPERM && e.code == EPERM,
-	      "err_set normalises a negative code");
+	ok(cfs_err_set(&e, EINVAL, "'%s' is bad", "x") == -EINVAL, "err_set returns -code");
+	ok(e.code == EINVAL && !strcmp(e.msg, "'x' is bad"), "err_set fills code and msg");
+	ok(cfs_err_set(NULL, ENOENT, "nothing") == -ENOENT, "err_set with NULL err");
+	ok(cfs_err_set(&e, -EPERM, "neg") == -EPERM && e.code == EPERM,
+	   "err_set normalises a negative code");
 	cfs_err_set(&e, EINVAL, "bad value");
 	cfs_err_prefix(&e, "%s", "cpu.max");
-	check(!strcmp(e.msg, "cpu.max: bad value"), "err_prefix prepends 'name: '");
+	ok(!strcmp(e.msg, "cpu.max: bad value"), "err_prefix prepends 'name: '");
 	cfs_err_prefix(&e, "c%d", 1);
-	check(!strcmp(e.msg, "c1: cpu.max: bad value"), "err_prefix twice");
-	check(e.code == EINVAL, "err_prefix keeps the code");
+	ok(!strcmp(e.msg, "c1: cpu.max: bad value"), "err_prefix twice");
+	ok(e.code == EINVAL, "err_prefix keeps the code");
 	cfs_err_prefix(NULL, "x");
-	check(1, "err_prefix with NULL err does not crash");
+	ok(1, "err_prefix with NULL err does not crash");
 	cfs_err_clear(&e);
 	cfs_err_prefix(&e, "alone");
-	check(!strcmp(e.msg, "alone"), "err_prefix on an empty message");
+	ok(!strcmp(e.msg, "alone"), "err_prefix on an empty message");
 	memset(longp, 'p', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
 	cfs_err_set(&e, EINVAL, "%s", longp);
-	check(strlen(e.msg) == sizeof(e.msg) - 1, "err_set truncates a long message");
+	ok(strlen(e.msg) == sizeof(e.msg) - 1, "err_set truncates a long message");
 	cfs_err_prefix(&e, "%s", longp);
-	check(strlen(e.msg) == sizeof(e.msg) - 1, "err_prefix truncates safely");
+	ok(strlen(e.msg) == sizeof(e.msg) - 1, "err_prefix truncates safely");
 	cfs_err_set(&e, EINVAL, "tail");
 	cfs_err_prefix(&e, "%s", longp);
-	check(strlen(e.msg) == sizeof(e.msg) - 1 && e.msg[0] == 'p',
-	      "err_prefix with a long prefix");
+	ok(strlen(e.msg) == sizeof(e.msg) - 1 && e.msg[0] == 'p',
+	   "err_prefix with a long prefix");
 }
 
 /* ---- numbers */
@@ -154,34 +137,34 @@ static void test_uint(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		v = 12345;
-		check(parse_uint(good[i].s, good[i].min, good[i].max, &v, &e) == 0 &&
-			      v == good[i].want,
-		      "parse_uint '%s' in [%llu,%llu]", good[i].s,
-		      (unsigned long long)good[i].min, (unsigned long long)good[i].max);
+		ok(parse_uint(good[i].s, good[i].min, good[i].max, &v, &e) == 0 &&
+			   v == good[i].want,
+		   "parse_uint '%s' in [%llu,%llu]", good[i].s,
+		   (unsigned long long)good[i].min, (unsigned long long)good[i].max);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		v = 12345;
-		check(refused(parse_uint(bad[i].s, bad[i].min, bad[i].max, &v, &e), &e) &&
-			      v == 12345,
-		      "parse_uint refuses '%s' in [%llu,%llu] (%s)", esc(bad[i].s),
-		      (unsigned long long)bad[i].min, (unsigned long long)bad[i].max, e.msg);
+		ok(refused(parse_uint(bad[i].s, bad[i].min, bad[i].max, &v, &e), &e) &&
+			   v == 12345,
+		   "parse_uint refuses '%s' in [%llu,%llu] (%s)", esc(bad[i].s),
+		   (unsigned long long)bad[i].min, (unsigned long long)bad[i].max, e.msg);
 	}
-	check(parse_uint("x", 0, 1, &v, NULL) == -EINVAL, "parse_uint with NULL err");
-	check(parse_uint("12\0junk", 0, 100, &v, &e) == 0 && v == 12,
-	      "parse_uint stops at the NUL (callers must check the length)");
+	ok(parse_uint("x", 0, 1, &v, NULL) == -EINVAL, "parse_uint with NULL err");
+	ok(parse_uint("12\0junk", 0, 100, &v, &e) == 0 && v == 12,
+	   "parse_uint stops at the NUL (callers must check the length)");
 	cfs_err_clear(&e);
 	parse_uint("abc", 0, 1, &v, &e);
-	check(strstr(e.msg, "'abc'") != NULL, "parse_uint message names the value");
+	ok(strstr(e.msg, "'abc'") != NULL, "parse_uint message names the value");
 
 	s = repeat('0', CFS_MAX_VALUE);
-	check(parse_uint(s, 0, 1, &v, &e) == 0 && v == 0, "parse_uint takes %d bytes",
-	      CFS_MAX_VALUE);
+	ok(parse_uint(s, 0, 1, &v, &e) == 0 && v == 0, "parse_uint takes %d bytes",
+	   CFS_MAX_VALUE);
 	free(s);
 	s = repeat('0', CFS_MAX_VALUE + 1);
 	cfs_err_clear(&e);
-	check(refused(parse_uint(s, 0, 1, &v, &e), &e) && strlen(e.msg) < 120,
-	      "parse_uint refuses %d bytes with a short message", CFS_MAX_VALUE + 1);
+	ok(refused(parse_uint(s, 0, 1, &v, &e), &e) && strlen(e.msg) < 120,
+	   "parse_uint refuses %d bytes with a short message", CFS_MAX_VALUE + 1);
 	free(s);
 }
 
@@ -193,12 +176,12 @@ static void test_bool01(void)
 	bool b = false;
 	size_t i;
 
-	check(parse_bool01("1", &b, &e) == 0 && b, "parse_bool01 '1'");
-	check(parse_bool01("0", &b, &e) == 0 && !b, "parse_bool01 '0'");
+	ok(parse_bool01("1", &b, &e) == 0 && b, "parse_bool01 '1'");
+	ok(parse_bool01("0", &b, &e) == 0 && !b, "parse_bool01 '0'");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
-		check(refused(parse_bool01(bad[i], &b, &e), &e), "parse_bool01 refuses '%s'",
-		      esc(bad[i]));
+		ok(refused(parse_bool01(bad[i], &b, &e), &e), "parse_bool01 refuses '%s'",
+		   esc(bad[i]));
 	}
 }
 
@@ -255,23 +238,23 @@ static void test_size(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		v = 7;
-		check(parse_size(good[i].s, good[i].mx, good[i].m1, &v, &e) == 0 &&
-			      v == good[i].want,
-		      "parse_size '%s' (max %d, -1 %d)", good[i].s, good[i].mx, good[i].m1);
+		ok(parse_size(good[i].s, good[i].mx, good[i].m1, &v, &e) == 0 &&
+			   v == good[i].want,
+		   "parse_size '%s' (max %d, -1 %d)", good[i].s, good[i].mx, good[i].m1);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		v = 7;
-		check(refused(parse_size(bad[i].s, bad[i].mx, bad[i].m1, &v, &e), &e) && v == 7,
-		      "parse_size refuses '%s' (max %d, -1 %d): %s", esc(bad[i].s), bad[i].mx,
-		      bad[i].m1, e.msg);
+		ok(refused(parse_size(bad[i].s, bad[i].mx, bad[i].m1, &v, &e), &e) && v == 7,
+		   "parse_size refuses '%s' (max %d, -1 %d): %s", esc(bad[i].s), bad[i].mx,
+		   bad[i].m1, e.msg);
 	}
 	cfs_err_clear(&e);
 	parse_size("12X", true, false, &v, &e);
-	check(!strcmp(e.msg, "'12X' is not a size (bytes with an optional K, M, G or T "
-			     "suffix, or max)"),
-	      "parse_size message: %s", e.msg);
-	check(parse_size("1Q", false, false, &v, NULL) == -EINVAL, "parse_size NULL err");
+	ok(!strcmp(e.msg, "'12X' is not a size (bytes with an optional K, M, G or T "
+			  "suffix, or max)"),
+	   "parse_size message: %s", e.msg);
+	ok(parse_size("1Q", false, false, &v, NULL) == -EINVAL, "parse_size NULL err");
 }
 
 static void test_uint_or_max(void)
@@ -282,16 +265,16 @@ static void test_uint_or_max(void)
 	uint64_t v;
 	size_t i;
 
-	check(parse_uint_or_max("max", 1, 100, &v, &e) == 0 && v == CFS_UNLIMITED,
-	      "parse_uint_or_max 'max'");
-	check(parse_uint_or_max("1", 1, 100, &v, &e) == 0 && v == 1,
-	      "parse_uint_or_max lower bound");
-	check(parse_uint_or_max("100", 1, 100, &v, &e) == 0 && v == 100,
-	      "parse_uint_or_max upper bound");
+	ok(parse_uint_or_max("max", 1, 100, &v, &e) == 0 && v == CFS_UNLIMITED,
+	   "parse_uint_or_max 'max'");
+	ok(parse_uint_or_max("1", 1, 100, &v, &e) == 0 && v == 1,
+	   "parse_uint_or_max lower bound");
+	ok(parse_uint_or_max("100", 1, 100, &v, &e) == 0 && v == 100,
+	   "parse_uint_or_max upper bound");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
-		check(refused(parse_uint_or_max(bad[i], 1, 100, &v, &e), &e),
-		      "parse_uint_or_max refuses '%s' in [1,100]", esc(bad[i]));
+		ok(refused(parse_uint_or_max(bad[i], 1, 100, &v, &e), &e),
+		   "parse_uint_or_max refuses '%s' in [1,100]", esc(bad[i]));
 	}
 }
 
@@ -326,15 +309,15 @@ static void test_cpu_max(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		q = p = 1;
-		check(parse_cpu_max(good[i].s, &q, &p, &e) == 0 && q == good[i].q &&
-			      p == good[i].p,
-		      "parse_cpu_max '%s'", esc(good[i].s));
+		ok(parse_cpu_max(good[i].s, &q, &p, &e) == 0 && q == good[i].q &&
+			   p == good[i].p,
+		   "parse_cpu_max '%s'", esc(good[i].s));
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		q = p = 1;
-		check(refused(parse_cpu_max(bad[i], &q, &p, &e), &e) && q == 1 && p == 1,
-		      "parse_cpu_max refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_cpu_max(bad[i], &q, &p, &e), &e) && q == 1 && p == 1,
+		   "parse_cpu_max refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 }
 
@@ -352,11 +335,11 @@ static void test_cpu_list(void)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(good); i++)
-		check(parse_cpu_list(good[i], &e) == 0, "parse_cpu_list '%s'", good[i]);
+		ok(parse_cpu_list(good[i], &e) == 0, "parse_cpu_list '%s'", good[i]);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
-		check(refused(parse_cpu_list(bad[i], &e), &e), "parse_cpu_list refuses '%s': %s",
-		      esc(bad[i]), e.msg);
+		ok(refused(parse_cpu_list(bad[i], &e), &e), "parse_cpu_list refuses '%s': %s",
+		   esc(bad[i]), e.msg);
 	}
 }
 
@@ -391,28 +374,28 @@ static void test_signal(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		sig = -1;
-		check(parse_signal(good[i].s, &sig, &e) == 0 && sig == good[i].sig,
-		      "parse_signal '%s' = %d", good[i].s, good[i].sig);
+		ok(parse_signal(good[i].s, &sig, &e) == 0 && sig == good[i].sig,
+		   "parse_signal '%s' = %d", good[i].s, good[i].sig);
 	}
-	check(parse_signal("RTMIN", &sig, &e) == 0 && sig == SIGRTMIN, "parse_signal RTMIN");
-	check(parse_signal("SIGRTMIN+3", &sig, &e) == 0 && sig == SIGRTMIN + 3,
-	      "parse_signal SIGRTMIN+3");
-	check(parse_signal("sigrtmin+0", &sig, &e) == 0 && sig == SIGRTMIN,
-	      "parse_signal sigrtmin+0");
-	check(parse_signal("RTMAX", &sig, &e) == 0 && sig == SIGRTMAX, "parse_signal RTMAX");
-	check(parse_signal("SIGRTMAX-2", &sig, &e) == 0 && sig == SIGRTMAX - 2,
-	      "parse_signal SIGRTMAX-2");
-	check(parse_signal("RTMAX-30", &sig, &e) == 0 && sig == SIGRTMAX - 30 &&
-		      sig >= SIGRTMIN,
-	      "parse_signal RTMAX-30 (down to RTMIN)");
-	check(parse_signal("RTMIN+30", &sig, &e) == 0 && sig == SIGRTMIN + 30 &&
-		      sig <= SIGRTMAX,
-	      "parse_signal RTMIN+30 (up to RTMAX)");
+	ok(parse_signal("RTMIN", &sig, &e) == 0 && sig == SIGRTMIN, "parse_signal RTMIN");
+	ok(parse_signal("SIGRTMIN+3", &sig, &e) == 0 && sig == SIGRTMIN + 3,
+	   "parse_signal SIGRTMIN+3");
+	ok(parse_signal("sigrtmin+0", &sig, &e) == 0 && sig == SIGRTMIN,
+	   "parse_signal sigrtmin+0");
+	ok(parse_signal("RTMAX", &sig, &e) == 0 && sig == SIGRTMAX, "parse_signal RTMAX");
+	ok(parse_signal("SIGRTMAX-2", &sig, &e) == 0 && sig == SIGRTMAX - 2,
+	   "parse_signal SIGRTMAX-2");
+	ok(parse_signal("RTMAX-30", &sig, &e) == 0 && sig == SIGRTMAX - 30 &&
+		   sig >= SIGRTMIN,
+	   "parse_signal RTMAX-30 (down to RTMIN)");
+	ok(parse_signal("RTMIN+30", &sig, &e) == 0 && sig == SIGRTMIN + 30 &&
+		   sig <= SIGRTMAX,
+	   "parse_signal RTMIN+30 (up to RTMAX)");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		sig = -7;
-		check(refused(parse_signal(bad[i], &sig, &e), &e) && sig == -7,
-		      "parse_signal refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_signal(bad[i], &sig, &e), &e) && sig == -7,
+		   "parse_signal refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 }
 
@@ -465,34 +448,34 @@ static void test_shell_words(void)
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		v = NULL;
 		argc = -1;
-		check(parse_shell_words(good[i].s, &v, &argc, &e) == 0 &&
-			      strv_equal(v, argc, good[i].want),
-		      "parse_shell_words '%s'", esc(good[i].s));
+		ok(parse_shell_words(good[i].s, &v, &argc, &e) == 0 &&
+			   strv_equal(v, argc, good[i].want),
+		   "parse_shell_words '%s'", esc(good[i].s));
 		strv_free(v);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		v = (char **)&e;
 		argc = 99;
-		check(refused(parse_shell_words(bad[i], &v, &argc, &e), &e) && !v && argc == 0,
-		      "parse_shell_words refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_shell_words(bad[i], &v, &argc, &e), &e) && !v && argc == 0,
+		   "parse_shell_words refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 	strv_free(NULL);
-	check(1, "strv_free(NULL)");
+	ok(1, "strv_free(NULL)");
 
 	/* many one-letter words: the worst case for the scratch buffer */
 	s = repeat(' ', CFS_MAX_VALUE);
 	for (i = 0; i < CFS_MAX_VALUE; i += 2)
 		s[i] = 'x';
-	check(parse_shell_words(s, &v, &argc, &e) == 0 && argc == CFS_MAX_VALUE / 2 &&
-		      !strcmp(v[argc - 1], "x") && !v[argc],
-	      "parse_shell_words %d words", CFS_MAX_VALUE / 2);
+	ok(parse_shell_words(s, &v, &argc, &e) == 0 && argc == CFS_MAX_VALUE / 2 &&
+		   !strcmp(v[argc - 1], "x") && !v[argc],
+	   "parse_shell_words %d words", CFS_MAX_VALUE / 2);
 	strv_free(v);
 	free(s);
 	s = repeat('x', CFS_MAX_VALUE + 1);
 	cfs_err_clear(&e);
-	check(refused(parse_shell_words(s, &v, &argc, &e), &e) && !v,
-	      "parse_shell_words refuses an over-long line");
+	ok(refused(parse_shell_words(s, &v, &argc, &e), &e) && !v,
+	   "parse_shell_words refuses an over-long line");
 	free(s);
 }
 
@@ -535,26 +518,26 @@ static void test_device_rule(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		memset(&r, 0x55, sizeof(r));
-		check(parse_device_rule(good[i].s, &r, &e) == 0 && r.type == good[i].type &&
-			      r.major == good[i].maj && r.minor == good[i].min &&
-			      r.access == good[i].acc,
-		      "parse_device_rule '%s'", esc(good[i].s));
+		ok(parse_device_rule(good[i].s, &r, &e) == 0 && r.type == good[i].type &&
+			   r.major == good[i].maj && r.minor == good[i].min &&
+			   r.access == good[i].acc,
+		   "parse_device_rule '%s'", esc(good[i].s));
 		format_device_rule(&r, buf, sizeof(buf));
-		check(!strcmp(buf, good[i].canon), "format_device_rule '%s' -> '%s' (got '%s')",
-		      esc(good[i].s), good[i].canon, buf);
+		ok(!strcmp(buf, good[i].canon), "format_device_rule '%s' -> '%s' (got '%s')",
+		   esc(good[i].s), good[i].canon, buf);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		memset(&r, 0x55, sizeof(r));
-		check(refused(parse_device_rule(bad[i], &r, &e), &e) && r.type == 0x55,
-		      "parse_device_rule refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_device_rule(bad[i], &r, &e), &e) && r.type == 0x55,
+		   "parse_device_rule refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 	r = (struct device_rule){ 'c', 1, 3, RWM };
 	format_device_rule(&r, buf, 4);
-	check(!strcmp(buf, "c 1"), "format_device_rule truncates to the buffer");
+	ok(!strcmp(buf, "c 1"), "format_device_rule truncates to the buffer");
 	buf[0] = 'z';
 	format_device_rule(&r, buf, 0);
-	check(buf[0] == 'z', "format_device_rule with size 0 writes nothing");
+	ok(buf[0] == 'z', "format_device_rule with size 0 writes nothing");
 }
 
 /* ---- id maps */
@@ -604,16 +587,16 @@ static void test_idmap(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		memset(&m, 0, sizeof(m));
-		check(parse_idmap_line(good[i].s, &m, &e) == 0 && m.kind == good[i].m.kind &&
-			      m.inside == good[i].m.inside && m.outside == good[i].m.outside &&
-			      m.count == good[i].m.count,
-		      "parse_idmap_line '%s'", esc(good[i].s));
+		ok(parse_idmap_line(good[i].s, &m, &e) == 0 && m.kind == good[i].m.kind &&
+			   m.inside == good[i].m.inside && m.outside == good[i].m.outside &&
+			   m.count == good[i].m.count,
+		   "parse_idmap_line '%s'", esc(good[i].s));
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		memset(&m, 0, sizeof(m));
-		check(refused(parse_idmap_line(bad[i], &m, &e), &e) && m.kind == 0,
-		      "parse_idmap_line refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_idmap_line(bad[i], &m, &e), &e) && m.kind == 0,
+		   "parse_idmap_line refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 }
 
@@ -635,12 +618,12 @@ static void test_subid(void)
 	uint64_t a, b;
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
-		check(parse_subid_line(good[i].s, "root", 0, &a, &b) && a == good[i].start &&
-			      b == good[i].count,
-		      "parse_subid_line '%s'", esc(good[i].s));
+		ok(parse_subid_line(good[i].s, "root", 0, &a, &b) && a == good[i].start &&
+			   b == good[i].count,
+		   "parse_subid_line '%s'", esc(good[i].s));
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		check(!parse_subid_line(bad[i], "root", 0, &a, &b),
-		      "parse_subid_line refuses '%s'", esc(bad[i]));
+		ok(!parse_subid_line(bad[i], "root", 0, &a, &b),
+		   "parse_subid_line refuses '%s'", esc(bad[i]));
 }
 
 static void test_idmap_whole(void)
@@ -666,15 +649,15 @@ static void test_idmap_whole(void)
 	struct idmap_root root;
 	struct cfs_err e;
 
-	check(parse_idmap("", &root, &e) == 0 && !root.set, "parse_idmap: empty is no map");
+	ok(parse_idmap("", &root, &e) == 0 && !root.set, "parse_idmap: empty is no map");
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
-		check(parse_idmap(good[i].s, &root, &e) == 1 && root.set &&
-			      root.uid == good[i].uid && root.gid == good[i].gid,
-		      "parse_idmap '%s'", esc(good[i].s));
+		ok(parse_idmap(good[i].s, &root, &e) == 1 && root.set &&
+			   root.uid == good[i].uid && root.gid == good[i].gid,
+		   "parse_idmap '%s'", esc(good[i].s));
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
-		check(refused(parse_idmap(bad[i], &root, &e), &e),
-		      "parse_idmap refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_idmap(bad[i], &root, &e), &e),
+		   "parse_idmap refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 }
 
@@ -708,34 +691,34 @@ static void test_mac(void)
 	struct cfs_err e;
 	size_t i;
 
-	check(parse_mac("00:16:3e:12:ab:CD", mac, mask, &e) == 0 &&
-		      !memcmp(mac, "\x00\x16\x3e\x12\xab\xcd", 6) &&
-		      !memcmp(mask, "\0\0\0\0\0\0", 6),
-	      "parse_mac fixed address");
-	check(parse_mac("00:16:3e:xx:xX:Xx", mac, mask, &e) == 0 &&
-		      !memcmp(mac, "\x00\x16\x3e\x00\x00\x00", 6) &&
-		      !memcmp(mask, "\0\0\0\xff\xff\xff", 6),
-	      "parse_mac random tail");
-	check(parse_mac("0x:1x:x2:00:00:01", mac, mask, &e) == 0 &&
-		      !memcmp(mac, "\x00\x10\x02\x00\x00\x01", 6) &&
-		      !memcmp(mask, "\x0f\x0f\xf0\0\0\0", 6),
-	      "parse_mac random nibbles");
-	check(parse_mac("xx:xx:xx:xx:xx:xx", mac, mask, &e) == 0 &&
-		      !memcmp(mask, "\xff\xff\xff\xff\xff\xff", 6),
-	      "parse_mac all random");
-	check(parse_mac("0x:00:00:00:00:00", mac, mask, &e) == 0,
-	      "parse_mac random low nibble may be odd (caller clears it)");
-	check(parse_mac("02:00:00:00:00:01", mac, mask, &e) == 0 && mac[0] == 0x02,
-	      "parse_mac locally administered");
+	ok(parse_mac("00:16:3e:12:ab:CD", mac, mask, &e) == 0 &&
+		   !memcmp(mac, "\x00\x16\x3e\x12\xab\xcd", 6) &&
+		   !memcmp(mask, "\0\0\0\0\0\0", 6),
+	   "parse_mac fixed address");
+	ok(parse_mac("00:16:3e:xx:xX:Xx", mac, mask, &e) == 0 &&
+		   !memcmp(mac, "\x00\x16\x3e\x00\x00\x00", 6) &&
+		   !memcmp(mask, "\0\0\0\xff\xff\xff", 6),
+	   "parse_mac random tail");
+	ok(parse_mac("0x:1x:x2:00:00:01", mac, mask, &e) == 0 &&
+		   !memcmp(mac, "\x00\x10\x02\x00\x00\x01", 6) &&
+		   !memcmp(mask, "\x0f\x0f\xf0\0\0\0", 6),
+	   "parse_mac random nibbles");
+	ok(parse_mac("xx:xx:xx:xx:xx:xx", mac, mask, &e) == 0 &&
+		   !memcmp(mask, "\xff\xff\xff\xff\xff\xff", 6),
+	   "parse_mac all random");
+	ok(parse_mac("0x:00:00:00:00:00", mac, mask, &e) == 0,
+	   "parse_mac random low nibble may be odd (caller clears it)");
+	ok(parse_mac("02:00:00:00:00:01", mac, mask, &e) == 0 && mac[0] == 0x02,
+	   "parse_mac locally administered");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		memset(mac, 0xaa, 6);
-		check(refused(parse_mac(bad[i], mac, mask, &e), &e) && mac[0] == 0xaa,
-		      "parse_mac refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_mac(bad[i], mac, mask, &e), &e) && mac[0] == 0xaa,
+		   "parse_mac refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 	cfs_err_clear(&e);
 	parse_mac("01:00:5e:00:00:01", mac, mask, &e);
-	check(strstr(e.msg, "multicast") != NULL, "parse_mac says multicast: %s", e.msg);
+	ok(strstr(e.msg, "multicast") != NULL, "parse_mac says multicast: %s", e.msg);
 }
 
 static void test_mac_fill(void)
@@ -746,25 +729,26 @@ static void test_mac_fill(void)
 
 	parse_mac("00:16:3e:xx:xx:xx", mac, mask, NULL);
 	mac_fill_random(mac, mask, ones);
-	check(!memcmp(mac, "\x00\x16\x3e\xff\xff\xff", 6), "mac_fill_random keeps fixed bits");
+	ok(!memcmp(mac, "\x00\x16\x3e\xff\xff\xff", 6), "mac_fill_random keeps fixed bits");
 	parse_mac("00:16:3e:xx:xx:xx", mac, mask, NULL);
 	mac_fill_random(mac, mask, zeros);
-	check(!memcmp(mac, "\x00\x16\x3e\x00\x00\x00", 6), "mac_fill_random zero entropy");
+	ok(!memcmp(mac, "\x00\x16\x3e\x00\x00\x00", 6), "mac_fill_random zero entropy");
 	parse_mac("xx:xx:xx:xx:xx:xx", mac, mask, NULL);
 	mac_fill_random(mac, mask, ones);
-	check(mac[0] == 0xfe && !memcmp(mac + 1, ones, 5),
-	      "mac_fill_random all random: unicast, local (0x%02x)", mac[0]);
+	ok(mac[0] == 0xfe && !memcmp(mac + 1, ones, 5),
+	   "mac_fill_random all random: unicast, local (0x%02x)", mac[0]);
 	parse_mac("xx:xx:xx:xx:xx:xx", mac, mask, NULL);
 	mac_fill_random(mac, mask, zeros);
-	check(mac[0] == 0x02, "mac_fill_random all random zero entropy sets 0x02 (0x%02x)",
-	      mac[0]);
+	ok(mac[0] == 0x02, "mac_fill_random all random zero entropy sets 0x02 (0x%02x)",
+	   mac[0]);
 	parse_mac("0x:00:00:00:00:01", mac, mask, NULL);
 	mac_fill_random(mac, mask, ones);
-	check(mac[0] == 0x0e, "mac_fill_random random low nibble: multicast cleared, no 0x02"
-			      " (0x%02x)", mac[0]);
+	ok(mac[0] == 0x0e, "mac_fill_random random low nibble: multicast cleared, no 0x02"
+			   " (0x%02x)",
+	   mac[0]);
 	parse_mac("x0:00:00:00:00:01", mac, mask, NULL);
 	mac_fill_random(mac, mask, ones);
-	check(mac[0] == 0xf0, "mac_fill_random random high nibble only (0x%02x)", mac[0]);
+	ok(mac[0] == 0xf0, "mac_fill_random random high nibble only (0x%02x)", mac[0]);
 }
 
 /* ---- IPv4 and interface names */
@@ -784,13 +768,13 @@ static void test_ipv4(void)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(good); i++)
-		check(parse_ipv4(good[i], &a, &e) == 0 && a.s_addr == inet_addr(good[i]),
-		      "parse_ipv4 '%s'", good[i]);
+		ok(parse_ipv4(good[i], &a, &e) == 0 && a.s_addr == inet_addr(good[i]),
+		   "parse_ipv4 '%s'", good[i]);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		a.s_addr = 42;
-		check(refused(parse_ipv4(bad[i], &a, &e), &e) && a.s_addr == 42,
-		      "parse_ipv4 refuses '%s'", esc(bad[i]));
+		ok(refused(parse_ipv4(bad[i], &a, &e), &e) && a.s_addr == 42,
+		   "parse_ipv4 refuses '%s'", esc(bad[i]));
 	}
 }
 
@@ -820,15 +804,15 @@ static void test_cidr4(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		prefix = -1;
-		check(parse_cidr4(good[i].s, &a, &prefix, &e) == 0 &&
-			      a.s_addr == inet_addr(good[i].addr) && prefix == good[i].prefix,
-		      "parse_cidr4 '%s'", good[i].s);
+		ok(parse_cidr4(good[i].s, &a, &prefix, &e) == 0 &&
+			   a.s_addr == inet_addr(good[i].addr) && prefix == good[i].prefix,
+		   "parse_cidr4 '%s'", good[i].s);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		prefix = -1;
-		check(refused(parse_cidr4(bad[i], &a, &prefix, &e), &e) && prefix == -1,
-		      "parse_cidr4 refuses '%s'", esc(bad[i]));
+		ok(refused(parse_cidr4(bad[i], &a, &prefix, &e), &e) && prefix == -1,
+		   "parse_cidr4 refuses '%s'", esc(bad[i]));
 	}
 }
 
@@ -843,11 +827,11 @@ static void test_ifname(void)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(good); i++)
-		check(parse_ifname(good[i], &e) == 0, "parse_ifname '%s'", good[i]);
+		ok(parse_ifname(good[i], &e) == 0, "parse_ifname '%s'", good[i]);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
-		check(refused(parse_ifname(bad[i], &e), &e), "parse_ifname refuses '%s'",
-		      esc(bad[i]));
+		ok(refused(parse_ifname(bad[i], &e), &e), "parse_ifname refuses '%s'",
+		   esc(bad[i]));
 	}
 }
 
@@ -881,16 +865,16 @@ static void test_uid_gid(void)
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		u = 7;
 		g = 7;
-		check(parse_uid_gid(good[i].s, &u, &g, &e) == 0 && u == good[i].u &&
-			      g == good[i].g,
-		      "parse_uid_gid '%s'", good[i].s);
+		ok(parse_uid_gid(good[i].s, &u, &g, &e) == 0 && u == good[i].u &&
+			   g == good[i].g,
+		   "parse_uid_gid '%s'", good[i].s);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		u = 7;
 		g = 7;
-		check(refused(parse_uid_gid(bad[i], &u, &g, &e), &e) && u == 7 && g == 7,
-		      "parse_uid_gid refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_uid_gid(bad[i], &u, &g, &e), &e) && u == 7 && g == 7,
+		   "parse_uid_gid refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 }
 
@@ -906,11 +890,11 @@ static void test_env(void)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(good); i++)
-		check(parse_env_line(good[i], &e) == 0, "parse_env_line '%s'", esc(good[i]));
+		ok(parse_env_line(good[i], &e) == 0, "parse_env_line '%s'", esc(good[i]));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
-		check(refused(parse_env_line(bad[i], &e), &e), "parse_env_line refuses '%s'",
-		      esc(bad[i]));
+		ok(refused(parse_env_line(bad[i], &e), &e), "parse_env_line refuses '%s'",
+		   esc(bad[i]));
 	}
 }
 
@@ -926,18 +910,18 @@ static void test_container_name(void)
 	char *s;
 
 	for (i = 0; i < ARRAY_SIZE(good); i++)
-		check(parse_container_name(good[i], &e) == 0, "parse_container_name '%s'", good[i]);
+		ok(parse_container_name(good[i], &e) == 0, "parse_container_name '%s'", good[i]);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
-		check(refused(parse_container_name(bad[i], &e), &e),
-		      "parse_container_name refuses '%s'", esc(bad[i]));
+		ok(refused(parse_container_name(bad[i], &e), &e),
+		   "parse_container_name refuses '%s'", esc(bad[i]));
 	}
 	s = repeat('a', 64);
-	check(parse_container_name(s, &e) == 0, "parse_container_name 64 chars");
+	ok(parse_container_name(s, &e) == 0, "parse_container_name 64 chars");
 	free(s);
 	s = repeat('a', 65);
 	cfs_err_clear(&e);
-	check(refused(parse_container_name(s, &e), &e), "parse_container_name refuses 65 chars");
+	ok(refused(parse_container_name(s, &e), &e), "parse_container_name refuses 65 chars");
 	free(s);
 }
 
@@ -972,25 +956,25 @@ static void test_namespaces(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		f = 12345;
-		check(parse_namespaces(good[i].s, &f, &e) == 0 && f == good[i].f,
-		      "parse_namespaces '%s'", esc(good[i].s));
+		ok(parse_namespaces(good[i].s, &f, &e) == 0 && f == good[i].f,
+		   "parse_namespaces '%s'", esc(good[i].s));
 		format_namespaces(f, buf, sizeof(buf));
-		check(!strcmp(buf, good[i].canon), "format_namespaces '%s' (got '%s')",
-		      good[i].canon, buf);
+		ok(!strcmp(buf, good[i].canon), "format_namespaces '%s' (got '%s')",
+		   good[i].canon, buf);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		f = 12345;
-		check(refused(parse_namespaces(bad[i], &f, &e), &e) && f == 12345,
-		      "parse_namespaces refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_namespaces(bad[i], &f, &e), &e) && f == 12345,
+		   "parse_namespaces refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 	format_namespaces(CLONE_NEWNS | CLONE_NEWPID, buf, 6);
-	check(strlen(buf) < 6, "format_namespaces truncates to the buffer ('%s')", buf);
+	ok(strlen(buf) < 6, "format_namespaces truncates to the buffer ('%s')", buf);
 	buf[0] = 'z';
 	format_namespaces(CLONE_NEWNS, buf, 0);
-	check(buf[0] == 'z', "format_namespaces with size 0 writes nothing");
+	ok(buf[0] == 'z', "format_namespaces with size 0 writes nothing");
 	format_namespaces(CLONE_NEWNET | CLONE_VM, buf, sizeof(buf));
-	check(!strcmp(buf, "net"), "format_namespaces ignores other clone flags");
+	ok(!strcmp(buf, "net"), "format_namespaces ignores other clone flags");
 }
 
 static void test_caps(void)
@@ -1026,18 +1010,18 @@ static void test_caps(void)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		m = 12345;
-		check(parse_cap_list(good[i].s, &m, &e) == 0 && m == good[i].mask,
-		      "parse_cap_list '%s'", esc(good[i].s));
+		ok(parse_cap_list(good[i].s, &m, &e) == 0 && m == good[i].mask,
+		   "parse_cap_list '%s'", esc(good[i].s));
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
 		m = 12345;
-		check(refused(parse_cap_list(bad[i], &m, &e), &e) && m == 12345,
-		      "parse_cap_list refuses '%s': %s", esc(bad[i]), e.msg);
+		ok(refused(parse_cap_list(bad[i], &m, &e), &e) && m == 12345,
+		   "parse_cap_list refuses '%s': %s", esc(bad[i]), e.msg);
 	}
 	s = repeat('a', 200);
 	cfs_err_clear(&e);
-	check(refused(parse_cap_list(s, &m, &e), &e), "parse_cap_list refuses a 200-byte word");
+	ok(refused(parse_cap_list(s, &m, &e), &e), "parse_cap_list refuses a 200-byte word");
 	free(s);
 }
 
@@ -1048,59 +1032,60 @@ static void test_fstab_good(void)
 	struct fstab_entry fe;
 	struct cfs_err e;
 
-	check(parse_fstab_line("proc proc proc", &fe, &e) == 0 && !strcmp(fe.source, "proc") &&
-		      !strcmp(fe.target, "proc") && !strcmp(fe.fstype, "proc") && !fe.flags &&
-		      !fe.clear_flags && !fe.propagation && !fe.data[0] && !fe.create &&
-		      !fe.optional,
-	      "fstab three fields");
-	check(parse_fstab_line("tmpfs /tmp tmpfs rw,nosuid,nodev,size=64m,mode=1777 0 0", &fe,
-			       &e) == 0 &&
-		      fe.flags == (MS_NOSUID | MS_NODEV) && fe.clear_flags == MS_RDONLY &&
-		      !strcmp(fe.data, "size=64m,mode=1777"),
-	      "fstab tmpfs with data ('%s')", fe.data);
-	check(parse_fstab_line("devpts /dev/pts devpts newinstance,ptmxmode=0666,mode=620,gid=5",
-			       &fe, &e) == 0 &&
-		      !fe.flags && !strcmp(fe.data, "newinstance,ptmxmode=0666,mode=620,gid=5"),
-	      "fstab devpts data in order");
-	check(parse_fstab_line("/srv/my\\040data /mnt/a\\011b\\012c\\134d none bind,ro", &fe,
-			       &e) == 0 &&
-		      !strcmp(fe.source, "/srv/my data") && !strcmp(fe.target, "/mnt/a\tb\nc\\d") &&
-		      fe.flags == (MS_BIND | MS_RDONLY),
-	      "fstab octal escapes");
-	check(parse_fstab_line("/a\\041 b\\\\ none bind", &fe, &e) == 0 &&
-		      !strcmp(fe.source, "/a\\041") && !strcmp(fe.target, "b\\\\"),
-	      "fstab other backslashes stay literal");
-	check(parse_fstab_line("/a \\040 none bind", &fe, &e) == 0 && !strcmp(fe.target, " "),
-	      "fstab target that is an escaped space");
-	check(parse_fstab_line("/a b\\04 none bind", &fe, &e) == 0 && !strcmp(fe.target, "b\\04"),
-	      "fstab short escape at the end stays literal");
-	check(parse_fstab_line("/home home none rbind,rslave,create=dir,optional", &fe, &e) ==
-			      0 &&
-		      fe.flags == (MS_BIND | MS_REC) && fe.propagation == (MS_SLAVE | MS_REC) &&
-		      fe.create == 'd' && fe.optional && !fe.data[0],
-	      "fstab rbind rslave create=dir optional");
-	check(parse_fstab_line("/etc/resolv.conf etc/resolv.conf none bind,create=file", &fe,
-			       &e) == 0 &&
-		      fe.create == 'f' && !strcmp(fe.target, "etc/resolv.conf"),
-	      "fstab create=file, relative target");
-	check(parse_fstab_line("  none\t/x  tmpfs\tdefaults\t0\t2  ", &fe, &e) == 0 &&
-		      !strcmp(fe.source, "none") && !strcmp(fe.target, "/x") && !fe.flags &&
-		      !fe.data[0],
-	      "fstab blanks and tabs, defaults");
-	check(parse_fstab_line("a b c ro,rw", &fe, &e) == 0 && !fe.flags &&
-		      fe.clear_flags == MS_RDONLY,
-	      "fstab ro,rw: last wins");
-	check(parse_fstab_line("a b c rw,ro", &fe, &e) == 0 && fe.flags == MS_RDONLY &&
-		      !fe.clear_flags,
-	      "fstab rw,ro: last wins");
-	check(parse_fstab_line("a b c suid,dev,exec,async", &fe, &e) == 0 && !fe.flags &&
-		      fe.clear_flags == (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS),
-	      "fstab suid,dev,exec,async clear flags");
-	check(parse_fstab_line("a b c noexec,sync,dirsync,noatime,nodiratime,relatime,"
-			       "strictatime,remount", &fe, &e) == 0 &&
-		      fe.flags == (MS_NOEXEC | MS_SYNCHRONOUS | MS_DIRSYNC | MS_NOATIME |
-				   MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_REMOUNT),
-	      "fstab flag options");
+	ok(parse_fstab_line("proc proc proc", &fe, &e) == 0 && !strcmp(fe.source, "proc") &&
+		   !strcmp(fe.target, "proc") && !strcmp(fe.fstype, "proc") && !fe.flags &&
+		   !fe.clear_flags && !fe.propagation && !fe.data[0] && !fe.create &&
+		   !fe.optional,
+	   "fstab three fields");
+	ok(parse_fstab_line("tmpfs /tmp tmpfs rw,nosuid,nodev,size=64m,mode=1777 0 0", &fe,
+			    &e) == 0 &&
+		   fe.flags == (MS_NOSUID | MS_NODEV) && fe.clear_flags == MS_RDONLY &&
+		   !strcmp(fe.data, "size=64m,mode=1777"),
+	   "fstab tmpfs with data ('%s')", fe.data);
+	ok(parse_fstab_line("devpts /dev/pts devpts newinstance,ptmxmode=0666,mode=620,gid=5",
+			    &fe, &e) == 0 &&
+		   !fe.flags && !strcmp(fe.data, "newinstance,ptmxmode=0666,mode=620,gid=5"),
+	   "fstab devpts data in order");
+	ok(parse_fstab_line("/srv/my\\040data /mnt/a\\011b\\012c\\134d none bind,ro", &fe,
+			    &e) == 0 &&
+		   !strcmp(fe.source, "/srv/my data") && !strcmp(fe.target, "/mnt/a\tb\nc\\d") &&
+		   fe.flags == (MS_BIND | MS_RDONLY),
+	   "fstab octal escapes");
+	ok(parse_fstab_line("/a\\041 b\\\\ none bind", &fe, &e) == 0 &&
+		   !strcmp(fe.source, "/a\\041") && !strcmp(fe.target, "b\\\\"),
+	   "fstab other backslashes stay literal");
+	ok(parse_fstab_line("/a \\040 none bind", &fe, &e) == 0 && !strcmp(fe.target, " "),
+	   "fstab target that is an escaped space");
+	ok(parse_fstab_line("/a b\\04 none bind", &fe, &e) == 0 && !strcmp(fe.target, "b\\04"),
+	   "fstab short escape at the end stays literal");
+	ok(parse_fstab_line("/home home none rbind,rslave,create=dir,optional", &fe, &e) ==
+			   0 &&
+		   fe.flags == (MS_BIND | MS_REC) && fe.propagation == (MS_SLAVE | MS_REC) &&
+		   fe.create == 'd' && fe.optional && !fe.data[0],
+	   "fstab rbind rslave create=dir optional");
+	ok(parse_fstab_line("/etc/resolv.conf etc/resolv.conf none bind,create=file", &fe,
+			    &e) == 0 &&
+		   fe.create == 'f' && !strcmp(fe.target, "etc/resolv.conf"),
+	   "fstab create=file, relative target");
+	ok(parse_fstab_line("  none\t/x  tmpfs\tdefaults\t0\t2  ", &fe, &e) == 0 &&
+		   !strcmp(fe.source, "none") && !strcmp(fe.target, "/x") && !fe.flags &&
+		   !fe.data[0],
+	   "fstab blanks and tabs, defaults");
+	ok(parse_fstab_line("a b c ro,rw", &fe, &e) == 0 && !fe.flags &&
+		   fe.clear_flags == MS_RDONLY,
+	   "fstab ro,rw: last wins");
+	ok(parse_fstab_line("a b c rw,ro", &fe, &e) == 0 && fe.flags == MS_RDONLY &&
+		   !fe.clear_flags,
+	   "fstab rw,ro: last wins");
+	ok(parse_fstab_line("a b c suid,dev,exec,async", &fe, &e) == 0 && !fe.flags &&
+		   fe.clear_flags == (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS),
+	   "fstab suid,dev,exec,async clear flags");
+	ok(parse_fstab_line("a b c noexec,sync,dirsync,noatime,nodiratime,relatime,"
+			    "strictatime,remount",
+			    &fe, &e) == 0 &&
+		   fe.flags == (MS_NOEXEC | MS_SYNCHRONOUS | MS_DIRSYNC | MS_NOATIME |
+				MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_REMOUNT),
+	   "fstab flag options");
 }
 
 static void test_fstab_propagation(void)
@@ -1122,9 +1107,9 @@ static void test_fstab_propagation(void)
 
 	for (i = 0; i < ARRAY_SIZE(props); i++) {
 		snprintf(line, sizeof(line), "/a /b none bind,%s", props[i].opt);
-		check(parse_fstab_line(line, &fe, &e) == 0 && fe.propagation == props[i].prop &&
-			      fe.flags == MS_BIND && !fe.data[0],
-		      "fstab propagation %s", props[i].opt);
+		ok(parse_fstab_line(line, &fe, &e) == 0 && fe.propagation == props[i].prop &&
+			   fe.flags == MS_BIND && !fe.data[0],
+		   "fstab propagation %s", props[i].opt);
 	}
 }
 
@@ -1156,8 +1141,8 @@ static void test_fstab_bad(void)
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cfs_err_clear(&e);
-		check(refused(parse_fstab_line(bad[i], &fe, &e), &e), "fstab refuses '%s': %s",
-		      esc(bad[i]), e.msg);
+		ok(refused(parse_fstab_line(bad[i], &fe, &e), &e), "fstab refuses '%s': %s",
+		   esc(bad[i]), e.msg);
 	}
 }
 
@@ -1174,49 +1159,49 @@ static void test_fstab_lengths(void)
 		abort();
 	memset(line, 's', 1023);
 	strcpy(line + 1023, " /t tmpfs");
-	check(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.source) == 1023,
-	      "fstab 1023-byte source fits");
+	ok(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.source) == 1023,
+	   "fstab 1023-byte source fits");
 	memset(line, 's', 1024);
 	strcpy(line + 1024, " /t tmpfs");
 	cfs_err_clear(&e);
-	check(refused(parse_fstab_line(line, &fe, &e), &e), "fstab refuses a 1024-byte source");
+	ok(refused(parse_fstab_line(line, &fe, &e), &e), "fstab refuses a 1024-byte source");
 	memset(line, 't', 1025);
 	memcpy(line, "s ", 2);
 	strcpy(line + 1025, " tmpfs");
-	check(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.target) == 1023,
-	      "fstab 1023-byte target fits");
+	ok(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.target) == 1023,
+	   "fstab 1023-byte target fits");
 	memset(line, 't', 1026);
 	memcpy(line, "s ", 2);
 	strcpy(line + 1026, " tmpfs");
 	cfs_err_clear(&e);
-	check(refused(parse_fstab_line(line, &fe, &e), &e), "fstab refuses a 1024-byte target");
+	ok(refused(parse_fstab_line(line, &fe, &e), &e), "fstab refuses a 1024-byte target");
 	/* escapes count once decoded (4 * 1023 escapes would not fit a line: mix) */
 	memset(line, 0, CFS_MAX_VALUE + 1);
 	for (i = 0; i < 300; i++)
 		strcat(line, "\\040");
 	memset(line + strlen(line), 'x', 723);
 	strcat(line, " /t none");
-	check(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.source) == 1023,
-	      "fstab decoded length counts escapes once");
+	ok(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.source) == 1023,
+	   "fstab decoded length counts escapes once");
 	strcpy(line, "a b ");
 	memset(line + 4, 'f', 63);
 	line[4 + 63] = '\0';
-	check(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.fstype) == 63,
-	      "fstab 63-byte fstype fits");
+	ok(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.fstype) == 63,
+	   "fstab 63-byte fstype fits");
 	strcat(line, "f");
 	cfs_err_clear(&e);
-	check(refused(parse_fstab_line(line, &fe, &e), &e), "fstab refuses a 64-byte fstype");
+	ok(refused(parse_fstab_line(line, &fe, &e), &e), "fstab refuses a 64-byte fstype");
 	/* data: 1023 bytes fit, 1024 do not */
 	strcpy(line, "a b c ");
 	memset(line + 6, 'd', 1023);
 	line[6 + 1023] = '\0';
-	check(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.data) == 1023,
-	      "fstab 1023 bytes of data fit");
+	ok(parse_fstab_line(line, &fe, &e) == 0 && strlen(fe.data) == 1023,
+	   "fstab 1023 bytes of data fit");
 	strcpy(line, "a b c ");
 	memset(line + 6, 'd', 1020);
 	strcpy(line + 6 + 1020, ",ddd");
 	cfs_err_clear(&e);
-	check(refused(parse_fstab_line(line, &fe, &e), &e), "fstab refuses 1024 bytes of data");
+	ok(refused(parse_fstab_line(line, &fe, &e), &e), "fstab refuses 1024 bytes of data");
 	free(line);
 }
 
@@ -1238,25 +1223,25 @@ static void test_conversions(void)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(s2w); i++)
-		check(conv_shares_to_weight(s2w[i].in) == s2w[i].out,
-		      "shares %llu -> weight %llu (got %llu)", (unsigned long long)s2w[i].in,
-		      (unsigned long long)s2w[i].out,
-		      (unsigned long long)conv_shares_to_weight(s2w[i].in));
+		ok(conv_shares_to_weight(s2w[i].in) == s2w[i].out,
+		   "shares %llu -> weight %llu (got %llu)", (unsigned long long)s2w[i].in,
+		   (unsigned long long)s2w[i].out,
+		   (unsigned long long)conv_shares_to_weight(s2w[i].in));
 	for (i = 0; i < ARRAY_SIZE(w2s); i++)
-		check(conv_weight_to_shares(w2s[i].in) == w2s[i].out,
-		      "weight %llu -> shares %llu (got %llu)", (unsigned long long)w2s[i].in,
-		      (unsigned long long)w2s[i].out,
-		      (unsigned long long)conv_weight_to_shares(w2s[i].in));
+		ok(conv_weight_to_shares(w2s[i].in) == w2s[i].out,
+		   "weight %llu -> shares %llu (got %llu)", (unsigned long long)w2s[i].in,
+		   (unsigned long long)w2s[i].out,
+		   (unsigned long long)conv_weight_to_shares(w2s[i].in));
 	for (i = 0; i < ARRAY_SIZE(b2i); i++)
-		check(conv_blkio_to_io_weight(b2i[i].in) == b2i[i].out,
-		      "blkio %llu -> io weight %llu (got %llu)", (unsigned long long)b2i[i].in,
-		      (unsigned long long)b2i[i].out,
-		      (unsigned long long)conv_blkio_to_io_weight(b2i[i].in));
+		ok(conv_blkio_to_io_weight(b2i[i].in) == b2i[i].out,
+		   "blkio %llu -> io weight %llu (got %llu)", (unsigned long long)b2i[i].in,
+		   (unsigned long long)b2i[i].out,
+		   (unsigned long long)conv_blkio_to_io_weight(b2i[i].in));
 	for (i = 0; i < ARRAY_SIZE(i2b); i++)
-		check(conv_io_weight_to_blkio(i2b[i].in) == i2b[i].out,
-		      "io weight %llu -> blkio %llu (got %llu)", (unsigned long long)i2b[i].in,
-		      (unsigned long long)i2b[i].out,
-		      (unsigned long long)conv_io_weight_to_blkio(i2b[i].in));
+		ok(conv_io_weight_to_blkio(i2b[i].in) == i2b[i].out,
+		   "io weight %llu -> blkio %llu (got %llu)", (unsigned long long)i2b[i].in,
+		   (unsigned long long)i2b[i].out,
+		   (unsigned long long)conv_io_weight_to_blkio(i2b[i].in));
 }
 
 /* Every value in range must map into the other range, monotonically; the
@@ -1264,33 +1249,33 @@ static void test_conversions(void)
 static void test_conversion_ranges(void)
 {
 	uint64_t v, prev, out;
-	int ok = 1;
+	int good = 1;
 
 	for (v = 2, prev = 0; v <= 262144; v++, prev = out) {
 		out = conv_shares_to_weight(v);
-		ok = ok && out >= 1 && out <= 10000 && out >= prev;
+		good = good && out >= 1 && out <= 10000 && out >= prev;
 	}
-	check(ok, "shares->weight stays in 1..10000 and is monotonic");
-	ok = 1;
+	ok(good, "shares->weight stays in 1..10000 and is monotonic");
+	good = 1;
 	for (v = 1, prev = 0; v <= 10000; v++, prev = out) {
 		out = conv_weight_to_shares(v);
-		ok = ok && out >= 2 && out <= 262144 && out >= prev &&
-		     conv_shares_to_weight(out) <= v;
+		good = good && out >= 2 && out <= 262144 && out >= prev &&
+		       conv_shares_to_weight(out) <= v;
 	}
-	check(ok, "weight->shares stays in 2..262144, monotonic, maps back to at most the weight");
-	ok = 1;
+	ok(good, "weight->shares stays in 2..262144, monotonic, maps back to at most the weight");
+	good = 1;
 	for (v = 10, prev = 0; v <= 1000; v++, prev = out) {
 		out = conv_blkio_to_io_weight(v);
-		ok = ok && out >= 1 && out <= 10000 && out >= prev &&
-		     conv_io_weight_to_blkio(out) + 1 >= v && conv_io_weight_to_blkio(out) <= v;
+		good = good && out >= 1 && out <= 10000 && out >= prev &&
+		       conv_io_weight_to_blkio(out) + 1 >= v && conv_io_weight_to_blkio(out) <= v;
 	}
-	check(ok, "blkio->io weight stays in 1..10000, monotonic, round-trips within 1");
-	ok = 1;
+	ok(good, "blkio->io weight stays in 1..10000, monotonic, round-trips within 1");
+	good = 1;
 	for (v = 1, prev = 0; v <= 10000; v++, prev = out) {
 		out = conv_io_weight_to_blkio(v);
-		ok = ok && out >= 10 && out <= 1000 && out >= prev;
+		good = good && out >= 10 && out <= 1000 && out >= prev;
 	}
-	check(ok, "io weight->blkio stays in 10..1000 and is monotonic");
+	ok(good, "io weight->blkio stays in 10..1000 and is monotonic");
 }
 
 /* ---- inputs at and beyond CFS_MAX_VALUE for every parser */
@@ -1312,30 +1297,30 @@ static void test_max_value(void)
 	char *s = repeat(' ', CFS_MAX_VALUE + 1);
 
 #define TOO_LONG(call) (cfs_err_clear(&e), refused((call), &e))
-	check(TOO_LONG(parse_container_name(s, &e)), "too long: container name");
-	check(TOO_LONG(parse_bool01(s, &b, &e)), "too long: bool01");
-	check(TOO_LONG(parse_size(s, true, true, &u, &e)), "too long: size");
-	check(TOO_LONG(parse_uint_or_max(s, 0, 1, &u, &e)), "too long: uint_or_max");
-	check(TOO_LONG(parse_cpu_max(s, &u, &v, &e)), "too long: cpu_max");
-	check(TOO_LONG(parse_cpu_list(s, &e)), "too long: cpu_list");
-	check(TOO_LONG(parse_signal(s, &i, &e)), "too long: signal");
-	check(TOO_LONG(parse_device_rule(s, &dr, &e)), "too long: device rule");
-	check(TOO_LONG(parse_idmap_line(s, &im, &e)), "too long: idmap");
-	check(TOO_LONG(parse_mac(s, mac, mask, &e)), "too long: mac");
-	check(TOO_LONG(parse_ipv4(s, &a, &e)), "too long: ipv4");
-	check(TOO_LONG(parse_cidr4(s, &a, &i, &e)), "too long: cidr4");
-	check(TOO_LONG(parse_ifname(s, &e)), "too long: ifname");
-	check(TOO_LONG(parse_uid_gid(s, &uid, &gid, &e)), "too long: uid_gid");
-	check(TOO_LONG(parse_env_line(s, &e)), "too long: env");
-	check(TOO_LONG(parse_namespaces(s, &f, &e)), "too long: namespaces (even blanks)");
-	check(TOO_LONG(parse_cap_list(s, &u, &e)), "too long: caps (even blanks)");
-	check(TOO_LONG(parse_fstab_line(s, &fe, &e)), "too long: fstab");
+	ok(TOO_LONG(parse_container_name(s, &e)), "too long: container name");
+	ok(TOO_LONG(parse_bool01(s, &b, &e)), "too long: bool01");
+	ok(TOO_LONG(parse_size(s, true, true, &u, &e)), "too long: size");
+	ok(TOO_LONG(parse_uint_or_max(s, 0, 1, &u, &e)), "too long: uint_or_max");
+	ok(TOO_LONG(parse_cpu_max(s, &u, &v, &e)), "too long: cpu_max");
+	ok(TOO_LONG(parse_cpu_list(s, &e)), "too long: cpu_list");
+	ok(TOO_LONG(parse_signal(s, &i, &e)), "too long: signal");
+	ok(TOO_LONG(parse_device_rule(s, &dr, &e)), "too long: device rule");
+	ok(TOO_LONG(parse_idmap_line(s, &im, &e)), "too long: idmap");
+	ok(TOO_LONG(parse_mac(s, mac, mask, &e)), "too long: mac");
+	ok(TOO_LONG(parse_ipv4(s, &a, &e)), "too long: ipv4");
+	ok(TOO_LONG(parse_cidr4(s, &a, &i, &e)), "too long: cidr4");
+	ok(TOO_LONG(parse_ifname(s, &e)), "too long: ifname");
+	ok(TOO_LONG(parse_uid_gid(s, &uid, &gid, &e)), "too long: uid_gid");
+	ok(TOO_LONG(parse_env_line(s, &e)), "too long: env");
+	ok(TOO_LONG(parse_namespaces(s, &f, &e)), "too long: namespaces (even blanks)");
+	ok(TOO_LONG(parse_cap_list(s, &u, &e)), "too long: caps (even blanks)");
+	ok(TOO_LONG(parse_fstab_line(s, &fe, &e)), "too long: fstab");
 #undef TOO_LONG
 	s[CFS_MAX_VALUE] = '\0';
-	check(parse_namespaces(s, &f, &e) == 0 && f == 0, "%d blanks are an empty namespace list",
-	      CFS_MAX_VALUE);
+	ok(parse_namespaces(s, &f, &e) == 0 && f == 0, "%d blanks are an empty namespace list",
+	   CFS_MAX_VALUE);
 	memcpy(s, "A=", 2);
-	check(parse_env_line(s, &e) == 0, "env line of exactly %d bytes", CFS_MAX_VALUE);
+	ok(parse_env_line(s, &e) == 0, "env line of exactly %d bytes", CFS_MAX_VALUE);
 	free(s);
 }
 
@@ -1371,8 +1356,5 @@ int main(void)
 	test_conversions();
 	test_conversion_ranges();
 	test_max_value();
-	printf("1..%d\n", n_checks);
-	if (n_failed)
-		printf("# %d of %d checks failed\n", n_failed, n_checks);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

@@ -8,23 +8,7 @@
 #include <unistd.h>
 
 #include "run/spawn.h"
-
-static int n_run, n_failed;
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_run++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", n_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "tap.h"
 
 static size_t count_lines(const char *s)
 {
@@ -90,6 +74,5 @@ int main(void)
 	free(text);
 	ok(rmdir(dir) == 0, "nothing else was left in the run dir");
 
-	printf("1..%d\n", n_run);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

@@ -15,26 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "parse.h"
+#include "config/parse.h"
 #include "run/seccomp.h"
-
-static int n_checks, n_failed;
-
-static void check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_checks++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", n_checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "tap.h"
 
 static void test_parse(void)
 {
@@ -50,18 +33,19 @@ static void test_parse(void)
 	struct cfs_err err;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		check(parse_seccomp(good[i], &s, &err) == 0, "'%s' parses", good[i]);
+		ok(parse_seccomp(good[i], &s, &err) == 0, "'%s' parses", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cfs_err_clear(&err);
-		check(parse_seccomp(bad[i], &s, &err) == -EINVAL && err.msg[0],
-		      "'%s' is refused: %s", bad[i], err.msg);
+		ok(parse_seccomp(bad[i], &s, &err) == -EINVAL && err.msg[0],
+		   "'%s' is refused: %s", bad[i], err.msg);
 	}
-	check(parse_seccomp("unconfined -bpf +keyctl", &s, &err) == 0 && s.unconfined &&
-	      s.n == 2 && !s.edit[0].deny && !strcmp(s.edit[0].name, "bpf") &&
-	      s.edit[1].deny && !strcmp(s.edit[1].name, "keyctl"), "edits are kept in order");
+	ok(parse_seccomp("unconfined -bpf +keyctl", &s, &err) == 0 && s.unconfined &&
+		   s.n == 2 && !s.edit[0].deny && !strcmp(s.edit[0].name, "bpf") &&
+		   s.edit[1].deny && !strcmp(s.edit[1].name, "keyctl"),
+	   "edits are kept in order");
 	cfs_err_clear(&err);
 	parse_seccomp("-nosuchcall", &s, &err);
-	check(strstr(err.msg, "nosuchcall") != NULL, "the error names the call: %s", err.msg);
+	ok(strstr(err.msg, "nosuchcall") != NULL, "the error names the call: %s", err.msg);
 }
 
 /* What each probe's system call answers under the filter: 0 or an errno. */
@@ -135,11 +119,11 @@ static int probe_setting(const char *setting, int *res)
 static void expect(const char *setting, const int *res, int p, int want_eperm)
 {
 	if (want_eperm)
-		check(res[p] == EPERM, "%s: %s is denied with EPERM (got %s)", setting,
-		      probe_names[p], strerror(res[p]));
+		ok(res[p] == EPERM, "%s: %s is denied with EPERM (got %s)", setting,
+		   probe_names[p], strerror(res[p]));
 	else
-		check(res[p] != EPERM, "%s: %s passes the filter (got %s)", setting,
-		      probe_names[p], res[p] ? strerror(res[p]) : "success");
+		ok(res[p] != EPERM, "%s: %s passes the filter (got %s)", setting,
+		   probe_names[p], res[p] ? strerror(res[p]) : "success");
 }
 
 static void test_filters(void)
@@ -148,7 +132,7 @@ static void test_filters(void)
 	struct sock_fprog prog;
 	struct cfs_err err;
 
-	check(probe_setting("default", res) == 0, "the default filter loads in a child");
+	ok(probe_setting("default", res) == 0, "the default filter loads in a child");
 	for (int p = P_KEYCTL; p <= P_PERSONA_ASLR; p++)
 		expect("default", res, p, 1);
 	expect("default", res, P_PERSONA_QUERY, 0);
@@ -157,40 +141,38 @@ static void test_filters(void)
 	expect("default", res, P_GETPID, 0);
 	expect("default", res, P_PTRACE_ME, 0);
 
-	check(probe_setting("-keyctl +getpid", res) == 0, "an edited filter loads");
+	ok(probe_setting("-keyctl +getpid", res) == 0, "an edited filter loads");
 	expect("-keyctl +getpid", res, P_KEYCTL, 0);
 	expect("-keyctl +getpid", res, P_BPF, 1);
 	expect("-keyctl +getpid", res, P_GETPID, 1);
 
-	check(probe_setting("+personality", res) == 0, "+personality loads");
+	ok(probe_setting("+personality", res) == 0, "+personality loads");
 	expect("+personality", res, P_PERSONA_QUERY, 1);
 
-	check(probe_setting("unconfined +bpf", res) == 0, "unconfined with an addition loads");
+	ok(probe_setting("unconfined +bpf", res) == 0, "unconfined with an addition loads");
 	expect("unconfined +bpf", res, P_BPF, 1);
 	expect("unconfined +bpf", res, P_KEYCTL, 0);
 	expect("unconfined +bpf", res, P_UMOUNT_FORCE, 0);
 
-	check(seccomp_prog_build("unconfined", &prog, &err) == 0 && prog.filter == NULL,
-	      "unconfined builds no filter");
-	check(seccomp_prog_build("-nosuchcall", &prog, &err) == -EINVAL &&
-	      strstr(err.msg, "seccomp"), "a bad setting fails the build: %s", err.msg);
+	ok(seccomp_prog_build("unconfined", &prog, &err) == 0 && prog.filter == NULL,
+	   "unconfined builds no filter");
+	ok(seccomp_prog_build("-nosuchcall", &prog, &err) == -EINVAL &&
+		   strstr(err.msg, "seccomp"),
+	   "a bad setting fails the build: %s", err.msg);
 	for (const char *const *d = seccomp_default_deny; *d; d++) {
 		struct seccomp_spec s;
 		char w[64];
 
 		snprintf(w, sizeof(w), "+%s", *d);
 		if (parse_seccomp(w, &s, &err) < 0)
-			check(0, "default entry %s is a known name", *d);
+			ok(0, "default entry %s is a known name", *d);
 	}
-	check(1, "every default entry is a known name");
+	ok(1, "every default entry is a known name");
 }
 
 int main(void)
 {
 	test_parse();
 	test_filters();
-	printf("1..%d\n", n_checks);
-	if (n_failed)
-		printf("# %d of %d failed\n", n_failed, n_checks);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

@@ -1,4 +1,6 @@
-/* parse.h - pure parsers and formatters for every value the tree accepts.
+/* parse.h - pure parsers and formatters for every value the tree accepts; private
+ * to the engine (what the FUSE layer needs of it is in include/sizes.h
+ * and include/strv.h).
  * No I/O, no globals: each takes text, returns 0 or -errno, and on failure fills
  * err->msg with a sentence about the value (the caller prefixes the file name).
  * Inputs are NUL-terminated single values without a trailing newline. */
@@ -12,10 +14,9 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "sizes.h"
+#include "strv.h"
 
-#define CFS_MAX_VALUE 4096	/* longest one-line value or list line */
-#define CFS_MAX_LIST 65536	/* longest list */
-#define CFS_MAX_CONFIG 262144	/* longest config document: the whole container as INI */
 #define CFS_UNLIMITED UINT64_MAX	/* "max" */
 
 /* Container name: 1-64 of [A-Za-z0-9_.-], not starting with '.' or '-'. EINVAL otherwise. */
@@ -54,7 +55,6 @@ int parse_signal(const char *s, int *sig, struct cfs_err *err);
  * Unterminated quotes or a trailing backslash: EINVAL. *argv is a malloc'd
  * NULL-terminated vector (free with strv_free); *argc its length. */
 int parse_shell_words(const char *s, char ***argv, int *argc, struct cfs_err *err);
-void strv_free(char **v);
 
 /* Device rule "TYPE MAJOR:MINOR ACCESS" with TYPE a|b|c, numbers or '*', ACCESS a
  * non-empty subset of "rwm"; "a" or "all" alone means every device with rwm. */
