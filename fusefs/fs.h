@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "engine.h"
+#include "fhtrack.h"
 #include "keys.h"
 
 /* Inode numbers. Top-level files are small constants; everything inside a
@@ -147,26 +148,6 @@ struct ev_handle *events_open(const char *cname /* NULL for .events */, uint64_t
 void events_release(struct ev_handle *h);
 void events_read(fuse_req_t req, struct ev_handle *h, size_t size);
 void events_poll(fuse_req_t req, struct ev_handle *h, struct fuse_pollhandle *ph);
-
-/* Every open file or directory is linked here, so that what the kernel never
- * released (a session cut short by an unmount) is freed at exit. */
-struct fh_link {
-	struct fh_link *next, *prev;
-	void (*free_fn)(struct fh_link *l);
-	uint64_t id;		/* what fi->fh holds: never a pointer */
-	int refs;
-	bool released;
-};
-/* Register an open object (one reference: the open's) and return its fh id. A killed
- * reader's READ may still be running when its RELEASE arrives, so every operation
- * takes a reference by id (fh_get) and drops it (fh_put); the object is freed when the
- * last one goes. */
-uint64_t fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l));
-struct fh_link *fh_get(uint64_t id);
-void fh_put(struct fh_link *l);
-/* RELEASE: no new fh_get succeeds; drops the open's reference. */
-void fh_release(struct fh_link *l);
-void fh_free_all(void);
 
 /* handle.c: per-open state of settings, runtime files and config. */
 struct handle {

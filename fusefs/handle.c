@@ -117,90 +117,6 @@ int handle_open(const struct node *n, int flags, struct handle **out)
 	return 0;
 }
 
-#define FH_BUCKETS 1024
-
-static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fh_link *fh_table[FH_BUCKETS];
-static uint64_t fh_next = 1;
-
-uint64_t fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l))
-{
-	pthread_mutex_lock(&fh_lock);
-	l->free_fn = free_fn;
-	l->id = fh_next++;
-	l->refs = 1;
-	l->released = false;
-	l->prev = NULL;
-	l->next = fh_table[l->id % FH_BUCKETS];
-	if (l->next)
-		l->next->prev = l;
-	fh_table[l->id % FH_BUCKETS] = l;
-	pthread_mutex_unlock(&fh_lock);
-	return l->id;
-}
-
-static void unlink_locked(struct fh_link *l)
-{
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		fh_table[l->id % FH_BUCKETS] = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
-	l->next = l->prev = NULL;
-}
-
-struct fh_link *fh_get(uint64_t id)
-{
-	struct fh_link *l;
-
-	pthread_mutex_lock(&fh_lock);
-	for (l = fh_table[id % FH_BUCKETS]; l; l = l->next)
-		if (l->id == id && !l->released) {
-			l->refs++;
-			break;
-		}
-	pthread_mutex_unlock(&fh_lock);
-	return l;
-}
-
-void fh_put(struct fh_link *l)
-{
-	bool last;
-
-	pthread_mutex_lock(&fh_lock);
-	last = --l->refs == 0;
-	if (last && !l->released)
-		unlink_locked(l);
-	pthread_mutex_unlock(&fh_lock);
-	if (last)
-		l->free_fn(l);
-}
-
-void fh_release(struct fh_link *l)
-{
-	pthread_mutex_lock(&fh_lock);
-	if (!l->released) {
-		l->released = true;
-		unlink_locked(l);
-	}
-	pthread_mutex_unlock(&fh_lock);
-	fh_put(l);
-}
-
-void fh_free_all(void)
-{
-	pthread_mutex_lock(&fh_lock);
-	for (int b = 0; b < FH_BUCKETS; b++)
-		while (fh_table[b]) {
-			struct fh_link *l = fh_table[b];
-
-			unlink_locked(l);
-			l->free_fn(l);
-		}
-	pthread_mutex_unlock(&fh_lock);
-}
-
 void handle_free_link(struct fh_link *l)
 {
 	handle_free((struct handle *)l);
@@ -413,24 +329,31 @@ int handle_commit(struct handle *h, struct cfs_err *err)
 	return r;
 }
 
+struct time_set {
+	fuse_ino_t ino;
+	const struct timespec *mtime;
+};
+
+static void time_set_one(struct fh_link *l, void *arg)
+{
+	const struct time_set *t = arg;
+	struct handle *h = (struct handle *)l;
+
+	if (l->free_fn != handle_free_link || h->ev || h->node.ino != t->ino)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (h->dirty) {
+		h->has_mtime = true;
+		h->mtime = *t->mtime;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 void handles_time_set(fuse_ino_t ino, const struct timespec *mtime)
 {
-	pthread_mutex_lock(&fh_lock);
-	for (int b = 0; b < FH_BUCKETS; b++)
-		for (struct fh_link *l = fh_table[b]; l; l = l->next) {
-			struct handle *h = (struct handle *)l;
+	struct time_set t = { ino, mtime };
 
-			if (l->free_fn != handle_free_link || l->released || h->ev ||
-			    h->node.ino != ino)
-				continue;
-			pthread_mutex_lock(&h->lock);
-			if (h->dirty) {
-				h->has_mtime = true;
-				h->mtime = *mtime;
-			}
-			pthread_mutex_unlock(&h->lock);
-		}
-	pthread_mutex_unlock(&fh_lock);
+	fh_each(time_set_one, &t);
 }
 
 void handle_truncate(struct handle *h, off_t size)
