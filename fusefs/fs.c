@@ -13,8 +13,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
+#include "events.h"
+#include "fhtrack.h"
 #include "fs.h"
+#include "handle.h"
+#include "holes.h"
+#include "keys.h"
 #include "log.h"
+#include "nodes.h"
+#include "tmpfile.h"
 
 /* What the kernel may keep. A name, once found, stands for the same inode until
  * the directory changes through this mount (mkdir, rmdir, create, rename, unlink:

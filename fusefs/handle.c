@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
+#include "events.h"
+#include "fhtrack.h"
 #include "fs.h"
+#include "handle.h"
+#include "keys.h"
+#include "nodes.h"
 #include "parse.h"
 
 bool node_is_list(const struct node *n)

@@ -20,8 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "engine.h"
+#include "handle.h"
+#include "holes.h"
+#include "keys.h"
 #include "log.h"
+#include "nodes.h"
+#include "tmpfile.h"
 
 #define HOLE_WAIT 10	/* seconds an unlink waits for its create */
 

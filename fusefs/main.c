@@ -12,8 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
+#include "events.h"
+#include "fhtrack.h"
 #include "fs.h"
 #include "log.h"
+#include "nodes.h"
 #include "notify.h"
 
 static void usage(FILE *f)

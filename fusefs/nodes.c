@@ -7,8 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "fs.h"
+#include "keys.h"
+#include "nodes.h"
 #include "parse.h"
+#include "tmpfile.h"
 
 time_t fs_start_time;
 

@@ -8,8 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "fs.h"
+#include "engine.h"
+#include "nodes.h"
 #include "parse.h"
+#include "tmpfile.h"
 
 struct tmpfile {
 	struct tmpfile *next;
