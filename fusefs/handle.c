@@ -17,11 +17,6 @@
 #include "nodes.h"
 #include "parse.h"
 
-bool node_is_list(const struct node *n)
-{
-	return n->kind == N_CONFIG || (n->kind == N_KEY && (key_table[n->arg].flags & KF_LIST));
-}
-
 static int node_text(const struct node *n, char **out, size_t *len)
 {
 	struct cfs_err err = { 0 };
@@ -59,19 +54,6 @@ static int node_text(const struct node *n, char **out, size_t *len)
 		return -ENOMEM;
 	*len = strlen(*out);
 	return 0;
-}
-
-bool fs_parallel_writes;
-
-char *fs_checkconfig(void)
-{
-	char *e = engine_checkconfig(), *out = NULL;
-
-	if (e && asprintf(&out, "%sfuse parallel writes: %s\n", e,
-			  fs_parallel_writes ? "yes" : "missing (kill waits behind a stop)") < 0)
-		out = NULL;
-	free(e);
-	return out;
 }
 
 int handle_open(const struct node *n, int flags, struct handle **out)
@@ -204,7 +186,7 @@ static const char *node_path(const struct node *n, char *buf, size_t size)
 	if (n->kind == N_CONFIG)
 		return "config";
 	if (n->kind == N_RT)
-		return rt_file_name(n->arg);
+		return node_rt_name(n->arg);
 	if (n->kind == N_STAT && n->arg >= 0 && n->arg < STAT_COUNT) {
 		snprintf(buf, size, "cgroup/%s", stat_table[n->arg].name);
 		return buf;
@@ -221,7 +203,7 @@ static int refuse(const struct node *n, struct cfs_err *err, int code, const cha
 }
 
 /* One write(2) of a whole value to a node (settings, state, tasks, config). */
-int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
+int handle_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
 {
 	uint64_t id;
 
@@ -312,7 +294,7 @@ ssize_t handle_write(struct handle *h, const char *buf, size_t size, off_t off,
 		return list_write(h, buf, size, off, err);
 	if (size > CFS_MAX_VALUE)
 		return refuse(&h->node, err, EINVAL, "value too long (at most 4095 bytes)");
-	r = node_write_whole(&h->node, buf, size, err);
+	r = handle_write_whole(&h->node, buf, size, err);
 	return r < 0 ? r : (ssize_t)size;
 }
 
@@ -327,7 +309,7 @@ int handle_commit(struct handle *h, struct cfs_err *err)
 	h->dirty = false;
 	/* the pending text stays: a later write on this handle extends it and the
 	 * next close applies the whole again */
-	r = node_write_whole(&h->node, h->pend ? h->pend : "", h->pend_len, err);
+	r = handle_write_whole(&h->node, h->pend ? h->pend : "", h->pend_len, err);
 	if (r == 0 && h->has_mtime)
 		r = engine_set_mtime(h->node.cname, h->node.kind == N_KEY ? h->node.arg : K_COUNT,
 				     &h->mtime, err);

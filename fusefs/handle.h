@@ -57,7 +57,6 @@ int handle_commit(struct handle *h, struct cfs_err *err);
 void handles_time_set(fuse_ino_t ino, const struct timespec *mtime);
 void handle_truncate(struct handle *h, off_t size);
 /* A rename of a temp file over node n = one whole write of n. */
-int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err);
-bool node_is_list(const struct node *n);
+int handle_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err);
 
 #endif

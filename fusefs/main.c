@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 		return 2;
 	log_init(false, o.debug);
 	notify_init();
-	fs_start_time = time(NULL);
+	nodes_start_time = time(NULL);
 	/* a dead client must not kill us; children are reaped where they are made */
 	signal(SIGPIPE, SIG_IGN);
 	if (engine_init(&o.eng, &err) < 0) {

@@ -60,12 +60,14 @@ struct node {
 int node_from_ino(fuse_ino_t ino, struct node *n);
 fuse_ino_t node_ino(uint64_t cid, unsigned sub);
 /* "state", "pid", ... "events": the file name of a runtime file. */
-const char *rt_file_name(int rt);
+const char *node_rt_name(int rt);
 /* Resolve name in directory parent; 0 or -ENOENT. */
 int node_lookup(const struct node *parent, const char *name, struct node *out);
 /* Fill st for n; 0 or -errno. */
 int node_stat(const struct node *n, struct stat *st);
 bool node_is_dir(const struct node *n);
+/* A list or config: its writes collect lines, applied whole at close. */
+bool node_is_list(const struct node *n);
 /* The directory a node of kind dir stands for, for temp files: SEC_* or -1. */
 int node_dir_section(const struct node *dir);
 /* The entries of directory n: a malloc'd array of *count (name, inode, S_IF* type). */
@@ -76,6 +78,6 @@ struct dirent_lite {
 };
 int node_list(const struct node *n, struct dirent_lite **out, size_t *count);
 /* When the tree was mounted: the times of the top-level files. */
-extern time_t fs_start_time;
+extern time_t nodes_start_time;
 
 #endif
