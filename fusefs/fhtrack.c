@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dlist.h"
 #include "fhtrack.h"
 
 #define FH_BUCKETS 1024
@@ -19,24 +20,14 @@ uint64_t fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l))
 	l->id = fh_next++;
 	l->refs = 1;
 	l->released = false;
-	l->prev = NULL;
-	l->next = fh_table[l->id % FH_BUCKETS];
-	if (l->next)
-		l->next->prev = l;
-	fh_table[l->id % FH_BUCKETS] = l;
+	DLIST_PUSH(fh_table[l->id % FH_BUCKETS], l);
 	pthread_mutex_unlock(&fh_lock);
 	return l->id;
 }
 
 static void unlink_locked(struct fh_link *l)
 {
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		fh_table[l->id % FH_BUCKETS] = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
-	l->next = l->prev = NULL;
+	DLIST_UNLINK(fh_table[l->id % FH_BUCKETS], l);
 }
 
 struct fh_link *fh_get(uint64_t id)
