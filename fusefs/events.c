@@ -5,12 +5,15 @@
  * request handler, where a notify could deadlock). */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs.h"
+#include "engine.h"
+#include "events.h"
 #include "log.h"
+#include "nodes.h"
 #include "strv.h"
 
 #define EV_RING 4096

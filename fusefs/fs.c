@@ -13,8 +13,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
+#include "events.h"
+#include "fhtrack.h"
 #include "fs.h"
+#include "handle.h"
+#include "holes.h"
+#include "keys.h"
 #include "log.h"
+#include "nodes.h"
+#include "tmpfile.h"
 
 /* What the kernel may keep. A name, once found, stands for the same inode until
  * the directory changes through this mount (mkdir, rmdir, create, rename, unlink:
@@ -402,7 +410,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	r = tmp_content(src.ino, &buf, &len);
 	if (r == 0) {
-		r = node_write_whole(&dst, buf, len, &err);
+		r = handle_write_whole(&dst, buf, len, &err);
 		free(buf);
 	}
 	/* the setting takes the temp file's mtime too (what rsync set on it), so a
@@ -864,6 +872,19 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	fuse_reply_err(req, EPERM);
+}
+
+bool fs_parallel_writes;
+
+char *fs_checkconfig(void)
+{
+	char *e = engine_checkconfig(), *out = NULL;
+
+	if (e && asprintf(&out, "%sfuse parallel writes: %s\n", e,
+			  fs_parallel_writes ? "yes" : "missing (kill waits behind a stop)") < 0)
+		out = NULL;
+	free(e);
+	return out;
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)

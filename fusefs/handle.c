@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
+#include "events.h"
+#include "fhtrack.h"
 #include "fs.h"
+#include "handle.h"
+#include "keys.h"
+#include "nodes.h"
 #include "sizes.h"
-
-bool node_is_list(const struct node *n)
-{
-	return n->kind == N_CONFIG || (n->kind == N_KEY && (key_table[n->arg].flags & KF_LIST));
-}
 
 static int node_text(const struct node *n, char **out, size_t *len)
 {
@@ -53,19 +54,6 @@ static int node_text(const struct node *n, char **out, size_t *len)
 		return -ENOMEM;
 	*len = strlen(*out);
 	return 0;
-}
-
-bool fs_parallel_writes;
-
-char *fs_checkconfig(void)
-{
-	char *e = engine_checkconfig(), *out = NULL;
-
-	if (e && asprintf(&out, "%sfuse parallel writes: %s\n", e,
-			  fs_parallel_writes ? "yes" : "missing (kill waits behind a stop)") < 0)
-		out = NULL;
-	free(e);
-	return out;
 }
 
 int handle_open(const struct node *n, int flags, struct handle **out)
@@ -115,90 +103,6 @@ int handle_open(const struct node *n, int flags, struct handle **out)
 	}
 	*out = h;
 	return 0;
-}
-
-#define FH_BUCKETS 1024
-
-static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fh_link *fh_table[FH_BUCKETS];
-static uint64_t fh_next = 1;
-
-uint64_t fh_track(struct fh_link *l, void (*free_fn)(struct fh_link *l))
-{
-	pthread_mutex_lock(&fh_lock);
-	l->free_fn = free_fn;
-	l->id = fh_next++;
-	l->refs = 1;
-	l->released = false;
-	l->prev = NULL;
-	l->next = fh_table[l->id % FH_BUCKETS];
-	if (l->next)
-		l->next->prev = l;
-	fh_table[l->id % FH_BUCKETS] = l;
-	pthread_mutex_unlock(&fh_lock);
-	return l->id;
-}
-
-static void unlink_locked(struct fh_link *l)
-{
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		fh_table[l->id % FH_BUCKETS] = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
-	l->next = l->prev = NULL;
-}
-
-struct fh_link *fh_get(uint64_t id)
-{
-	struct fh_link *l;
-
-	pthread_mutex_lock(&fh_lock);
-	for (l = fh_table[id % FH_BUCKETS]; l; l = l->next)
-		if (l->id == id && !l->released) {
-			l->refs++;
-			break;
-		}
-	pthread_mutex_unlock(&fh_lock);
-	return l;
-}
-
-void fh_put(struct fh_link *l)
-{
-	bool last;
-
-	pthread_mutex_lock(&fh_lock);
-	last = --l->refs == 0;
-	if (last && !l->released)
-		unlink_locked(l);
-	pthread_mutex_unlock(&fh_lock);
-	if (last)
-		l->free_fn(l);
-}
-
-void fh_release(struct fh_link *l)
-{
-	pthread_mutex_lock(&fh_lock);
-	if (!l->released) {
-		l->released = true;
-		unlink_locked(l);
-	}
-	pthread_mutex_unlock(&fh_lock);
-	fh_put(l);
-}
-
-void fh_free_all(void)
-{
-	pthread_mutex_lock(&fh_lock);
-	for (int b = 0; b < FH_BUCKETS; b++)
-		while (fh_table[b]) {
-			struct fh_link *l = fh_table[b];
-
-			unlink_locked(l);
-			l->free_fn(l);
-		}
-	pthread_mutex_unlock(&fh_lock);
 }
 
 void handle_free_link(struct fh_link *l)
@@ -282,7 +186,7 @@ static const char *node_path(const struct node *n, char *buf, size_t size)
 	if (n->kind == N_CONFIG)
 		return "config";
 	if (n->kind == N_RT)
-		return rt_file_name(n->arg);
+		return node_rt_name(n->arg);
 	if (n->kind == N_STAT && n->arg >= 0 && n->arg < STAT_COUNT) {
 		snprintf(buf, size, "cgroup/%s", stat_table[n->arg].name);
 		return buf;
@@ -299,7 +203,7 @@ static int refuse(const struct node *n, struct cfs_err *err, int code, const cha
 }
 
 /* One write(2) of a whole value to a node (settings, state, tasks, config). */
-int node_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
+int handle_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
 {
 	uint64_t id;
 
@@ -390,7 +294,7 @@ ssize_t handle_write(struct handle *h, const char *buf, size_t size, off_t off,
 		return list_write(h, buf, size, off, err);
 	if (size > CFS_MAX_VALUE)
 		return refuse(&h->node, err, EINVAL, "value too long (at most 4095 bytes)");
-	r = node_write_whole(&h->node, buf, size, err);
+	r = handle_write_whole(&h->node, buf, size, err);
 	return r < 0 ? r : (ssize_t)size;
 }
 
@@ -405,7 +309,7 @@ int handle_commit(struct handle *h, struct cfs_err *err)
 	h->dirty = false;
 	/* the pending text stays: a later write on this handle extends it and the
 	 * next close applies the whole again */
-	r = node_write_whole(&h->node, h->pend ? h->pend : "", h->pend_len, err);
+	r = handle_write_whole(&h->node, h->pend ? h->pend : "", h->pend_len, err);
 	if (r == 0 && h->has_mtime)
 		r = engine_set_mtime(h->node.cname, h->node.kind == N_KEY ? h->node.arg : K_COUNT,
 				     &h->mtime, err);
@@ -413,24 +317,31 @@ int handle_commit(struct handle *h, struct cfs_err *err)
 	return r;
 }
 
+struct time_set {
+	fuse_ino_t ino;
+	const struct timespec *mtime;
+};
+
+static void time_set_one(struct fh_link *l, void *arg)
+{
+	const struct time_set *t = arg;
+	struct handle *h = (struct handle *)l;
+
+	if (l->free_fn != handle_free_link || h->ev || h->node.ino != t->ino)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (h->dirty) {
+		h->has_mtime = true;
+		h->mtime = *t->mtime;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 void handles_time_set(fuse_ino_t ino, const struct timespec *mtime)
 {
-	pthread_mutex_lock(&fh_lock);
-	for (int b = 0; b < FH_BUCKETS; b++)
-		for (struct fh_link *l = fh_table[b]; l; l = l->next) {
-			struct handle *h = (struct handle *)l;
+	struct time_set t = { ino, mtime };
 
-			if (l->free_fn != handle_free_link || l->released || h->ev ||
-			    h->node.ino != ino)
-				continue;
-			pthread_mutex_lock(&h->lock);
-			if (h->dirty) {
-				h->has_mtime = true;
-				h->mtime = *mtime;
-			}
-			pthread_mutex_unlock(&h->lock);
-		}
-	pthread_mutex_unlock(&fh_lock);
+	fh_each(time_set_one, &t);
 }
 
 void handle_truncate(struct handle *h, off_t size)

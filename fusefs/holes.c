@@ -20,8 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "engine.h"
+#include "handle.h"
+#include "holes.h"
+#include "keys.h"
 #include "log.h"
+#include "nodes.h"
+#include "tmpfile.h"
 
 #define HOLE_WAIT 10	/* seconds an unlink waits for its create */
 
@@ -322,7 +327,7 @@ int hole_land(fuse_ino_t tmp, pid_t pid, struct cfs_err *err)
 	r = tmp_content(tmp, &buf, &len);
 	engine_set_caller(h->uid, h->gid);	/* an owner's rights, not the flusher's */
 	if (r == 0)
-		r = node_write_whole(&h->setting, buf, len, err);
+		r = handle_write_whole(&h->setting, buf, len, err);
 	free(buf);
 	/* the setting takes the replacement's time (what tar, mv, cp -p set on it) */
 	if (r == 0 && tmp_stat(tmp, &st) == 0)
@@ -343,7 +348,7 @@ static void reset(struct hole *h)
 	int r;
 
 	engine_set_caller(h->uid, h->gid);	/* a default is checked like any write */
-	r = node_write_whole(&n, def, strlen(def), &err);
+	r = handle_write_whole(&n, def, strlen(def), &err);
 
 	if (r < 0) {
 		log_info("%s: rm %s: the setting stays: %s", h->setting.cname, h->name, err.msg);

@@ -12,8 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
+#include "events.h"
+#include "fhtrack.h"
 #include "fs.h"
 #include "log.h"
+#include "nodes.h"
 #include "notify.h"
 
 static void usage(FILE *f)
@@ -109,7 +113,7 @@ int main(int argc, char **argv)
 		return 2;
 	log_init(false, o.debug);
 	notify_init();
-	fs_start_time = time(NULL);
+	nodes_start_time = time(NULL);
 	/* a dead client must not kill us; children are reaped where they are made */
 	signal(SIGPIPE, SIG_IGN);
 	if (engine_init(&o.eng, &err) < 0) {

@@ -7,10 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "fs.h"
+#include "keys.h"
+#include "nodes.h"
 #include "strv.h"
+#include "tmpfile.h"
 
-time_t fs_start_time;
+time_t nodes_start_time;
 
 static const char *const rt_names[] = {
 	[RT_STATE] = "state",     [RT_PID] = "pid", [RT_EXIT_STATUS] = "exit_status",
@@ -19,7 +23,7 @@ static const char *const rt_names[] = {
 };
 #define RT_COUNT ((int)(sizeof(rt_names) / sizeof(rt_names[0])))
 
-const char *rt_file_name(int rt)
+const char *node_rt_name(int rt)
 {
 	if (rt == RT_EVENTS)
 		return "events";
@@ -100,6 +104,11 @@ int node_from_ino(fuse_ino_t ino, struct node *n)
 	else
 		return -ENOENT;
 	return 0;
+}
+
+bool node_is_list(const struct node *n)
+{
+	return n->kind == N_CONFIG || (n->kind == N_KEY && (key_table[n->arg].flags & KF_LIST));
 }
 
 bool node_is_dir(const struct node *n)
@@ -262,7 +271,7 @@ int node_stat(const struct node *n, struct stat *st)
 	if (n->cid && engine_owner(n->cname, &st->st_uid, &st->st_gid) < 0)
 		return -ENOENT;
 	st->st_blksize = 4096;
-	st->st_atime = st->st_mtime = st->st_ctime = fs_start_time;
+	st->st_atime = st->st_mtime = st->st_ctime = nodes_start_time;
 	node_times(n, st);
 	if (n->kind == N_KEY) {
 		char *v = NULL;

@@ -8,11 +8,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "fs.h"
+#include "dlist.h"
+#include "engine.h"
+#include "nodes.h"
 #include "sizes.h"
+#include "tmpfile.h"
 
 struct tmpfile {
-	struct tmpfile *next;
+	struct tmpfile *next, *prev;
 	fuse_ino_t ino, dir;
 	char name[256];
 	char *data;
@@ -46,15 +49,10 @@ static struct tmpfile *find_name(fuse_ino_t dir, const char *name)
 	return NULL;
 }
 
-static void unlink_locked(struct tmpfile *t)
+/* Take t out of the list and free it. */
+static void free_locked(struct tmpfile *t)
 {
-	struct tmpfile **pp;
-
-	for (pp = &tmp_head; *pp; pp = &(*pp)->next)
-		if (*pp == t) {
-			*pp = t->next;
-			break;
-		}
+	DLIST_UNLINK(tmp_head, t);
 	free(t->data);
 	free(t);
 	tmp_held--;
@@ -92,8 +90,7 @@ int tmp_create(const struct node *dir, const char *name, mode_t mode, fuse_ino_t
 	t->st.st_blksize = 4096;
 	t->st.st_atime = t->st.st_mtime = t->st.st_ctime = time(NULL);
 	t->lookups = 1;
-	t->next = tmp_head;
-	tmp_head = t;
+	DLIST_PUSH(tmp_head, t);
 	tmp_held++;
 	*ino = t->ino;
 	pthread_mutex_unlock(&tmp_lock);
@@ -184,7 +181,7 @@ int tmp_unlink(fuse_ino_t dir, const char *name)
 	if (t) {
 		t->unlinked = true;
 		if (!t->lookups)
-			unlink_locked(t);
+			free_locked(t);
 		r = 0;
 	}
 	pthread_mutex_unlock(&tmp_lock);
@@ -199,7 +196,7 @@ void tmp_forget(fuse_ino_t ino, uint64_t nlookup)
 	if (t) {
 		t->lookups = t->lookups > nlookup ? t->lookups - nlookup : 0;
 		if (!t->lookups && t->unlinked)
-			unlink_locked(t);
+			free_locked(t);
 	}
 	pthread_mutex_unlock(&tmp_lock);
 }
@@ -219,7 +216,7 @@ int tmp_rename(fuse_ino_t dir, const char *name, fuse_ino_t newdir, const char *
 		if (old) {
 			old->unlinked = true;
 			if (!old->lookups)
-				unlink_locked(old);
+				free_locked(old);
 		}
 		t->dir = newdir;
 		strcpy(t->name, newname);
@@ -353,17 +350,10 @@ void tmp_drop_container(uint64_t cid)
 	for (struct tmpfile *t = tmp_head; t; t = t->next)
 		if ((t->dir >> 16) == cid)
 			t->unlinked = true;
-	for (struct tmpfile **pp = &tmp_head; *pp;) {
-		struct tmpfile *t = *pp;
-
-		if (t->unlinked && !t->lookups) {
-			*pp = t->next;
-			free(t->data);
-			free(t);
-			tmp_held--;
-		} else {
-			pp = &t->next;
-		}
+	for (struct tmpfile *t = tmp_head, *next; t; t = next) {
+		next = t->next;
+		if (t->unlinked && !t->lookups)
+			free_locked(t);
 	}
 	pthread_mutex_unlock(&tmp_lock);
 }
