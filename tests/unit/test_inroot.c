@@ -76,15 +76,15 @@ int main(void)
 	mkdirat(root, "run", 0755);
 	mkdirat(root, "run/x", 0755);
 	mkdirat(root, "var", 0755);
-	symlinkat("/run", root, "var/run");
-	symlinkat("/run", root, "abs");
-	symlinkat("../../../run", root, "rel");
+	ok(symlinkat("/run", root, "var/run") == 0, "symlink %s", "var/run");
+	ok(symlinkat("/run", root, "abs") == 0, "symlink %s", "abs");
+	ok(symlinkat("../../../run", root, "rel") == 0, "symlink %s", "rel");
 	/* a link to the host's own temporary dir names the root's, which lacks it */
 	mkdir(host, 0755);
-	symlinkat(host, root, "tohost");
-	symlinkat("/var/run", root, "chain0");
-	symlinkat("chain0/x", root, "chain");
-	symlinkat("/no/such", root, "dangling");
+	ok(symlinkat(host, root, "tohost") == 0, "symlink %s", "tohost");
+	ok(symlinkat("/var/run", root, "chain0") == 0, "symlink %s", "chain0");
+	ok(symlinkat("chain0/x", root, "chain") == 0, "symlink %s", "chain");
+	ok(symlinkat("/no/such", root, "dangling") == 0, "symlink %s", "dangling");
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		long long want = cases[i].lands ? ino_of(root, cases[i].lands) : -ENOENT;
@@ -96,8 +96,8 @@ int main(void)
 		ok(open2 == want, "openat2 '%s' the same (%lld)", cases[i].path, open2);
 	}
 	/* a loop of links ends */
-	symlinkat("loop2", root, "loop1");
-	symlinkat("loop1", root, "loop2");
+	ok(symlinkat("loop2", root, "loop1") == 0, "symlink %s", "loop1");
+	ok(symlinkat("loop1", root, "loop2") == 0, "symlink %s", "loop2");
 	ok(in_root_walk(root, "loop1") == -ELOOP, "a loop of links is ELOOP");
 
 	close(root);
