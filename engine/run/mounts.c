@@ -117,13 +117,11 @@ int in_root_walk(int rootfd, const char *path)
 			cur = nfd;
 		}
 	}
-fail:
-	{
-		int e = errno;
+fail:;
+	int e = errno;
 
-		close(cur);
-		return -e;
-	}
+	close(cur);
+	return -e;
 }
 
 static int beneath(int rootfd, const char *path)
