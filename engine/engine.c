@@ -518,11 +518,25 @@ undo:
 	return r;
 }
 
+/* The container this thread's requests are pinned to (0: whichever has the name). */
+static __thread uint64_t pinned_id;
+
+void engine_pin(uint64_t id)
+{
+	pinned_id = id;
+}
+
 static int with_container(const char *name, struct container **cp, struct cfs_err *err)
 {
 	*cp = container_get(name);
 	if (!*cp)
 		return cfs_err_set(err, ENOENT, "no such container %s", name);
+	if (pinned_id && (*cp)->id != pinned_id) {
+		/* another container of the same name: nothing of it is touched */
+		container_put(*cp);
+		*cp = NULL;
+		return cfs_err_set(err, ENOENT, "%s: the container was removed", name);
+	}
 	pthread_mutex_lock(&(*cp)->op_lock);
 	return 0;
 }
@@ -701,10 +715,11 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 	if (len == 0 || len >= sizeof(verb) || memchr(buf, '\n', len) || memchr(buf, '\0', len)) {
 		c = container_get(name);
 		r = lifecycle_bad_verb(buf, len, err);
-		if (c) {
+		if (c && (!pinned_id || c->id == pinned_id)) {
 			container_set_error(c, err ? err->msg : NULL);
-			container_put(c);
 		}
+		if (c)
+			container_put(c);
 		return r;
 	}
 	memcpy(verb, buf, len);

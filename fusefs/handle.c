@@ -203,14 +203,8 @@ static int refuse(const struct node *n, struct cfs_err *err, int code, const cha
 }
 
 /* One write(2) of a whole value to a node (settings, state, tasks, config). */
-int handle_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
+static int write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
 {
-	uint64_t id;
-
-	/* a file opened before `rmdir NAME; mkdir NAME` belongs to the removed container,
-	 * never to the new one of the same name */
-	if (n->cid && (!engine_exists(n->cname, &id) || id != n->cid))
-		return cfs_err_set(err, ENOENT, "%s: the container was removed", n->cname);
 	switch (n->kind) {
 	case N_KEY:
 		return engine_setting_write(n->cname, n->arg, buf, len, err);
@@ -225,6 +219,18 @@ int handle_write_whole(const struct node *n, const char *buf, size_t len, struct
 	default:
 		return refuse(n, err, EACCES, "this file is read-only");
 	}
+}
+
+int handle_write_whole(const struct node *n, const char *buf, size_t len, struct cfs_err *err)
+{
+	int r;
+
+	/* a file opened before `rmdir NAME; mkdir NAME` belongs to the removed container,
+	 * never to the new one of the same name: the engine checks it under its lock */
+	engine_pin(n->cid);
+	r = write_whole(n, buf, len, err);
+	engine_pin(0);
+	return r;
 }
 
 /* A value beyond the limit fails its write and the close: none of it is applied,
@@ -310,9 +316,12 @@ int handle_commit(struct handle *h, struct cfs_err *err)
 	/* the pending text stays: a later write on this handle extends it and the
 	 * next close applies the whole again */
 	r = handle_write_whole(&h->node, h->pend ? h->pend : "", h->pend_len, err);
-	if (r == 0 && h->has_mtime)
+	if (r == 0 && h->has_mtime) {
+		engine_pin(h->node.cid);
 		r = engine_set_mtime(h->node.cname, h->node.kind == N_KEY ? h->node.arg : K_COUNT,
 				     &h->mtime, err);
+		engine_pin(0);
+	}
 	h->has_mtime = false;
 	return r;
 }

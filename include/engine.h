@@ -50,6 +50,10 @@ int engine_create(const char *name, struct cfs_err *err);
 int engine_destroy(const char *name, struct cfs_err *err);
 /* true if it exists; *id is a number unique to this container for the daemon's life. */
 bool engine_exists(const char *name, uint64_t *id);
+/* Pin this thread's writes to the container with this id (0: unpin): a write by name
+ * then fails with ENOENT, touching nothing, if the name is another container's now
+ * (a file opened before `rmdir NAME; mkdir NAME` acts on the removed one only). */
+void engine_pin(uint64_t id);
 /* The name of the container with this id (0) or -ENOENT. */
 int engine_name_of(uint64_t id, char *buf, size_t n);
 /* NULL-terminated sorted malloc'd vector of names (free with strv_free). */
