@@ -104,7 +104,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 layering:
-	scripts/check-layering
+	CC="$(CC)" HDR_CFLAGS="$(WARN)" scripts/check-layering
 
 format-check:
 	scripts/format-check
