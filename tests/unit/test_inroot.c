@@ -88,8 +88,8 @@ int main(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		long long want = cases[i].lands ? ino_of(root, cases[i].lands) : -ENOENT;
-		long long walk = ident(in_root_walk(root, cases[i].path));
-		long long open2 = ident(in_root_open(root, cases[i].path, 0));
+		long long walk = ident(mounts_in_root_walk(root, cases[i].path));
+		long long open2 = ident(mounts_in_root_open(root, cases[i].path, 0));
 
 		ok(walk == want, "walk '%s' lands on '%s' (%lld, want %lld)", cases[i].path,
 		   cases[i].lands ? cases[i].lands : "ENOENT", walk, want);
@@ -98,7 +98,7 @@ int main(void)
 	/* a loop of links ends */
 	ok(symlinkat("loop2", root, "loop1") == 0, "symlink %s", "loop1");
 	ok(symlinkat("loop1", root, "loop2") == 0, "symlink %s", "loop2");
-	ok(in_root_walk(root, "loop1") == -ELOOP, "a loop of links is ELOOP");
+	ok(mounts_in_root_walk(root, "loop1") == -ELOOP, "a loop of links is ELOOP");
 
 	close(root);
 	{
