@@ -3,7 +3,8 @@
 #   make SAN=1           the same with ASan+UBSan into build-san/
 #   make check           C unit tests + the end-to-end suite (against the SAN build)
 #                        + each fuzz target briefly (FUZZ_CHECK_TIME s, default 10)
-#                        + the include layering and the C layout (format-check)
+#                        + the include layering, the exported names (check-exports)
+#                        and the C layout (format-check)
 #   make format-check    the files of scripts/format-clean laid out as .clang-format
 #                        says; with FORMAT_BASE=REV also the lines changed since REV
 #   make fuzz            each libFuzzer target (tests/fuzz/) for FUZZ_TIME s (default 60)
@@ -106,6 +107,9 @@ unit: $(UNIT_BIN)
 layering:
 	CC="$(CC)" HDR_CFLAGS="$(WARN)" scripts/check-layering
 
+exports: all
+	scripts/check-exports $(B)
+
 format-check:
 	scripts/format-check
 	$(if $(FORMAT_BASE),scripts/format-check $(FORMAT_BASE))
@@ -140,6 +144,7 @@ fuzz-check:
 check:
 	$(MAKE) SAN=1 all unit
 	$(MAKE) layering
+	$(MAKE) SAN=1 exports
 	$(MAKE) format-check
 	$(MAKE) fuzz-check
 	$(MAKE) SAN=1 e2e
@@ -207,7 +212,7 @@ deb:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-v2 e2e install uninstall deb clean layering format-check fuzz fuzz-bins \
+.PHONY: all unit check check-v2 e2e install uninstall deb clean layering exports format-check fuzz fuzz-bins \
 	fuzz-check
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/fuzz/*.d)

@@ -147,7 +147,7 @@ void events_owner_changed(uint64_t cid)
 	pthread_mutex_unlock(&ev_lock);
 }
 
-void events_on_change(const char *name, enum cfs_state st, void *data)
+static void events_on_change(const char *name, enum cfs_state st, void *data)
 {
 	uint64_t cid;
 
