@@ -4,7 +4,6 @@
  * TAP output. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,23 +11,7 @@
 #include <unistd.h>
 
 #include "run/rootfs.h"
-
-static int n_run, n_failed;
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_run++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", n_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "tap.h"
 
 /* "ino" of what fd names, or -errno when fd is one */
 static long long ident(int fd)
@@ -107,6 +90,5 @@ int main(void)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, host);
 		ok(system(cmd) == 0, "cleaned up");
 	}
-	printf("1..%d\n", n_run);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }
