@@ -85,11 +85,12 @@ $(B)/containerfs-supervisor: supervisor/supervisor.c include/monotime.h include/
 
 # The user's tools (lxc-attach and lxc-console): plain libc programs.
 TOOL_CFLAGS := $(BASEFLAGS) -Itools
-$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h include/readfile.h
+$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h include/readfile.h \
+		include/sigsafe.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ tools/cfs-attach.c tools/attach_seccomp.c
 
-$(B)/cfs-console: tools/cfs-console.c include/monotime.h include/readfile.h
+$(B)/cfs-console: tools/cfs-console.c include/monotime.h include/readfile.h include/sigsafe.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $<
 
