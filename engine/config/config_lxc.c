@@ -423,7 +423,7 @@ static void strip_comment(char *v)
 				q = 0;
 		} else if (*p == '\'' || *p == '"') {
 			q = *p;
-		} else if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+		} else if (*p == '#' && (p == v || ascii_is_blank(p[-1]))) {
 			*p = '\0';
 			return;
 		}

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "keys.h"
-#include "parse.h"
+#include "parse_internal.h"
 
 /* ---- value checkers: check `in`, write the normalised text to `out` ---- */
 
@@ -565,7 +565,7 @@ int key_check_line(enum key_id k, const char *line, struct cfs_err *err)
  * them), so what was read back after a restart would differ: they are refused. */
 static int outer_blanks(const char *p, size_t n, struct cfs_err *err)
 {
-	if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+	if (n && (ascii_is_blank(p[0]) || ascii_is_blank(p[n - 1])))
 		return cfs_err_set(err, EINVAL, "'%.*s' has blanks around it", (int)(n > 60 ? 60 : n), p);
 	return 0;
 }
@@ -596,7 +596,7 @@ static int normalise_list(enum key_id k, const char *value, size_t len, char **o
 		size_t b = 0;
 
 		i += l + 1;
-		while (b < l && (start[b] == ' ' || start[b] == '\t'))
+		while (b < l && ascii_is_blank(start[b]))
 			b++;	/* value need not end with a NUL: stay within the line */
 		if (b == l)
 			continue;	/* blank lines carry nothing */

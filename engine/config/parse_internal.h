@@ -1,5 +1,5 @@
-/* parse_internal.h - the pieces the parsers (parse.c, parse_dev.c, parse_net.c) and
- * the INI and LXC readers share: ASCII character classes, words cut out of the input
+/* parse_internal.h - the pieces the parsers (parse.c, parse_dev.c, parse_net.c), the
+ * INI and LXC readers, the key table and config.c share: ASCII character classes, words cut out of the input
  * without copying, trimming, quoting of values in messages, and strict number
  * scanning. Private to engine/config/. */
 #ifndef CFS_PARSE_INTERNAL_H
