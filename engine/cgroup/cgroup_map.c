@@ -421,7 +421,7 @@ static int plan_devices_v1(const struct config *c, struct cg_write *w, size_t ma
 	int r = dev_ops(c, &ops, &nops, err);
 
 	for (size_t i = 0; r == 0 && i < nops; i++) {
-		const char *file = ops[i].allow ? "devices.allow" : "devices.deny";
+		const char *file = key_table[ops[i].allow ? K_DEVICES_ALLOW : K_DEVICES_DENY].name;
 		char text[64];
 
 		if (ops[i].r.type == 'a')
