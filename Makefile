@@ -3,7 +3,8 @@
 #   make SAN=1           the same with ASan+UBSan into build-san/
 #   make check           C unit tests + the end-to-end suite (against the SAN build)
 #                        + each fuzz target briefly (FUZZ_CHECK_TIME s, default 10)
-#                        + the include layering and the C layout (format-check)
+#                        + the include layering, the exported names (check-exports)
+#                        and the C layout (format-check)
 #   make format-check    the files of scripts/format-clean laid out as .clang-format
 #                        says; with FORMAT_BASE=REV also the lines changed since REV
 #   make fuzz            each libFuzzer target (tests/fuzz/) for FUZZ_TIME s (default 60)
@@ -84,11 +85,12 @@ $(B)/containerfs-supervisor: supervisor/supervisor.c include/monotime.h include/
 
 # The user's tools (lxc-attach and lxc-console): plain libc programs.
 TOOL_CFLAGS := $(BASEFLAGS) -Itools
-$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h include/readfile.h
+$(B)/cfs-attach: tools/cfs-attach.c tools/attach_seccomp.c tools/attach_seccomp.h include/readfile.h \
+		include/sigsafe.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ tools/cfs-attach.c tools/attach_seccomp.c
 
-$(B)/cfs-console: tools/cfs-console.c include/monotime.h include/readfile.h
+$(B)/cfs-console: tools/cfs-console.c include/monotime.h include/readfile.h include/sigsafe.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOL_CFLAGS) $(CFLAGS) -o $@ $<
 
@@ -104,7 +106,10 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 layering:
-	scripts/check-layering
+	CC="$(CC)" HDR_CFLAGS="$(WARN)" scripts/check-layering
+
+exports: all
+	scripts/check-exports $(B)
 
 format-check:
 	scripts/format-check
@@ -140,6 +145,7 @@ fuzz-check:
 check:
 	$(MAKE) SAN=1 all unit
 	$(MAKE) layering
+	$(MAKE) SAN=1 exports
 	$(MAKE) format-check
 	$(MAKE) fuzz-check
 	$(MAKE) SAN=1 e2e
@@ -207,7 +213,7 @@ deb:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-v2 e2e install uninstall deb clean layering format-check fuzz fuzz-bins \
+.PHONY: all unit check check-v2 e2e install uninstall deb clean layering exports format-check fuzz fuzz-bins \
 	fuzz-check
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/fuzz/*.d)

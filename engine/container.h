@@ -160,9 +160,6 @@ void monitor_watch(struct container *c);
 /* At load: a run record whose supervisor lives makes c RUNNING (or FROZEN) and
  * watched; one whose supervisor is gone is finished. */
 void monitor_adopt(struct container *c);
-/* The run of c has ended (supervisor gone): record the exit status, remove the
- * cgroups, state STOPPED. Idempotent; callable from any thread. */
-void monitor_finish(struct container *c);
 /* Is the end of c's run being cleaned up (no new process or freeze may enter)? */
 bool monitor_finishing(struct container *c);
 /* Wait until c is STOPPED or timeout_ms passed; true if stopped. */

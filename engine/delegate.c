@@ -120,7 +120,7 @@ int engine_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err)
 	pthread_mutex_unlock(&c->lock);
 	owner_path(name, dir, sizeof(dir));
 	snprintf(text, sizeof(text), "%u:%u\n", (unsigned)uid, (unsigned)gid);
-	r = write_file_atomic(dir, "owner", text, strlen(text));
+	r = fileio_write_atomic(dir, "owner", text, strlen(text));
 	if (r < 0) {
 		cfs_err_set(err, -r, "chown: cannot save the owner of %s: %s", name, strerror(-r));
 	} else {

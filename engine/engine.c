@@ -214,13 +214,13 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 
 	eng.debug = o->debug;
 	if (!realpath(o->state_dir, eng.state_dir)) {
-		r = mkdir_p(o->state_dir, 0700);
+		r = fileio_mkdir_p(o->state_dir, 0700);
 		if (r < 0 || !realpath(o->state_dir, eng.state_dir))
 			return cfs_err_set(err, r < 0 ? -r : errno,
 					   "cannot use the state dir %s: %s", o->state_dir,
 					   strerror(r < 0 ? -r : errno));
 	}
-	r = mkdir_p(o->run_dir, 0700);
+	r = fileio_mkdir_p(o->run_dir, 0700);
 	if (r < 0 || !realpath(o->run_dir, eng.run_dir))
 		return cfs_err_set(err, r < 0 ? -r : errno, "cannot use the run dir %s: %s",
 				   o->run_dir, strerror(r < 0 ? -r : errno));

@@ -15,7 +15,7 @@
 #include "fileio.h"
 #include "log.h"
 
-int mkdir_p(const char *path, mode_t mode)
+int fileio_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
 
@@ -34,7 +34,7 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-ssize_t read_file_alloc(const char *path, size_t max, char **out)
+ssize_t fileio_read_alloc(const char *path, size_t max, char **out)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len = 0, cap = 0;
@@ -75,7 +75,7 @@ ssize_t read_file_alloc(const char *path, size_t max, char **out)
 	return (ssize_t)len;
 }
 
-int fsync_dir(const char *dir)
+int fileio_fsync_dir(const char *dir)
 {
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -84,7 +84,7 @@ int fsync_dir(const char *dir)
 	return 0;
 }
 
-int write_file_atomic(const char *dir, const char *file, const char *data, size_t len)
+int fileio_write_atomic(const char *dir, const char *file, const char *data, size_t len)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	_cleanup_close_ int fd = -1;
@@ -116,7 +116,7 @@ int write_file_atomic(const char *dir, const char *file, const char *data, size_
 	 * (and on disk at the filesystem's next commit) had failed, and leave the
 	 * daemon's copy disagreeing with the file; so the change stands and the failed
 	 * fsync is logged. */
-	int r = fsync_dir(dir);
+	int r = fileio_fsync_dir(dir);
 
 	if (r < 0)
 		log_warn("%s: %s is replaced, but the fsync of the directory failed: %s", dir,
@@ -171,7 +171,7 @@ static int empty_dir_step(int fd, int *sub)
 /* rm -r without recursion: a tree a container wrote may be deeper than any stack or
  * PATH_MAX. One directory is open at a time (two while moving); the way back up is
  * "..", checked against the inode numbers remembered on the way down. */
-int rm_rf(const char *path)
+int fileio_rm_rf(const char *path)
 {
 	struct stat st;
 	struct { dev_t dev; ino_t ino; } *up = NULL;
@@ -242,7 +242,7 @@ int rm_rf(const char *path)
 	return rmdir(path) < 0 ? -errno : 0;
 }
 
-void mountinfo_unescape(char *s)
+void fileio_mountinfo_unescape(char *s)
 {
 	char *o = s;
 

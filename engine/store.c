@@ -57,14 +57,14 @@ int store_save(const char *name, const struct config *cfg, struct cfs_err *err)
 		made = true;
 	else if (errno != EEXIST)
 		return cfs_err_set(err, errno, "cannot create %s: %m", dir);
-	r = write_file_atomic(dir, "config", ini, strlen(ini));
+	r = fileio_write_atomic(dir, "config", ini, strlen(ini));
 	if (r < 0)
 		return cfs_err_set(err, -r, "cannot save the configuration of %s: %s", name,
 				   strerror(-r));
 	/* the new directory's name last: on a journalling filesystem the fsyncs above
 	 * have committed it already, and this one finds nothing left to write */
 	if (made)
-		fsync_dir(eng.state_dir);
+		fileio_fsync_dir(eng.state_dir);
 	return 0;
 }
 
@@ -85,7 +85,7 @@ int store_remove(const char *name, struct cfs_err *err)
 
 	snprintf(dir, sizeof(dir), "%s/%s", eng.state_dir, name);
 	removed_path(name, gone, sizeof(gone));
-	r = rm_rf(gone);	/* an earlier leftover of this name */
+	r = fileio_rm_rf(gone);	/* an earlier leftover of this name */
 	if (r < 0)
 		return cfs_err_set(err, -r, "cannot remove %s: %s", gone, strerror(-r));
 	if (rename(dir, gone) < 0) {
@@ -93,8 +93,8 @@ int store_remove(const char *name, struct cfs_err *err)
 			return 0;
 		return cfs_err_set(err, errno, "cannot remove %s: %m", dir);
 	}
-	fsync_dir(eng.state_dir);
-	r = rm_rf(gone);
+	fileio_fsync_dir(eng.state_dir);
+	r = fileio_rm_rf(gone);
 	if (r < 0)
 		log_err("cannot remove %s (removed at the next start): %s", gone, strerror(-r));
 	return 0;
@@ -109,7 +109,7 @@ static void clean_leftovers(const char *entry)
 
 	if (entry[0] == '.' && n > 9 && !strcmp(entry + n - 8, ".removed")) {
 		snprintf(path, sizeof(path), "%s/%s", eng.state_dir, entry);
-		r = rm_rf(path);
+		r = fileio_rm_rf(path);
 		if (r < 0)
 			log_err("cannot remove %s: %s", path, strerror(-r));
 		return;
@@ -146,7 +146,7 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *w
 		if (parse_container_name(de->d_name, NULL) < 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, de->d_name);
-		got = read_file_alloc(path, CFS_MAX_CONFIG, &doc);
+		got = fileio_read_alloc(path, CFS_MAX_CONFIG, &doc);
 		len = got > 0 ? (size_t)got : 0;
 		if (got == -ENOENT) {
 			/* a directory without a configuration: a mkdir that never completed */
@@ -208,7 +208,7 @@ int store_save_times(const char *name, const struct cfg_times *t, struct cfs_err
 				 t->key[k].tv_nsec);
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", eng.state_dir, name);
-	r = write_file_atomic(dir, "times", doc, used);
+	r = fileio_write_atomic(dir, "times", doc, used);
 	if (r < 0)
 		return cfs_err_set(err, -r, "cannot save the times of %s: %s", name, strerror(-r));
 	return 0;
@@ -252,7 +252,7 @@ void store_load_times(const char *name, struct cfg_times *t)
 	for (int k = 0; k < K_COUNT; k++)
 		t->key[k] = base;
 	snprintf(path, sizeof(path), "%s/%s/times", eng.state_dir, name);
-	(void)read_file_alloc(path, 65535, &doc);	/* none, or unreadable: the file's time */
+	(void)fileio_read_alloc(path, 65535, &doc);	/* none, or unreadable: the file's time */
 	for (char *line = doc, *next; line && *line; line = next) {
 		char *sp = strchr(line, ' '), kp[64];
 		struct timespec ts;

@@ -147,7 +147,7 @@ void events_owner_changed(uint64_t cid)
 	pthread_mutex_unlock(&ev_lock);
 }
 
-void events_on_change(const char *name, enum cfs_state st, void *data)
+static void events_on_change(const char *name, enum cfs_state st, void *data)
 {
 	uint64_t cid;
 
@@ -210,7 +210,7 @@ static void *notifier_main(void *arg)
 /* A container's configuration or its times changed: its directories' mtimes (the
  * latest of their settings') moved, and the kernel keeps directories' attributes.
  * Attributes only, like events_on_change: safe inside any request's handler. */
-void events_on_config(const char *name, void *data)
+static void events_on_config(const char *name, void *data)
 {
 	static const unsigned dirs[] = { SUB_CDIR, SUB_NETDIR, SUB_CGDIR };
 	uint64_t cid;

@@ -11,8 +11,6 @@
 
 void events_init(struct fuse_session *se);
 void events_fini(void);
-void events_on_change(const char *name, enum cfs_state st, void *data);
-void events_on_config(const char *name, void *data);
 void events_removed(const char *name);
 /* A container was given to another owner: the kernel forgets the attributes it keeps. */
 void events_owner_changed(uint64_t cid);

@@ -56,6 +56,18 @@ static int node_text(const struct node *n, char **out, size_t *len)
 	return 0;
 }
 
+static void handle_free(struct handle *h)
+{
+	if (!h)
+		return;
+	if (h->ev)
+		events_release(h->ev);
+	pthread_mutex_destroy(&h->lock);
+	free(h->snap);
+	free(h->pend);
+	free(h);
+}
+
 int handle_open(const struct node *n, int flags, struct handle **out)
 {
 	struct handle *h = calloc(1, sizeof(*h));
@@ -108,18 +120,6 @@ int handle_open(const struct node *n, int flags, struct handle **out)
 void handle_free_link(struct fh_link *l)
 {
 	handle_free((struct handle *)l);
-}
-
-void handle_free(struct handle *h)
-{
-	if (!h)
-		return;
-	if (h->ev)
-		events_release(h->ev);
-	pthread_mutex_destroy(&h->lock);
-	free(h->snap);
-	free(h->pend);
-	free(h);
 }
 
 int handle_log_read(struct handle *h, char *buf, size_t size, off_t off, size_t *got)

@@ -42,7 +42,6 @@ static inline void handle_set_owner(struct handle *h, const struct fuse_ctx *ctx
 	}
 }
 int handle_open(const struct node *n, int flags, struct handle **out);
-void handle_free(struct handle *h);
 void handle_free_link(struct fh_link *l);
 int handle_read(struct handle *h, size_t size, off_t off, const char **buf, size_t *got);
 /* A read of log into buf (the handle holds no copy of it). */

@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nodes.h"
+#include "readfile.h"
 #include "tmpfile.h"
 
 #define HOLE_WAIT 10	/* seconds an unlink waits for its create */
@@ -100,19 +101,9 @@ static void tmp_name(const struct hole *h, char *buf, size_t n)
 static bool proc_read(pid_t pid, const char *name, char *buf, size_t n)
 {
 	char path[64];
-	ssize_t len;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	len = read(fd, buf, n - 1);
-	close(fd);
-	if (len <= 0)
-		return false;
-	buf[len] = '\0';
-	return true;
+	return read_file_into(path, buf, n) > 0;
 }
 
 /* The start time of process tgid, or 0 if it is gone or a zombie. */

@@ -5,6 +5,7 @@
 #define CFS_ERROR_H
 
 #include <errno.h>
+#include <stddef.h>
 
 struct cfs_err {
 	int code;		/* positive errno, 0 when unset */

@@ -136,6 +136,24 @@ int key_check_line(enum key_id k, const char *line, struct cfs_err *err);
 /* "net/mtu", "cgroup/memory.max", "hostname": the path of k inside a container dir. */
 const char *key_path(enum key_id k, char *buf, size_t n);
 
+/* The cgroup v1 files a [cgroup] setting is written to, and which of them an LXC
+ * "lxc.cgroup.<v1 file>" line names. Most hold the whole setting under the key's own
+ * name (cpuset.cpus, pids.max, the hidden aliases cpu.shares, blkio.weight...); a few
+ * hold a part of a setting that v2 keeps in one file. */
+enum key_v1_part {
+	KEY_V1_WHOLE,	/* the file is the key's name and holds its value */
+	KEY_V1_MEMSW,	/* memory.memsw.limit_in_bytes: memory + swap (memory.swap.max) */
+	KEY_V1_QUOTA,	/* cpu.cfs_quota_us: cpu.max's QUOTA */
+	KEY_V1_PERIOD,	/* cpu.cfs_period_us: cpu.max's PERIOD */
+};
+
+/* The v1 file holding part of k (KEY_V1_WHOLE: the key's own name); NULL if none. */
+const char *key_v1_file(enum key_id k, enum key_v1_part part);
+
+/* The key a v1 file name belongs to and which part of it the file holds; -1 if the
+ * file is none of the table's. */
+int key_v1_lookup(const char *file, enum key_v1_part *part);
+
 /* Live statistics files in cgroup/ (read-only, empty while stopped). */
 enum stat_id {
 	STAT_MEMORY_CURRENT,

@@ -50,21 +50,6 @@ static long parse_num(const char *s)
 	return v;
 }
 
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, buf, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		buf += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static int status_code(int st)
 {
 	if (WIFEXITED(st))
@@ -107,7 +92,7 @@ static void log_append(struct sup *s, const char *buf, size_t n)
 		log_open(s);
 	}
 	/* a full disk loses log lines, never the container: keep draining */
-	if (s->logfd >= 0 && write_all(s->logfd, buf, n) == 0)
+	if (s->logfd >= 0 && sigsafe_write_all(s->logfd, buf, n) == 0)
 		s->logsize += n;
 }
 
@@ -171,7 +156,7 @@ static void exit_record(struct sup *s, int code)
 	fd = openat(s->dirfd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
-	if (write_all(fd, text, n) < 0 || fsync(fd) < 0) {
+	if (sigsafe_write_all(fd, text, n) < 0 || fsync(fd) < 0) {
 		close(fd);
 		unlinkat(s->dirfd, "exit.tmp", 0);
 		return;
@@ -404,7 +389,7 @@ static void report_exec_failure(int fd, const char *argv0, int e)
 	n = sigsafe_put_str(buf, sizeof(buf), n, argv0);
 	n = sigsafe_put_str(buf, sizeof(buf), n, ": ");
 	n = sigsafe_put_str(buf, sizeof(buf), n, strerror(e));
-	write_all(fd, buf, n);
+	sigsafe_write_all(fd, buf, n);
 }
 
 static __attribute__((noreturn)) void run_command(int report, char **cmd)
@@ -441,7 +426,7 @@ static int reaper(int report, char **cmd)
 
 		n = sigsafe_put_str(buf, sizeof(buf), n, "\tfork: ");
 		n = sigsafe_put_str(buf, sizeof(buf), n, strerror(errno));
-		write_all(report, buf, n);
+		sigsafe_write_all(report, buf, n);
 		return 1;
 	}
 	close(report);
@@ -469,7 +454,7 @@ static int usage(void)
 		"usage: containerfs-supervisor supervise RUNDIR INITPID CONSOLEFD [NTTY]\n"
 		"       containerfs-supervisor reaper REPORTFD -- COMMAND [ARG...]\n";
 
-	write_all(2, msg, sizeof(msg) - 1);
+	sigsafe_write_all(2, msg, sizeof(msg) - 1);
 	return 2;
 }
 

@@ -11,6 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 #define FILTER_FILE "seccomp.bpf"
 #define MAX_INSNS 4096 /* the kernel's BPF_MAXINSNS */
 
@@ -19,14 +21,8 @@ static long status_field(pid_t pid, const char *key)
 {
 	char path[64], buf[8192];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_file_into(path, buf, sizeof buf) <= 0)
 		return -1;
-	ssize_t r = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (r <= 0)
-		return -1;
-	buf[r] = 0;
 	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 		if (!strncmp(line, key, strlen(key)))
 			return strtol(line + strlen(key), NULL, 10);

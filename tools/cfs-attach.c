@@ -47,6 +47,7 @@
 
 #include "attach_seccomp.h"
 #include "readfile.h"
+#include "sigsafe.h"
 
 #define FAIL 125
 
@@ -337,21 +338,6 @@ static void on_winch(int sig)
 	winch = 1;
 }
 
-static int write_all(int fd, const char *b, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= w;
-	}
-	return 0;
-}
-
 /* On the host: copy the caller's stdin to the pty and the pty's output to the
  * caller's terminal until the command's side is closed, then return its status. */
 static int relay(struct pty *p, pid_t child)
@@ -392,7 +378,7 @@ static int relay(struct pty *p, pid_t child)
 					continue;
 				break; /* EIO: every holder of the slave is gone */
 			}
-			if (write_all(out, buf, n) < 0)
+			if (sigsafe_write_all(out, buf, n) < 0)
 				break;
 		}
 		if (fds[1].revents) {
@@ -403,9 +389,9 @@ static int relay(struct pty *p, pid_t child)
 				in_open = false;
 				/* end of input: the pty's end-of-file character */
 				char eof = 4;
-				if (write_all(p->master, &eof, 1) < 0)
+				if (sigsafe_write_all(p->master, &eof, 1) < 0)
 					break;
-			} else if (write_all(p->master, buf, n) < 0) {
+			} else if (sigsafe_write_all(p->master, buf, n) < 0) {
 				break;
 			}
 		}

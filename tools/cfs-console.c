@@ -32,6 +32,7 @@
 
 #include "monotime.h"
 #include "readfile.h"
+#include "sigsafe.h"
 
 #define ESCAPE 0x01 /* Ctrl-a */
 
@@ -128,21 +129,6 @@ static int connect_tty(const char *ctr, int n, int *master)
 	return -1;
 }
 
-static int write_all(int fd, const char *b, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= w;
-	}
-	return 0;
-}
-
 /* A terminal: raw mode, Ctrl-a q leaves. */
 static void interactive(int io, bool is_pty, int n)
 {
@@ -172,7 +158,7 @@ static void interactive(int io, bool is_pty, int n)
 		}
 		if (fds[1].revents) {
 			ssize_t r = read(io, buf, sizeof buf);
-			if (r <= 0 || write_all(1, buf, r) < 0)
+			if (r <= 0 || sigsafe_write_all(1, buf, r) < 0)
 				break; /* EIO: the pty is gone */
 		}
 		if (fds[0].revents) {
@@ -194,7 +180,7 @@ static void interactive(int io, bool is_pty, int n)
 					out[o++] = buf[i];
 				}
 			}
-			if (write_all(io, out, o) < 0 || quit)
+			if (sigsafe_write_all(io, out, o) < 0 || quit)
 				break;
 		}
 	}
@@ -226,14 +212,14 @@ static void scripted(int io, double quiet)
 		}
 		if (fds[0].revents) {
 			ssize_t n = read(io, buf, sizeof buf);
-			if (n <= 0 || write_all(1, buf, n) < 0)
+			if (n <= 0 || sigsafe_write_all(1, buf, n) < 0)
 				return;
 			last = monotonic_ms();
 		}
 		if (fds[1].revents) {
 			ssize_t n = read(0, buf, sizeof buf);
 			if (n > 0) {
-				if (write_all(io, buf, n) < 0)
+				if (sigsafe_write_all(io, buf, n) < 0)
 					return;
 			} else {
 				in_open = false;

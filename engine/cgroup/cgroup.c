@@ -33,7 +33,7 @@ int cg_path(char *buf, size_t n, int h, const char *name, const char *file)
 
 int cg_read_text(const char *path, char **out)
 {
-	int r = (int)read_file_alloc(path, 0, out);
+	int r = (int)fileio_read_alloc(path, 0, out);
 
 	if (r > 0 && (*out)[r - 1] != '\n') {
 		char *s = realloc(*out, r + 2);
@@ -189,7 +189,7 @@ static int existing_is_leftover(const char *p, struct cfs_err *err)
 		return cfs_err_set(err, EINVAL, "cgroup: %s is a control file of the parent cgroup, "
 				   "not a name a container can use", p);
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", p);
-	if (read_file_alloc(procs, 0, &text) > 0)
+	if (fileio_read_alloc(procs, 0, &text) > 0)
 		return cfs_err_set(err, EBUSY, "cgroup: %s exists and has processes in it", p);
 	/* cgroup.procs lists only its own: children of it are somebody's tree */
 	d = opendir(p);

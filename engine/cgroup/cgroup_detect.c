@@ -106,8 +106,8 @@ static int detect_mounts(FILE *f, struct cfs_err *err)
 		memset(nh, 0, sizeof(*nh));
 		if (sscanf(line, "%*d %*d %31s %4095s %4095s", nh->devno, nh->root, nh->mnt) != 3)
 			continue;
-		mountinfo_unescape(nh->root);
-		mountinfo_unescape(nh->mnt);
+		fileio_mountinfo_unescape(nh->root);
+		fileio_mountinfo_unescape(nh->mnt);
 		nh->v2 = !strcmp(fstype, "cgroup2");
 		if (!nh->v2)
 			v1_controllers(opts, subsys, nh);

@@ -65,8 +65,8 @@ static int plan_memsw(const struct config *c, struct cg_write *w, size_t max, si
 	uint64_t mem = size_of(c, K_MEMORY_MAX), swap = size_of(c, K_MEMORY_SWAP_MAX);
 
 	if (mem == CFS_UNLIMITED || swap == CFS_UNLIMITED || mem + swap < mem)
-		return put(w, max, n, "memory", "memory.memsw.limit_in_bytes", "-1");
-	return put(w, max, n, "memory", "memory.memsw.limit_in_bytes", "%llu",
+		return put(w, max, n, "memory", key_v1_file(K_MEMORY_SWAP_MAX, KEY_V1_MEMSW), "-1");
+	return put(w, max, n, "memory", key_v1_file(K_MEMORY_SWAP_MAX, KEY_V1_MEMSW), "%llu",
 		   (unsigned long long)(mem + swap));
 }
 
@@ -91,8 +91,9 @@ static int plan_memory(enum cg_backend b, const struct config *c, enum key_id k,
 	if (r < 0 || k == K_MEMORY_SWAP_MAX)
 		return r;
 	if (mem == CFS_UNLIMITED)
-		return put(w, max, n, "memory", "memory.limit_in_bytes", "-1");
-	return put(w, max, n, "memory", "memory.limit_in_bytes", "%llu", (unsigned long long)mem);
+		return put(w, max, n, "memory", key_table[K_MEMORY_LIMIT_IN_BYTES].name, "-1");
+	return put(w, max, n, "memory", key_table[K_MEMORY_LIMIT_IN_BYTES].name, "%llu",
+		   (unsigned long long)mem);
 }
 
 static int plan_cpu_max(enum cg_backend b, const struct config *c, struct cg_write *w,
@@ -109,12 +110,14 @@ static int plan_cpu_max(enum cg_backend b, const struct config *c, struct cg_wri
 		return put(w, max, n, "cpu", "cpu.max", "%llu %llu", (unsigned long long)q,
 			   (unsigned long long)p);
 	}
-	r = put(w, max, n, "cpu", "cpu.cfs_period_us", "%llu", (unsigned long long)p);
+	r = put(w, max, n, "cpu", key_v1_file(K_CPU_MAX, KEY_V1_PERIOD), "%llu",
+		(unsigned long long)p);
 	if (r < 0)
 		return r;
 	if (q == CFS_UNLIMITED)
-		return put(w, max, n, "cpu", "cpu.cfs_quota_us", "-1");
-	return put(w, max, n, "cpu", "cpu.cfs_quota_us", "%llu", (unsigned long long)q);
+		return put(w, max, n, "cpu", key_v1_file(K_CPU_MAX, KEY_V1_QUOTA), "-1");
+	return put(w, max, n, "cpu", key_v1_file(K_CPU_MAX, KEY_V1_QUOTA), "%llu",
+		   (unsigned long long)q);
 }
 
 /* ---- device rules: both backends follow the v1 kernel's semantics ----
@@ -418,7 +421,7 @@ static int plan_devices_v1(const struct config *c, struct cg_write *w, size_t ma
 	int r = dev_ops(c, &ops, &nops, err);
 
 	for (size_t i = 0; r == 0 && i < nops; i++) {
-		const char *file = ops[i].allow ? "devices.allow" : "devices.deny";
+		const char *file = key_table[ops[i].allow ? K_DEVICES_ALLOW : K_DEVICES_DENY].name;
 		char text[64];
 
 		if (ops[i].r.type == 'a')
@@ -454,9 +457,10 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		if (b == CG_BACKEND_V2)
 			r = put(w, max, n, "cpu", "cpu.weight", "%s", config_val(c, K_CPU_WEIGHT));
 		else if (config_alias(c, K_CPU_SHARES))
-			r = put(w, max, n, "cpu", "cpu.shares", "%s", config_alias(c, K_CPU_SHARES));
+			r = put(w, max, n, "cpu", key_table[K_CPU_SHARES].name, "%s",
+				config_alias(c, K_CPU_SHARES));
 		else
-			r = put(w, max, n, "cpu", "cpu.shares", "%llu",
+			r = put(w, max, n, "cpu", key_table[K_CPU_SHARES].name, "%llu",
 				(unsigned long long)conv_weight_to_shares(num(c, K_CPU_WEIGHT)));
 		break;
 	case K_CPU_MAX:
@@ -475,9 +479,10 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		if (b == CG_BACKEND_V2)
 			r = put(w, max, n, "io", "io.weight", "%s", config_val(c, K_IO_WEIGHT));
 		else if (config_alias(c, K_BLKIO_WEIGHT))
-			r = put(w, max, n, "blkio", "blkio.weight", "%s", config_alias(c, K_BLKIO_WEIGHT));
+			r = put(w, max, n, "blkio", key_table[K_BLKIO_WEIGHT].name, "%s",
+				config_alias(c, K_BLKIO_WEIGHT));
 		else
-			r = put(w, max, n, "blkio", "blkio.weight", "%llu",
+			r = put(w, max, n, "blkio", key_table[K_BLKIO_WEIGHT].name, "%llu",
 				(unsigned long long)conv_io_weight_to_blkio(num(c, K_IO_WEIGHT)));
 		break;
 	case K_PIDS_MAX:
@@ -490,7 +495,8 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 		break;
 	case K_NET_CLS_CLASSID:
 		if (b == CG_BACKEND_V1)
-			r = put(w, max, n, "net_cls", "net_cls.classid", "%s", config_val(c, k));
+			r = put(w, max, n, "net_cls", key_table[K_NET_CLS_CLASSID].name, "%s",
+				config_val(c, k));
 		else if (strcmp(config_val(c, k), "0"))
 			return cfs_err_set(err, EOPNOTSUPP,
 					   "%s: %s needs the cgroup v1 net_cls controller, which this host does not have",
@@ -561,7 +567,7 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 	size_t n = 0;
 
 	key_path(k, path, sizeof(path));
-	if (!strcmp(w->file, "blkio.weight") || !strcmp(w->file, "io.weight")) {
+	if (!strcmp(w->file, key_table[K_BLKIO_WEIGHT].name) || !strcmp(w->file, "io.weight")) {
 		/* bfq's weight defaults to 100 like io.weight (not 500 like CFQ's
 		 * blkio.weight) and takes 1..1000: the same number, capped */
 		unsigned long long bfq = num(c, config_alias(c, K_BLKIO_WEIGHT) ? K_BLKIO_WEIGHT
@@ -570,7 +576,7 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 		return put(alt, 1, &n, w->controller, b == CG_BACKEND_V2 ? "io.bfq.weight" : "blkio.bfq.weight",
 			   "%llu", bfq > 1000 ? 1000 : bfq) ? -ENOSPC : 1;
 	}
-	if (!strcmp(w->file, "memory.memsw.limit_in_bytes")) {
+	if (!strcmp(w->file, key_v1_file(K_MEMORY_SWAP_MAX, KEY_V1_MEMSW))) {
 		if (key_canonical(k) != K_MEMORY_SWAP_MAX || !strcmp(config_val(c, K_MEMORY_SWAP_MAX), "max"))
 			return 0;	/* swap is memory.swap.max's business */
 		return cfs_err_set(err, EOPNOTSUPP,

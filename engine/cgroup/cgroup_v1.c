@@ -230,7 +230,7 @@ static int cpu_stat(const char *name, char **out)
 	if (!ok)
 		return -ENOENT;
 	if ((!u_ok || !s_ok) && ctl_path(name, CTRL_CPUACCT, "cpuacct.stat", p, sizeof(p)) == 0 &&
-	    read_file_alloc(p, 0, &ticks) >= 0) {
+	    fileio_read_alloc(p, 0, &ticks) >= 0) {
 		/* older kernels: USER_HZ ticks only */
 		long hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
 
@@ -238,7 +238,7 @@ static int cpu_stat(const char *name, char **out)
 		sys = keyed(ticks, "system") * (1000000000ULL / hz);
 	}
 	if (ctl_path(name, CTRL_CPU, "cpu.stat", p, sizeof(p)) == 0)
-		read_file_alloc(p, 0, &cpu);
+		fileio_read_alloc(p, 0, &cpu);
 	c_ok = cpu != NULL;
 	if (asprintf(out, "usage_usec %llu\nuser_usec %llu\nsystem_usec %llu\n"
 		     "nr_periods %llu\nnr_throttled %llu\nthrottled_usec %llu\n",
@@ -297,10 +297,10 @@ static int io_stat(const char *name, char **out)
 	int r;
 
 	if (ctl_path(name, CTRL_BLKIO, "blkio.throttle.io_service_bytes_recursive", p, sizeof(p)) < 0 ||
-	    read_file_alloc(p, 0, &bytes) < 0)
+	    fileio_read_alloc(p, 0, &bytes) < 0)
 		return -ENOENT;
 	if (ctl_path(name, CTRL_BLKIO, "blkio.throttle.io_serviced_recursive", p, sizeof(p)) == 0)
-		read_file_alloc(p, 0, &ios);
+		fileio_read_alloc(p, 0, &ios);
 	r = io_add(&t, &n, bytes, 0);
 	if (r == 0 && ios)
 		r = io_add(&t, &n, ios, 2);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "parse.h"
+#include "parse_internal.h"
 
 /* A value that is its key's fixed default shares the key table's text (or this
  * empty string) rather than a copy: with thousands of containers, mostly at their
@@ -230,7 +230,7 @@ bool config_is_lxc(const char *doc, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		while (i < len && (doc[i] == ' ' || doc[i] == '\t'))
+		while (i < len && ascii_is_blank(doc[i]))
 			i++;
 		if (i < len && doc[i] != '\n' && doc[i] != '#' && doc[i] != ';')
 			return len - i >= 4 && !strncmp(doc + i, "lxc.", 4);

@@ -324,27 +324,6 @@ static int lxc_net(struct lxc_imp *im, const char *rest, char *v, const char *ke
 
 /* ---- cgroups: lxc.cgroup2.<v2 file> and lxc.cgroup.<v1 file> ---- */
 
-enum cg1_kind { CG1_KEY, CG1_MEMSW, CG1_QUOTA, CG1_PERIOD };
-
-static const struct {
-	const char *file;
-	enum cg1_kind kind;
-	enum key_id k;
-} cg1_map[] = {
-	{ "memory.limit_in_bytes", CG1_KEY, K_MEMORY_LIMIT_IN_BYTES },
-	{ "memory.memsw.limit_in_bytes", CG1_MEMSW, K_MEMORY_SWAP_MAX },
-	{ "cpu.shares", CG1_KEY, K_CPU_SHARES },
-	{ "cpu.cfs_quota_us", CG1_QUOTA, K_CPU_MAX },
-	{ "cpu.cfs_period_us", CG1_PERIOD, K_CPU_MAX },
-	{ "blkio.weight", CG1_KEY, K_BLKIO_WEIGHT },
-	{ "cpuset.cpus", CG1_KEY, K_CPUSET_CPUS },
-	{ "cpuset.mems", CG1_KEY, K_CPUSET_MEMS },
-	{ "pids.max", CG1_KEY, K_PIDS_MAX },
-	{ "net_cls.classid", CG1_KEY, K_NET_CLS_CLASSID },
-	{ "devices.allow", CG1_KEY, K_DEVICES_ALLOW },
-	{ "devices.deny", CG1_KEY, K_DEVICES_DENY },
-};
-
 static int cg_key(struct lxc_imp *im, enum key_id k, const char *v, const char *key, int no,
 		  struct cfs_err *err)
 {
@@ -361,22 +340,26 @@ static int cg_key(struct lxc_imp *im, enum key_id k, const char *v, const char *
 }
 
 /* memsw, quota, period: checked now, combined once the whole file is read. */
-static int cg1_part(struct lxc_imp *im, enum cg1_kind kind, enum key_id k, const char *v,
+static int cg1_part(struct lxc_imp *im, enum key_v1_part kind, enum key_id k, const char *v,
 		    const char *key, int no, struct cfs_err *err)
 {
-	struct acc *a = kind == CG1_MEMSW ? &im->memsw :
-			kind == CG1_QUOTA ? &im->quota : &im->period;
+	struct acc *a = &im->period;
 	uint64_t x;
 	int r = 0;
+
+	if (kind == KEY_V1_MEMSW)
+		a = &im->memsw;
+	else if (kind == KEY_V1_QUOTA)
+		a = &im->quota;
 
 	acc_reset(&im->val[k]);	/* a later v1 line wins over a direct setting */
 	if (!*v) {
 		acc_reset(a);
 		return 0;
 	}
-	if (kind == CG1_MEMSW)
+	if (kind == KEY_V1_MEMSW)
 		r = parse_size(v, true, true, &x, err);
-	else if (kind == CG1_PERIOD)
+	else if (kind == KEY_V1_PERIOD)
 		r = parse_uint(v, 1000, 1000000, &x, err);
 	else if (strcmp(v, "-1"))
 		r = parse_uint(v, 1000, UINT64_MAX, &x, err);
@@ -390,6 +373,7 @@ static int cg1_part(struct lxc_imp *im, enum cg1_kind kind, enum key_id k, const
 static int lxc_cgroup(struct lxc_imp *im, const char *file, int v1, char *v, const char *key,
 		      int no, struct cfs_err *err)
 {
+	enum key_v1_part part;
 	int k;
 
 	if (!v1) {
@@ -398,14 +382,12 @@ static int lxc_cgroup(struct lxc_imp *im, const char *file, int v1, char *v, con
 			return 1;
 		return cg_key(im, k, v, key, no, err);
 	}
-	for (size_t i = 0; i < sizeof(cg1_map) / sizeof(cg1_map[0]); i++) {
-		if (strcmp(file, cg1_map[i].file))
-			continue;
-		if (cg1_map[i].kind == CG1_KEY)
-			return cg_key(im, cg1_map[i].k, v, key, no, err);
-		return cg1_part(im, cg1_map[i].kind, cg1_map[i].k, v, key, no, err);
-	}
-	return 1;
+	k = key_v1_lookup(file, &part);
+	if (k < 0)
+		return 1;
+	if (part == KEY_V1_WHOLE)
+		return cg_key(im, k, v, key, no, err);
+	return cg1_part(im, part, k, v, key, no, err);
 }
 
 /* ---- lines ---- */
@@ -441,7 +423,7 @@ static void strip_comment(char *v)
 				q = 0;
 		} else if (*p == '\'' || *p == '"') {
 			q = *p;
-		} else if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+		} else if (*p == '#' && (p == v || ascii_is_blank(p[-1]))) {
 			*p = '\0';
 			return;
 		}

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "keys.h"
-#include "parse.h"
+#include "parse_internal.h"
 
 /* ---- value checkers: check `in`, write the normalised text to `out` ---- */
 
@@ -423,6 +423,49 @@ const struct stat_def stat_table[STAT_COUNT] = {
 	{ STAT_CPUACCT_USAGE, "cpuacct.usage", "CPU time in nanoseconds" },
 };
 
+/* The v1 files, by key; a NULL file is the key's own name (see key_v1_file). */
+static const struct {
+	enum key_id k;
+	enum key_v1_part part;
+	const char *file;
+} v1_files[] = {
+	{ K_MEMORY_LIMIT_IN_BYTES, KEY_V1_WHOLE, NULL },
+	{ K_MEMORY_SWAP_MAX, KEY_V1_MEMSW, "memory.memsw.limit_in_bytes" },
+	{ K_CPU_SHARES, KEY_V1_WHOLE, NULL },
+	{ K_CPU_MAX, KEY_V1_QUOTA, "cpu.cfs_quota_us" },
+	{ K_CPU_MAX, KEY_V1_PERIOD, "cpu.cfs_period_us" },
+	{ K_BLKIO_WEIGHT, KEY_V1_WHOLE, NULL },
+	{ K_CPUSET_CPUS, KEY_V1_WHOLE, NULL },
+	{ K_CPUSET_MEMS, KEY_V1_WHOLE, NULL },
+	{ K_PIDS_MAX, KEY_V1_WHOLE, NULL },
+	{ K_NET_CLS_CLASSID, KEY_V1_WHOLE, NULL },
+	{ K_DEVICES_ALLOW, KEY_V1_WHOLE, NULL },
+	{ K_DEVICES_DENY, KEY_V1_WHOLE, NULL },
+};
+
+static const char *v1_name(size_t i)
+{
+	return v1_files[i].file ? v1_files[i].file : key_table[v1_files[i].k].name;
+}
+
+const char *key_v1_file(enum key_id k, enum key_v1_part part)
+{
+	for (size_t i = 0; i < sizeof(v1_files) / sizeof(v1_files[0]); i++)
+		if (v1_files[i].k == k && v1_files[i].part == part)
+			return v1_name(i);
+	return NULL;
+}
+
+int key_v1_lookup(const char *file, enum key_v1_part *part)
+{
+	for (size_t i = 0; i < sizeof(v1_files) / sizeof(v1_files[0]); i++)
+		if (!strcmp(file, v1_name(i))) {
+			*part = v1_files[i].part;
+			return v1_files[i].k;
+		}
+	return -1;
+}
+
 static const char *const section_names[SEC_COUNT] = { "container", "net", "cgroup" };
 static const char *const section_dirs[SEC_COUNT] = { "", "net", "cgroup" };
 
@@ -522,7 +565,7 @@ int key_check_line(enum key_id k, const char *line, struct cfs_err *err)
  * them), so what was read back after a restart would differ: they are refused. */
 static int outer_blanks(const char *p, size_t n, struct cfs_err *err)
 {
-	if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+	if (n && (ascii_is_blank(p[0]) || ascii_is_blank(p[n - 1])))
 		return cfs_err_set(err, EINVAL, "'%.*s' has blanks around it", (int)(n > 60 ? 60 : n), p);
 	return 0;
 }
@@ -553,7 +596,7 @@ static int normalise_list(enum key_id k, const char *value, size_t len, char **o
 		size_t b = 0;
 
 		i += l + 1;
-		while (b < l && (start[b] == ' ' || start[b] == '\t'))
+		while (b < l && ascii_is_blank(start[b]))
 			b++;	/* value need not end with a NUL: stay within the line */
 		if (b == l)
 			continue;	/* blank lines carry nothing */

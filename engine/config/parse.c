@@ -70,7 +70,7 @@ bool ascii_iprefix(const char *p, size_t n, const char *lit)
 	return true;
 }
 
-bool ascii_ieq(const char *p, size_t n, const char *lit)
+static bool ascii_ieq(const char *p, size_t n, const char *lit)
 {
 	return strlen(lit) == n && ascii_iprefix(p, n, lit);
 }
@@ -187,7 +187,7 @@ int span_uint(struct span w, uint64_t min, uint64_t max, uint64_t *out,
 	return 0;
 }
 
-struct span span_of(const char *s)
+static struct span span_of(const char *s)
 {
 	return (struct span){ s, strlen(s) };
 }

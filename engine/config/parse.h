@@ -99,7 +99,7 @@ int parse_mac(const char *s, uint8_t mac[6], uint8_t random_mask[6], struct cfs_
 
 /* Fill the random bits of a MAC from rnd (6 bytes of entropy), clear multicast,
  * and, if every bit of octet 0 was random, set locally administered. */
-void mac_fill_random(uint8_t mac[6], const uint8_t random_mask[6], const uint8_t rnd[6]);
+void parse_mac_fill_random(uint8_t mac[6], const uint8_t random_mask[6], const uint8_t rnd[6]);
 
 /* IPv4 "a.b.c.d" (strict dotted quad) and "a.b.c.d/N" (N 0..32; N required). */
 int parse_ipv4(const char *s, struct in_addr *a, struct cfs_err *err);

@@ -1,5 +1,5 @@
-/* parse_internal.h - the pieces the parsers (parse.c, parse_dev.c, parse_net.c) and
- * the INI and LXC readers share: ASCII character classes, words cut out of the input
+/* parse_internal.h - the pieces the parsers (parse.c, parse_dev.c, parse_net.c), the
+ * INI and LXC readers, the key table and config.c share: ASCII character classes, words cut out of the input
  * without copying, trimming, quoting of values in messages, and strict number
  * scanning. Private to engine/config/. */
 #ifndef CFS_PARSE_INTERNAL_H
@@ -35,7 +35,6 @@ char ascii_tolower(char c);
 int hex_value(char c);		/* -1 if c is not a hex digit */
 bool span_eq(struct span w, const char *lit);
 bool ascii_iprefix(const char *p, size_t n, const char *lit);
-bool ascii_ieq(const char *p, size_t n, const char *lit);
 /* Cut s into blank-separated words (at most max); returns how many there were. */
 size_t split_blanks(const char *s, struct span *w, size_t max);
 /* A value quoted for a message, at most SHOW_MAX bytes with its NUL. */
@@ -48,8 +47,6 @@ int check_len(const char *s, struct cfs_err *err);
 int scan_u64(const char *p, size_t n, uint64_t *out);
 int span_uint(struct span w, uint64_t min, uint64_t max, uint64_t *out, const char *what,
 	      struct cfs_err *err);
-/* All of s, as a span. */
-struct span span_of(const char *s);
 /* Without the blanks (spaces and tabs) at either end: p and n narrowed, or s cut in
  * place (the result points into s). */
 void ascii_trim_blanks(const char **p, size_t *n);

@@ -51,7 +51,7 @@ bad:
 			   SHOW(s));
 }
 
-void mac_fill_random(uint8_t mac[6], const uint8_t random_mask[6], const uint8_t rnd[6])
+void parse_mac_fill_random(uint8_t mac[6], const uint8_t random_mask[6], const uint8_t rnd[6])
 {
 	int i;
 

@@ -29,7 +29,8 @@
 
 /* ---- libnl errors */
 
-int nle_to_errno(int nle)
+/* libnl's NLE_* code (positive) as an errno. */
+static int nle_to_errno(int nle)
 {
 	static const int map[] = {
 		[NLE_SUCCESS] = 0,		[NLE_FAILURE] = EIO,
@@ -68,7 +69,7 @@ static int keep_syserr(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
-int nlh_open(struct nlh *h)
+int net_nl_open(struct nlh *h)
 {
 	int r;
 
@@ -86,14 +87,14 @@ int nlh_open(struct nlh *h)
 	return 0;
 }
 
-void nlh_close(struct nlh *h)
+void net_nl_close(struct nlh *h)
 {
 	if (h->sk)
 		nl_socket_free(h->sk);	/* closes the socket too */
 	h->sk = NULL;
 }
 
-int nlh_errno(struct nlh *h, int nle)
+int net_nl_errno(struct nlh *h, int nle)
 {
 	int e = h->syserr ? h->syserr : nle_to_errno(nle);
 
@@ -112,7 +113,7 @@ int net_link_info(struct nlh *h, int ifindex, const char *ifname, int *index,
 	h->syserr = 0;
 	r = rtnl_link_get_kernel(h->sk, ifindex, ifindex ? NULL : ifname, &l);
 	if (r < 0) {
-		r = nlh_errno(h, r);
+		r = net_nl_errno(h, r);
 		return r == -ENODEV || r == -ENOENT ? 0 : r;
 	}
 	if (index)
@@ -136,7 +137,7 @@ int net_link_delete(struct nlh *h, int ifindex)
 	h->syserr = 0;
 	r = rtnl_link_delete(h->sk, l);
 	rtnl_link_put(l);
-	return r < 0 ? nlh_errno(h, r) : 0;
+	return r < 0 ? net_nl_errno(h, r) : 0;
 }
 
 /* ---- the host-side name and its record */
@@ -151,8 +152,10 @@ static uint32_t hash_str(const char *s)
 	return h;
 }
 
-void net_host_ifname(const char *name, const char *run_dir, const struct config *cfg,
-		     char out[IFNAMSIZ])
+/* The host-side name: net/veth.pair, or "cfs" + the container name cut short + a
+ * hash of run_dir (unique per daemon and container), at most IFNAMSIZ-1 bytes. */
+static void net_host_ifname(const char *name, const char *run_dir, const struct config *cfg,
+			    char out[IFNAMSIZ])
 {
 	const char *pair = config_val(cfg, K_NET_VETH_PAIR);
 
@@ -170,10 +173,11 @@ int net_record_write(const char *run_dir, const char *ifname, int ifindex)
 	char buf[64];
 	int n = snprintf(buf, sizeof(buf), "%s %d\n", ifname, ifindex);
 
-	return write_file_atomic(run_dir, RECORD_FILE, buf, (size_t)n);
+	return fileio_write_atomic(run_dir, RECORD_FILE, buf, (size_t)n);
 }
 
-int net_record_read(const char *run_dir, char ifname[IFNAMSIZ], int *ifindex)
+/* The recorded host side, read back at cleanup. */
+static int net_record_read(const char *run_dir, char ifname[IFNAMSIZ], int *ifindex)
 {
 	char path[PATH_MAX];
 	_cleanup_fclose_ FILE *f = NULL;
@@ -209,7 +213,7 @@ void net_cleanup(const char *run_dir)
 		record_remove(run_dir);
 		return;
 	}
-	r = nlh_open(&h);
+	r = net_nl_open(&h);
 	if (r < 0) {
 		log_err("veth %s: cannot open a netlink socket to remove it: %s", name, strerror(-r));
 		return;
@@ -223,7 +227,7 @@ void net_cleanup(const char *run_dir)
 	} else if (r < 0) {
 		log_err("veth %s: cannot look it up: %s", name, strerror(-r));
 	}
-	nlh_close(&h);
+	net_nl_close(&h);
 	record_remove(run_dir);
 }
 
@@ -235,7 +239,7 @@ static int plan_mac(struct net_plan *p, const char *hw, struct cfs_err *err)
 	int r;
 
 	if (!*hw) {
-		/* all random: mac_fill_random makes it locally administered unicast */
+		/* all random: parse_mac_fill_random makes it locally administered unicast */
 		memset(p->mac, 0, 6);
 		memset(mask, 0xff, 6);
 	} else {
@@ -248,7 +252,7 @@ static int plan_mac(struct net_plan *p, const char *hw, struct cfs_err *err)
 	for (int tries = 0; tries < 8; tries++) {
 		if (getentropy(rnd, sizeof(rnd)) < 0)
 			return cfs_err_set(err, errno, "net/hwaddr: no randomness: %m");
-		mac_fill_random(p->mac, mask, rnd);
+		parse_mac_fill_random(p->mac, mask, rnd);
 		for (int i = 0; i < 6; i++)
 			if (p->mac[i])
 				return 0;
@@ -354,12 +358,12 @@ int net_check(const char *name, const char *run_dir, const struct config *cfg,
 	if (parse_namespaces(config_val(cfg, K_NAMESPACES), &ns, NULL) < 0 || !(ns & CLONE_NEWNET))
 		return cfs_err_set(err, EINVAL, "net/type: veth needs a network namespace of "
 				   "its own, and namespaces lacks net");
-	r = nlh_open(&h);
+	r = net_nl_open(&h);
 	if (r < 0)
 		return cfs_err_set(err, -r, "net/type: veth: cannot open a netlink socket: %s",
 				   strerror(-r));
 	r = net_plan(&h, name, run_dir, cfg, &p, err);
-	nlh_close(&h);
+	net_nl_close(&h);
 	return r;
 }
 
@@ -386,14 +390,14 @@ static void *ns_job_main(void *data)
 		return NULL;
 	}
 	/* the socket belongs to the namespace this thread is in now */
-	r = nlh_open(&h);
+	r = net_nl_open(&h);
 	if (r < 0) {
 		j->ret = cfs_err_set(j->err, -r, "netlink socket in the container's network "
 				     "namespace: %s", strerror(-r));
 		return NULL;
 	}
 	j->ret = j->fn(&h, j->arg, j->err);
-	nlh_close(&h);
+	net_nl_close(&h);
 	return NULL;	/* the thread, and with it its namespace membership, ends here */
 }
 
@@ -454,7 +458,7 @@ static int probe_add(struct nlh *h, struct rtnl_link *l)
 	h->syserr = 0;
 	r = l ? rtnl_link_add(h->sk, l, NLM_F_CREATE | NLM_F_EXCL) : -NLE_NOMEM;
 
-	r = r < 0 ? nlh_errno(h, r) : 0;
+	r = r < 0 ? net_nl_errno(h, r) : 0;
 	if (l)
 		rtnl_link_put(l);
 	return r;

@@ -35,11 +35,6 @@ int net_setup(const char *name, const char *run_dir, const struct config *cfg,
  * Idempotent; does nothing when nothing was recorded. */
 void net_cleanup(const char *run_dir);
 
-/* The host-side name: net/veth.pair, or "cfs" + the container name cut short + a
- * hash of run_dir (unique per daemon and container), at most IFNAMSIZ-1 bytes. */
-void net_host_ifname(const char *name, const char *run_dir, const struct config *cfg,
-		     char out[IFNAMSIZ]);
-
 /* .checkconfig's "veth: ..." and "bridge: ..." lines, from creating both in a
  * throwaway network namespace. malloc'd, NULL on ENOMEM. */
 char *net_checkconfig(void);
@@ -54,14 +49,12 @@ struct nlh {
 	struct nl_sock *sk;
 	int syserr;		/* errno of the last kernel error, 0 if none */
 };
-int nlh_open(struct nlh *h);		/* 0 or -errno */
-void nlh_close(struct nlh *h);
+int net_nl_open(struct nlh *h);		/* 0 or -errno */
+void net_nl_close(struct nlh *h);
 /* A libnl result (< 0: -NLE_*) as -errno: the kernel's errno if it sent one, else
  * libnl's code mapped. Callers zero h->syserr before each request (a retried request
  * may keep the errno of its first try); this resets it too. */
-int nlh_errno(struct nlh *h, int nle);
-/* libnl's NLE_* code (positive) as an errno. */
-int nle_to_errno(int nle);
+int net_nl_errno(struct nlh *h, int nle);
 
 /* What a veth start needs, resolved from the settings and the host. */
 struct net_plan {
@@ -90,9 +83,8 @@ int net_plan(struct nlh *h, const char *name, const char *run_dir,
 int net_in_netns(pid_t pid, int (*fn)(struct nlh *h, void *arg, struct cfs_err *err),
 		 void *arg, struct cfs_err *err);
 
-/* The recorded host side: write after creating it, read back at cleanup. */
+/* The recorded host side: write after creating it (net.c reads it back at cleanup). */
 int net_record_write(const char *run_dir, const char *ifname, int ifindex);
-int net_record_read(const char *run_dir, char ifname[IFNAMSIZ], int *ifindex);
 
 /* Is the interface with ifindex (or, if ifindex is 0, named ifname) present? Then
  * 1 and its index, kind ("veth", "bridge", "" if none) and name; 0 if absent;

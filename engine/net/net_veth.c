@@ -71,7 +71,7 @@ static int veth_create(struct nlh *h, const struct net_plan *p, pid_t pid,
 	h->syserr = 0;
 	r = rtnl_link_add(h->sk, host, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0)
-		r = nlh_errno(h, r);
+		r = net_nl_errno(h, r);
 out:
 	if (host)
 		rtnl_link_put(host);
@@ -113,7 +113,7 @@ static int link_up(struct nlh *h, int ifindex)
 		rtnl_link_put(orig);
 	if (chg)
 		rtnl_link_put(chg);
-	return r < 0 ? nlh_errno(h, r) : 0;
+	return r < 0 ? net_nl_errno(h, r) : 0;
 }
 
 static int addr_add(struct nlh *h, int ifindex, const struct net_plan *p)
@@ -146,7 +146,7 @@ out:
 		nl_addr_put(local);
 	if (bcast)
 		nl_addr_put(bcast);
-	return r < 0 ? nlh_errno(h, r) : 0;
+	return r < 0 ? net_nl_errno(h, r) : 0;
 }
 
 static int route_add_default(struct nlh *h, int ifindex, struct in_addr gw)
@@ -180,7 +180,7 @@ out:
 		nl_addr_put(dst);
 	if (via)
 		nl_addr_put(via);
-	return r < 0 ? nlh_errno(h, r) : 0;
+	return r < 0 ? net_nl_errno(h, r) : 0;
 }
 
 /* Runs in a thread inside the container's network namespace. */
@@ -245,7 +245,7 @@ int net_setup(const char *name, const char *run_dir, const struct config *cfg,
 	if (strcmp(config_val(cfg, K_NET_TYPE), "veth"))
 		return 0;
 	net_cleanup(run_dir);	/* what a crashed daemon may have left of an earlier run */
-	r = nlh_open(&h);
+	r = net_nl_open(&h);
 	if (r < 0)
 		return cfs_err_set(err, -r, "net/type: veth: cannot open a netlink socket: %s",
 				   strerror(-r));
@@ -274,6 +274,6 @@ int net_setup(const char *name, const char *run_dir, const struct config *cfg,
 			net_link_delete(&h, idx);
 	}
 out:
-	nlh_close(&h);
+	net_nl_close(&h);
 	return r;
 }

@@ -36,7 +36,7 @@ char **hide_own_mounts(const char *fstype)
 
 		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
 			continue;
-		mountinfo_unescape(mnt);
+		fileio_mountinfo_unescape(mnt);
 		char **nv = realloc(v, (n + 2) * sizeof(*v));
 
 		if (!nv)

@@ -35,7 +35,8 @@ struct idmount_job {
 	const char *step;
 };
 
-int idmount_send_fd(int sock, int fd, char tag)
+/* fd over sock with a one-byte tag (idmount_recv_fd takes it). */
+static int idmount_send_fd(int sock, int fd, char tag)
 {
 	char byte = tag;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };

@@ -33,28 +33,28 @@ static const char *const readonly[] = {
 
 static int mask_fail(struct child_err *ce, int e, const char *what, const char *path)
 {
-	return child_err_set(ce, e == EXDEV ? EINVAL : e, what, path,
-			     e == EXDEV ? "resolves outside the container's root" : NULL);
+	return spawn_child_err_set(ce, e == EXDEV ? EINVAL : e, what, path,
+				   e == EXDEV ? "resolves outside the container's root" : NULL);
 }
 
 static int mask_one(int rootfd, const char *path, struct child_err *ce)
 {
 	char fp[32];
 	struct stat st;
-	int fd = in_root_open(rootfd, path, 0), r = 0;
+	int fd = mounts_in_root_open(rootfd, path, 0), r = 0;
 
 	if (fd == -ENOENT)
 		return 0;	/* this kernel has none */
 	if (fd < 0)
 		return mask_fail(ce, -fd, "mask", path);
 	if (fstat(fd, &st) < 0)
-		r = child_err_set(ce, errno, "mask", path, NULL);
+		r = spawn_child_err_set(ce, errno, "mask", path, NULL);
 	else if (S_ISDIR(st.st_mode))
-		r = mount("tmpfs", fd_path(fp, fd), "tmpfs", RO_FLAGS, "size=0,mode=0555");
+		r = mount("tmpfs", mounts_fd_path(fp, fd), "tmpfs", RO_FLAGS, "size=0,mode=0555");
 	else
-		r = mount("/dev/null", fd_path(fp, fd), NULL, MS_BIND, NULL);
+		r = mount("/dev/null", mounts_fd_path(fp, fd), NULL, MS_BIND, NULL);
 	if (r < 0)
-		r = child_err_set(ce, errno, "mask", path, NULL);
+		r = spawn_child_err_set(ce, errno, "mask", path, NULL);
 	close(fd);
 	return r;
 }
@@ -63,23 +63,23 @@ static int mask_one(int rootfd, const char *path, struct child_err *ce)
 static int readonly_one(int rootfd, const char *path, struct child_err *ce)
 {
 	char fp[32];
-	int fd = in_root_open(rootfd, path, 0), r = 0;
+	int fd = mounts_in_root_open(rootfd, path, 0), r = 0;
 
 	if (fd == -ENOENT)
 		return 0;	/* a kernel without sysrq, a /proc without irq */
 	if (fd < 0)
 		return mask_fail(ce, -fd, "read-only bind of", path);
-	if (mount(fd_path(fp, fd), fp, NULL, MS_BIND | MS_REC, NULL) < 0)
-		r = child_err_set(ce, errno, "read-only bind of", path, NULL);
+	if (mount(mounts_fd_path(fp, fd), fp, NULL, MS_BIND | MS_REC, NULL) < 0)
+		r = spawn_child_err_set(ce, errno, "read-only bind of", path, NULL);
 	close(fd);
 	if (r < 0)
 		return r;
 	/* looked up again: the new bind, not what it covers */
-	fd = in_root_open(rootfd, path, 0);
+	fd = mounts_in_root_open(rootfd, path, 0);
 	if (fd < 0)
 		return mask_fail(ce, -fd, "read-only bind of", path);
-	if (mount(NULL, fd_path(fp, fd), NULL, MS_REMOUNT | MS_BIND | RO_FLAGS, NULL) < 0)
-		r = child_err_set(ce, errno, "read-only remount of", path, NULL);
+	if (mount(NULL, mounts_fd_path(fp, fd), NULL, MS_REMOUNT | MS_BIND | RO_FLAGS, NULL) < 0)
+		r = spawn_child_err_set(ce, errno, "read-only remount of", path, NULL);
 	close(fd);
 	return r;
 }

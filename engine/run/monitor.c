@@ -107,7 +107,9 @@ static void finish(struct container *c, bool drop_ref)
 		container_put(c);
 }
 
-void monitor_finish(struct container *c)
+/* The run of c has ended (supervisor gone): record the exit status, remove the
+ * cgroups, state STOPPED. Idempotent; callable from any thread. */
+static void monitor_finish(struct container *c)
 {
 	bool drop_ref;
 	int fd;

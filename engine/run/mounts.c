@@ -26,7 +26,7 @@
 #define BIND_REMOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | \
 			    MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
 
-const char *fd_path(char buf[32], int fd)
+const char *mounts_fd_path(char buf[32], int fd)
 {
 	size_t n = sigsafe_put_str(buf, 32, 0, "/proc/self/fd/");
 
@@ -37,7 +37,7 @@ const char *fd_path(char buf[32], int fd)
 /* path resolved beneath rootfd as the container would, one component at a time:
  * the fallback of a kernel without openat2. An absolute symlink restarts at rootfd,
  * ".." at rootfd stays there, a magic link's text is taken as any other link's. */
-int in_root_walk(int rootfd, const char *path)
+int mounts_in_root_walk(int rootfd, const char *path)
 {
 	char rest[PATH_MAX], link[PATH_MAX];
 	struct stat root, st;
@@ -133,7 +133,7 @@ static int beneath(int rootfd, const char *path)
 	long fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
 
 	if (fd < 0 && errno == ENOSYS)
-		return in_root_walk(rootfd, path);
+		return mounts_in_root_walk(rootfd, path);
 	return fd < 0 ? -errno : (int)fd;
 }
 
@@ -166,7 +166,7 @@ static int make_one(int rootfd, char *path, bool file)
 	return r;
 }
 
-int in_root_open(int rootfd, const char *path, int create)
+int mounts_in_root_open(int rootfd, const char *path, int create)
 {
 	char buf[PATH_MAX];
 	size_t n;
@@ -207,13 +207,13 @@ int in_root_open(int rootfd, const char *path, int create)
 static int target_fail(struct child_err *ce, int e, const struct fstab_entry *fe)
 {
 	if (e == EXDEV)
-		return child_err_set(ce, EINVAL, "mounts: target", fe->target,
-				     "resolves outside the container's root (through a symlink "
-				     "or ..); refused");
+		return spawn_child_err_set(ce, EINVAL, "mounts: target", fe->target,
+					   "resolves outside the container's root (through a symlink "
+					   "or ..); refused");
 	if (e == ENOENT && !fe->create)
-		return child_err_set(ce, ENOENT, "mounts: target", fe->target,
-				     "does not exist (create=dir or create=file makes it)");
-	return child_err_set(ce, e, "mounts: target", fe->target, NULL);
+		return spawn_child_err_set(ce, ENOENT, "mounts: target", fe->target,
+					   "does not exist (create=dir or create=file makes it)");
+	return spawn_child_err_set(ce, e, "mounts: target", fe->target, NULL);
 }
 
 /* A second call on what is mounted at target now (a remount, a propagation
@@ -221,11 +221,11 @@ static int target_fail(struct child_err *ce, int e, const struct fstab_entry *fe
 static int mount_again(int rootfd, const char *target, unsigned long flags)
 {
 	char fp[32];
-	int fd = in_root_open(rootfd, target, 0), r = 0;
+	int fd = mounts_in_root_open(rootfd, target, 0), r = 0;
 
 	if (fd < 0)
 		return fd;
-	if (mount(NULL, fd_path(fp, fd), NULL, flags, NULL) < 0)
+	if (mount(NULL, mounts_fd_path(fp, fd), NULL, flags, NULL) < 0)
 		r = -errno;
 	close(fd);
 	return r;
@@ -248,7 +248,7 @@ static int rbind_attrs(int rootfd, const char *target, unsigned long flags)
 		attr.attr_set |= MOUNT_ATTR_NOEXEC;
 	if (!attr.attr_set)
 		return 0;
-	fd = in_root_open(rootfd, target, 0);
+	fd = mounts_in_root_open(rootfd, target, 0);
 	if (fd < 0)
 		return fd;
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
@@ -261,11 +261,11 @@ static int mount_one(const struct fstab_entry *fe, int rootfd)
 {
 	unsigned long flags = fe->flags;
 	char fp[32];
-	int fd = in_root_open(rootfd, fe->target, fe->create), r = 0;
+	int fd = mounts_in_root_open(rootfd, fe->target, fe->create), r = 0;
 
 	if (fd < 0)
 		return fd;
-	fd_path(fp, fd);
+	mounts_fd_path(fp, fd);
 	if (flags & MS_REMOUNT)
 		r = mount(NULL, fp, NULL, flags, fe->data[0] ? fe->data : NULL);
 	else if (flags & MS_BIND)
@@ -291,7 +291,7 @@ int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
 		int fd, r;
 
 		/* the target alone first: a missing one is skipped when optional */
-		fd = in_root_open(rootfd, fe->target, fe->create);
+		fd = mounts_in_root_open(rootfd, fe->target, fe->create);
 		if (fd < 0 && (fd == -EXDEV || !fe->optional))
 			return target_fail(ce, -fd, fe);
 		if (fd < 0)
@@ -301,9 +301,9 @@ int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
 		if (r == -EXDEV)
 			return target_fail(ce, EXDEV, fe);
 		if (r == -ENOSYS && (fe->flags & MS_REC))
-			return child_err_set(ce, ENOSYS, "mounts: rbind options on", fe->target,
-					     "need mount_setattr to reach the submounts "
-					     "(Linux 5.12 or later)");
+			return spawn_child_err_set(ce, ENOSYS, "mounts: rbind options on", fe->target,
+						   "need mount_setattr to reach the submounts "
+						   "(Linux 5.12 or later)");
 		if (r < 0 && !fe->optional) {
 			char what[128];
 
@@ -311,7 +311,7 @@ int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce)
 					sigsafe_put_str(what, sizeof(what), 0, "mounts: mounting "),
 					fe->fstype);
 			sigsafe_put_str(what, sizeof(what), strlen(what), " on");
-			return child_err_set(ce, -r, what, fe->target, NULL);
+			return spawn_child_err_set(ce, -r, what, fe->target, NULL);
 		}
 	}
 	return 0;

@@ -70,7 +70,7 @@ static int plan_overlay(struct rootfs_plan *s, const struct spawn_plan *p, const
 				      "must not contain ',', ':' or '\\' (overlay options)", lower, base);
 	for (int i = 0; i < ndirs; i++) {
 		snprintf(d[i], sizeof(d[i]), "%s/%s", base, dirs[i]);
-		r = mkdir_p(d[i], 0755);
+		r = fileio_mkdir_p(d[i], 0755);
 		if (r < 0)
 			return cfs_err_set_in(err, "start", -r, "rootfs.overlay: cannot make %s: %s",
 					      d[i], strerror(-r));
@@ -238,9 +238,9 @@ int rootfs_plan_hostname(struct spawn_plan *p, struct cfs_err *err)
 static int path_fail(struct child_err *ce, int e, const char *what, const char *path)
 {
 	if (e == EXDEV)
-		return child_err_set(ce, EINVAL, what, path,
-				     "resolves outside the container's root (a symlink or ..)");
-	return child_err_set(ce, e, what, path, NULL);
+		return spawn_child_err_set(ce, EINVAL, what, path,
+					   "resolves outside the container's root (a symlink or ..)");
+	return spawn_child_err_set(ce, e, what, path, NULL);
 }
 
 /* Mount a fresh filesystem on dir (made if missing) beneath rootfd. */
@@ -248,12 +248,12 @@ static int mount_fs(int rootfd, const char *dir, const char *type, unsigned long
 		    const char *data, struct child_err *ce)
 {
 	char fp[32];
-	int fd = in_root_open(rootfd, dir, 'd'), r = 0;
+	int fd = mounts_in_root_open(rootfd, dir, 'd'), r = 0;
 
 	if (fd < 0)
 		return path_fail(ce, -fd, "mount point", dir);
-	if (mount(type, fd_path(fp, fd), type, flags, data) < 0)
-		r = child_err_set(ce, errno, "mount", type, NULL);
+	if (mount(type, mounts_fd_path(fp, fd), type, flags, data) < 0)
+		r = spawn_child_err_set(ce, errno, "mount", type, NULL);
 	close(fd);
 	return r;
 }
@@ -262,13 +262,13 @@ static int root_mount(const struct rootfs_plan *s, struct child_err *ce)
 {
 	if (s->overlay) {
 		if (mount("overlay", s->root, "overlay", 0, s->overlay) < 0)
-			return child_err_set(ce, errno, "rootfs.overlay: mount overlay on",
-					     s->root, NULL);
+			return spawn_child_err_set(ce, errno, "rootfs.overlay: mount overlay on",
+						   s->root, NULL);
 		return 0;
 	}
 	/* rbind: a mount point of its own for pivot_root, with the rootfs's submounts */
 	if (mount(s->root, s->root, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return child_err_set(ce, errno, "rootfs: bind", s->root, NULL);
+		return spawn_child_err_set(ce, errno, "rootfs: bind", s->root, NULL);
 	return 0;
 }
 
@@ -279,20 +279,20 @@ static int host_sys(int rootfd, struct child_err *ce)
 {
 	const unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char fp[32];
-	int fd = in_root_open(rootfd, "sys", 'd'), r = 0;
+	int fd = mounts_in_root_open(rootfd, "sys", 'd'), r = 0;
 
 	if (fd < 0)
 		return path_fail(ce, -fd, "mount point", "sys");
-	if (mount("/sys", fd_path(fp, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
-		r = child_err_set(ce, errno, "bind the host's /sys on", "/sys", NULL);
+	if (mount("/sys", mounts_fd_path(fp, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
+		r = spawn_child_err_set(ce, errno, "bind the host's /sys on", "/sys", NULL);
 	close(fd);
 	if (r < 0)
 		return r;
-	fd = in_root_open(rootfd, "sys", 0);
+	fd = mounts_in_root_open(rootfd, "sys", 0);
 	if (fd < 0)
 		return path_fail(ce, -fd, "open", "/sys");
-	if (mount(NULL, fd_path(fp, fd), NULL, ro, NULL) < 0)
-		r = child_err_set(ce, errno, "read-only remount of", "/sys", NULL);
+	if (mount(NULL, mounts_fd_path(fp, fd), NULL, ro, NULL) < 0)
+		r = spawn_child_err_set(ce, errno, "read-only remount of", "/sys", NULL);
 	close(fd);
 	return r;
 }
@@ -345,11 +345,12 @@ static int cgroup_mounts(const struct rootfs_plan *s, int rootfd, struct child_e
 	if (r < 0)
 		return r;
 	/* nothing more is made there: as on the host, the tmpfs is read-only */
-	fd = in_root_open(rootfd, "sys/fs/cgroup", 0);
+	fd = mounts_in_root_open(rootfd, "sys/fs/cgroup", 0);
 	if (fd < 0)
 		return path_fail(ce, -fd, "open", "/sys/fs/cgroup");
-	if (mount(NULL, fd_path(fp, fd), NULL, MS_REMOUNT | MS_RDONLY | fl, "mode=755,size=64k") < 0)
-		r = child_err_set(ce, errno, "read-only remount of", "/sys/fs/cgroup", NULL);
+	if (mount(NULL, mounts_fd_path(fp, fd), NULL, MS_REMOUNT | MS_RDONLY | fl,
+		  "mode=755,size=64k") < 0)
+		r = spawn_child_err_set(ce, errno, "read-only remount of", "/sys/fs/cgroup", NULL);
 	close(fd);
 	return r;
 }
@@ -358,7 +359,7 @@ static int cgroup_mounts(const struct rootfs_plan *s, int rootfd, struct child_e
  * nothing of a previous run must be left there); only where the image has /run. */
 static int run_tmpfs(int rootfd, struct child_err *ce)
 {
-	int fd = in_root_open(rootfd, "run", 0), r;
+	int fd = mounts_in_root_open(rootfd, "run", 0), r;
 
 	if (fd < 0)
 		return 0;
@@ -378,9 +379,9 @@ static int bind_file(int devfd, const char *name, const char *src, struct child_
 	int r = 0;
 
 	if (fd < 0)
-		return child_err_set(ce, errno, "create /dev/", name, NULL);
-	if (mount(src, fd_path(fp, fd), NULL, MS_BIND, NULL) < 0)
-		r = child_err_set(ce, errno, "bind /dev/", name, NULL);
+		return spawn_child_err_set(ce, errno, "create /dev/", name, NULL);
+	if (mount(src, mounts_fd_path(fp, fd), NULL, MS_BIND, NULL) < 0)
+		r = spawn_child_err_set(ce, errno, "bind /dev/", name, NULL);
 	close(fd);
 	return r;
 }
@@ -397,7 +398,7 @@ static int make_nodes(const struct rootfs_plan *s, int devfd, bool userns,
 			continue;
 		if (i == NODE_PTMX) {
 			if (symlinkat("pts/ptmx", devfd, "ptmx") < 0)
-				return child_err_set(ce, errno, "symlink /dev/ptmx", NULL, NULL);
+				return spawn_child_err_set(ce, errno, "symlink /dev/ptmx", NULL, NULL);
 			continue;
 		}
 		/* no mknod in a user namespace: straight to the host's node */
@@ -405,7 +406,7 @@ static int make_nodes(const struct rootfs_plan *s, int devfd, bool userns,
 		    mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->major, d->minor)) == 0)
 			continue;
 		if (!userns && errno != EPERM)
-			return child_err_set(ce, errno, "mknod /dev/", d->name, NULL);
+			return spawn_child_err_set(ce, errno, "mknod /dev/", d->name, NULL);
 		/* no mknod right (a device rule without m, a user namespace): the host's */
 		sigsafe_put_str(host, sizeof(host), sigsafe_put_str(host, sizeof(host), 0, "/dev/"),
 				d->name);
@@ -427,12 +428,12 @@ static int bind_pty(int devfd, const char *name, const char *pts, int slave,
 	int fd = open(pts, O_PATH | O_NOFOLLOW | O_CLOEXEC), r;
 
 	if (fd < 0)
-		return child_err_set(ce, errno, "open", pts, NULL);
+		return spawn_child_err_set(ce, errno, "open", pts, NULL);
 	if (fstat(fd, &a) < 0 || fstat(slave, &b) < 0 || a.st_rdev != b.st_rdev ||
 	    a.st_dev != b.st_dev)
-		r = child_err_set(ce, ENXIO, "open", pts, "not the pty the daemon opened");
+		r = spawn_child_err_set(ce, ENXIO, "open", pts, "not the pty the daemon opened");
 	else
-		r = bind_file(devfd, name, fd_path(fp, fd), ce);
+		r = bind_file(devfd, name, mounts_fd_path(fp, fd), ce);
 	close(fd);
 	return r;
 }
@@ -459,7 +460,7 @@ static int dev_links(int devfd, struct child_err *ce)
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
 		if (symlinkat(links[i][0], devfd, links[i][1]) < 0)
-			return child_err_set(ce, errno, "symlink /dev/", links[i][1], NULL);
+			return spawn_child_err_set(ce, errno, "symlink /dev/", links[i][1], NULL);
 	return 0;
 }
 
@@ -473,7 +474,7 @@ static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce
 	r = mount_fs(rootfd, "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1m", ce);
 	if (r < 0)
 		return r;
-	devfd = in_root_open(rootfd, "dev", 0);
+	devfd = mounts_in_root_open(rootfd, "dev", 0);
 	if (devfd < 0)
 		return path_fail(ce, -devfd, "open", "/dev");
 	r = make_nodes(s, devfd, p->clone_flags & CLONE_NEWUSER, ce);
@@ -484,7 +485,7 @@ static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce
 	if (!r)
 		r = mount_fs(rootfd, "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, s->devpts_data, ce);
 	if (!r && mkdirat(devfd, "shm", 01777) < 0)
-		r = child_err_set(ce, errno, "mkdir /dev/shm", NULL, NULL);
+		r = spawn_child_err_set(ce, errno, "mkdir /dev/shm", NULL, NULL);
 	if (!r)
 		r = mount_fs(rootfd, "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", ce);
 	close(devfd);
@@ -498,13 +499,13 @@ static int make_dev(const struct spawn_plan *p, int rootfd, struct child_err *ce
 static int bind_hostname(int tree, int rootfd, struct child_err *ce)
 {
 	struct stat st;
-	int fd = in_root_open(rootfd, "etc/hostname", 0), r = 0;
+	int fd = mounts_in_root_open(rootfd, "etc/hostname", 0), r = 0;
 
 	if (fd < 0)
 		return 0;	/* none: left alone */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		r = child_err_set(ce, errno, "bind the hostname over", "/etc/hostname", NULL);
+		r = spawn_child_err_set(ce, errno, "bind the hostname over", "/etc/hostname", NULL);
 	close(fd);
 	return r;
 }
@@ -513,14 +514,14 @@ static int pivot(const char *root, int rootfd, struct child_err *ce)
 {
 	/* by the fd: init may not be able to walk the path (a user namespace) */
 	if (fchdir(rootfd) < 0)
-		return child_err_set(ce, errno, "chdir", root, NULL);
+		return spawn_child_err_set(ce, errno, "chdir", root, NULL);
 	/* the old root is stacked on the new one and detached from "." at once */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return child_err_set(ce, errno, "pivot_root into", root, NULL);
+		return spawn_child_err_set(ce, errno, "pivot_root into", root, NULL);
 	if (umount2(".", MNT_DETACH) < 0)
-		return child_err_set(ce, errno, "detach the old root", NULL, NULL);
+		return spawn_child_err_set(ce, errno, "detach the old root", NULL, NULL);
 	if (chdir("/") < 0)
-		return child_err_set(ce, errno, "chdir /", NULL, NULL);
+		return spawn_child_err_set(ce, errno, "chdir /", NULL, NULL);
 	return 0;
 }
 
@@ -539,7 +540,7 @@ int rootfs_setup(const struct spawn_plan *p, int given, int hostname_tree,
 	if (given < 0)
 		rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
-		r = child_err_set(ce, errno, "open the new root", s->root, NULL);
+		r = spawn_child_err_set(ce, errno, "open the new root", s->root, NULL);
 		goto out;
 	}
 	r = proc_and_sys(s, rootfd, p->clone_flags & CLONE_NEWUSER, ce);

@@ -73,20 +73,19 @@ int idmount_recv_root(int sock);
  * /etc/hostname with move_mount: init, in a user namespace, cannot look the file up
  * in the 0700 run dir. 0 or -errno with err filled. */
 int idmount_send_hostname(const struct rootfs_plan *s, int go_fd, struct cfs_err *err);
-/* fd over sock with a one-byte tag; receive one with that tag (-1: none, or another). */
-int idmount_send_fd(int sock, int fd, char tag);
+/* Receive the fd idmount.c sent over sock with a one-byte tag (-1: none, or another tag). */
 int idmount_recv_fd(int sock, char tag);
 
 /* mounts.c: open path (leading '/' ignored) beneath rootfd as O_PATH, resolved as
  * if rootfd were "/" (absolute symlinks start there, ".." stops there): never
  * leaving it. create 'd' or 'f' makes what is missing (directories, and a file for
  * 'f' at the end). */
-int in_root_open(int rootfd, const char *path, int create);
-/* The same resolution without openat2 (no create): what in_root_open falls back to on
+int mounts_in_root_open(int rootfd, const char *path, int create);
+/* The same resolution without openat2 (no create): what mounts_in_root_open falls back to on
  * a kernel that lacks it. An O_PATH fd or -errno. */
-int in_root_walk(int rootfd, const char *path);
+int mounts_in_root_walk(int rootfd, const char *path);
 /* "/proc/self/fd/N" for mounting onto what fd names. */
-const char *fd_path(char buf[32], int fd);
+const char *mounts_fd_path(char buf[32], int fd);
 /* Apply the mounts setting beneath rootfd, in order. 0 or -errno with ce filled. */
 int mounts_apply(const struct rootfs_plan *s, int rootfd, struct child_err *ce);
 

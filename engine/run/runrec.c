@@ -37,7 +37,7 @@ int runrec_write(const char *run_dir, const struct runrec *r)
 	if (path_in(tmp, sizeof(tmp), run_dir, "record.tmp") < 0 ||
 	    path_in(path, sizeof(path), run_dir, "record") < 0)
 		return -ENAMETOOLONG;
-	e = mkdir_p(run_dir, 0700);
+	e = fileio_mkdir_p(run_dir, 0700);
 	if (e < 0)
 		return e;
 	len = snprintf(text, sizeof(text), "%d %llu %d %llu\n", (int)r->supervisor_pid,

@@ -234,7 +234,7 @@ static int plan_build(struct spawn_plan *p, const struct spawn_ctx *sc, struct c
 	}
 	if (plan_env(p, config_val(c, K_ENV)) < 0)
 		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
-	r = mkdir_p(sc->run_dir, 0700);
+	r = fileio_mkdir_p(sc->run_dir, 0700);
 	if (r < 0 || !realpath(sc->run_dir, p->run_dir))
 		return cfs_err_set_in(err, "start", r < 0 ? -r : errno, "run dir %s: %s", sc->run_dir,
 				      strerror(r < 0 ? -r : errno));

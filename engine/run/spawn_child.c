@@ -39,8 +39,8 @@ struct rlimit spawn_child_nofile;
 
 /* ---- small async-signal-safe helpers used after fork ---- */
 
-int child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
-		  const char *why)
+int spawn_child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
+			const char *why)
 {
 	size_t n = sigsafe_put_str(ce->text, sizeof(ce->text), 0, what);
 
@@ -145,7 +145,7 @@ static __attribute__((noreturn)) void init_fail(int fd, int e, const char *step,
 {
 	struct child_err ce;
 
-	child_err_set(&ce, e, step, arg, NULL);
+	spawn_child_err_set(&ce, e, step, arg, NULL);
 	init_fail_err(fd, &ce);
 }
 
@@ -229,7 +229,7 @@ static int app_mask(struct child_err *ce)
 	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), r;
 
 	if (rootfd < 0)
-		return child_err_set(ce, errno, "open", "/", NULL);
+		return spawn_child_err_set(ce, errno, "open", "/", NULL);
 	r = mask_kernel_paths(rootfd, ce);
 	close(rootfd);
 	return r;

@@ -71,8 +71,8 @@ struct child_err {
 };
 
 /* ce = "WHAT[ 'ARG']: WHY" (WHY NULL: the text of e); returns -e. */
-int child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
-		  const char *why);
+int spawn_child_err_set(struct child_err *ce, int e, const char *what, const char *arg,
+			const char *why);
 
 /* The child of the daemon's vfork (it shares the daemon's memory, with every signal
  * blocked): leaves the daemon's family (setsid, fork, exit), its child clones init

@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		r = parse_mac(s, mac, mask, &err);
 		if (r == 0)
-			mac_fill_random(mac, mask, rnd);
+			parse_mac_fill_random(mac, mask, rnd);
 		break;
 	}
 	case 12: {

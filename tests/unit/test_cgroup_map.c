@@ -548,9 +548,56 @@ static void test_bpf(void)
 	   "a rule that does not parse: EINVAL naming the file (%s)", err.msg);
 }
 
+/* Is v1 file key k one setting i may write? memory.max writes memsw too, and either
+ * device list rewrites both. */
+static bool own_file(int i, int k)
+{
+	if (k < 0)
+		return false;
+	if ((int)key_canonical(k) == i)
+		return true;
+	if (i == K_MEMORY_MAX)
+		return k == K_MEMORY_SWAP_MAX;
+	if (i == K_DEVICES_DENY || i == K_DEVICES_ALLOW)
+		return k == K_DEVICES_DENY || k == K_DEVICES_ALLOW;
+	return false;
+}
+
+/* The v1 files the planner writes are the key table's v1 files (the ones an LXC
+ * "lxc.cgroup.<file>" line names), each for the setting the write is planned for. */
+static void test_v1_files(void)
+{
+	enum key_v1_part part;
+	int bad = 0, k;
+
+	reset();
+	for (int i = 0; i < K_COUNT; i++) {
+		if (key_table[i].section != SEC_CGROUP || key_table[i].flags & KF_ALIAS)
+			continue;
+		plan(V1, i);
+		for (size_t j = 0; j < nw; j++) {
+			k = key_v1_lookup(w[j].file, &part);
+			if (!own_file(i, k)) {
+				printf("# %s plans %s\n", key_table[i].name, w[j].file);
+				bad++;
+			}
+			if (k >= 0 && strcmp(key_v1_file(k, part), w[j].file))
+				bad++;
+		}
+	}
+	ok(bad == 0, "every v1 write is to a v1 file of the key table, of its own setting");
+	bad = key_v1_lookup("memory.max", &part) >= 0 || key_v1_lookup("cpu.weight", &part) >= 0;
+	ok(!bad && !key_v1_file(K_MEMORY_MAX, KEY_V1_WHOLE), "v2 names are not v1 files");
+	k = key_v1_lookup("cpu.cfs_quota_us", &part);
+	ok(k == K_CPU_MAX && part == KEY_V1_QUOTA, "cpu.cfs_quota_us is cpu.max's quota");
+	k = key_v1_lookup("cpu.shares", &part);
+	ok(k == K_CPU_SHARES && part == KEY_V1_WHOLE, "cpu.shares is the alias, whole");
+}
+
 int main(void)
 {
 	test_defaults();
+	test_v1_files();
 	test_fresh();
 	test_memory();
 	test_cpu();

@@ -4,7 +4,6 @@
  * TAP output. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,23 +11,7 @@
 #include <unistd.h>
 
 #include "run/rootfs.h"
-
-static int n_run, n_failed;
-
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_run++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", n_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "tap.h"
 
 /* "ino" of what fd names, or -errno when fd is one */
 static long long ident(int fd)
@@ -88,8 +71,8 @@ int main(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		long long want = cases[i].lands ? ino_of(root, cases[i].lands) : -ENOENT;
-		long long walk = ident(in_root_walk(root, cases[i].path));
-		long long open2 = ident(in_root_open(root, cases[i].path, 0));
+		long long walk = ident(mounts_in_root_walk(root, cases[i].path));
+		long long open2 = ident(mounts_in_root_open(root, cases[i].path, 0));
 
 		ok(walk == want, "walk '%s' lands on '%s' (%lld, want %lld)", cases[i].path,
 		   cases[i].lands ? cases[i].lands : "ENOENT", walk, want);
@@ -98,7 +81,7 @@ int main(void)
 	/* a loop of links ends */
 	ok(symlinkat("loop2", root, "loop1") == 0, "symlink %s", "loop1");
 	ok(symlinkat("loop1", root, "loop2") == 0, "symlink %s", "loop2");
-	ok(in_root_walk(root, "loop1") == -ELOOP, "a loop of links is ELOOP");
+	ok(mounts_in_root_walk(root, "loop1") == -ELOOP, "a loop of links is ELOOP");
 
 	close(root);
 	{
@@ -107,6 +90,5 @@ int main(void)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, host);
 		ok(system(cmd) == 0, "cleaned up");
 	}
-	printf("1..%d\n", n_run);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

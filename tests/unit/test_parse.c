@@ -728,27 +728,27 @@ static void test_mac_fill(void)
 	uint8_t mac[6], mask[6];
 
 	parse_mac("00:16:3e:xx:xx:xx", mac, mask, NULL);
-	mac_fill_random(mac, mask, ones);
-	ok(!memcmp(mac, "\x00\x16\x3e\xff\xff\xff", 6), "mac_fill_random keeps fixed bits");
+	parse_mac_fill_random(mac, mask, ones);
+	ok(!memcmp(mac, "\x00\x16\x3e\xff\xff\xff", 6), "parse_mac_fill_random keeps fixed bits");
 	parse_mac("00:16:3e:xx:xx:xx", mac, mask, NULL);
-	mac_fill_random(mac, mask, zeros);
-	ok(!memcmp(mac, "\x00\x16\x3e\x00\x00\x00", 6), "mac_fill_random zero entropy");
+	parse_mac_fill_random(mac, mask, zeros);
+	ok(!memcmp(mac, "\x00\x16\x3e\x00\x00\x00", 6), "parse_mac_fill_random zero entropy");
 	parse_mac("xx:xx:xx:xx:xx:xx", mac, mask, NULL);
-	mac_fill_random(mac, mask, ones);
+	parse_mac_fill_random(mac, mask, ones);
 	ok(mac[0] == 0xfe && !memcmp(mac + 1, ones, 5),
-	   "mac_fill_random all random: unicast, local (0x%02x)", mac[0]);
+	   "parse_mac_fill_random all random: unicast, local (0x%02x)", mac[0]);
 	parse_mac("xx:xx:xx:xx:xx:xx", mac, mask, NULL);
-	mac_fill_random(mac, mask, zeros);
-	ok(mac[0] == 0x02, "mac_fill_random all random zero entropy sets 0x02 (0x%02x)",
+	parse_mac_fill_random(mac, mask, zeros);
+	ok(mac[0] == 0x02, "parse_mac_fill_random all random zero entropy sets 0x02 (0x%02x)",
 	   mac[0]);
 	parse_mac("0x:00:00:00:00:01", mac, mask, NULL);
-	mac_fill_random(mac, mask, ones);
-	ok(mac[0] == 0x0e, "mac_fill_random random low nibble: multicast cleared, no 0x02"
+	parse_mac_fill_random(mac, mask, ones);
+	ok(mac[0] == 0x0e, "parse_mac_fill_random random low nibble: multicast cleared, no 0x02"
 			   " (0x%02x)",
 	   mac[0]);
 	parse_mac("x0:00:00:00:00:01", mac, mask, NULL);
-	mac_fill_random(mac, mask, ones);
-	ok(mac[0] == 0xf0, "mac_fill_random random high nibble only (0x%02x)", mac[0]);
+	parse_mac_fill_random(mac, mask, ones);
+	ok(mac[0] == 0xf0, "parse_mac_fill_random random high nibble only (0x%02x)", mac[0]);
 }
 
 /* ---- IPv4 and interface names */

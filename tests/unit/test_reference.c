@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "keys.h"
+#include "tap.h"
 
 #define MD_BEGIN "<!-- generated from the key table: begin -->\n"
 #define MD_END "<!-- generated from the key table: end -->\n"
@@ -195,71 +197,49 @@ static char *generate_man(void)
 	return out;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc(n + 1);
-	if (buf && fread(buf, 1, n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* Check (or with write, rewrite) the generated section of one document. */
-static int check_doc(int n, const char *path, const char *begin, const char *end,
-		     char *(*gen_fn)(void), bool write)
+static void check_doc(const char *path, const char *begin, const char *end,
+		      char *(*gen_fn)(void), bool write)
 {
-	char *doc = slurp(path), *gen = gen_fn(), *b, *e;
-	int ok;
+	char *doc = NULL, *gen = gen_fn(), *b = NULL, *e = NULL;
+	bool same;
 
-	if (!doc || !(b = strstr(doc, begin)) || !(e = strstr(doc, end))) {
-		printf("not ok %d - %s has the generated section markers\n", n, path);
+	if (fileio_read_alloc(path, 0, &doc) >= 0) {
+		b = strstr(doc, begin);
+		e = strstr(doc, end);
+	}
+	if (!b || !e) {
+		ok(0, "%s has the generated section markers", path);
 		free(doc);
 		free(gen);
-		return 0;
+		return;
 	}
 	e += strlen(end);
 	if (write) {
 		FILE *f = fopen(path, "w");
 
-		if (!f) {
-			printf("not ok %d - cannot write %s\n", n, path);
-			free(doc);
-			free(gen);
-			return 0;
+		ok(f != NULL, "%s can be written", path);
+		if (f) {
+			fprintf(f, "%.*s%s%s", (int)(b - doc), doc, gen, e);
+			fclose(f);
+			printf("# rewrote %s\n", path);
 		}
-		fprintf(f, "%.*s%s%s", (int)(b - doc), doc, gen, e);
-		fclose(f);
-		printf("rewrote %s\n", path);
 		free(doc);
 		free(gen);
-		return 1;
+		return;
 	}
-	ok = (size_t)(e - b) == strlen(gen) && !memcmp(b, gen, strlen(gen));
-	printf("%s %d - %s's settings tables match the key table%s\n", ok ? "ok" : "not ok", n,
-	       path, ok ? "" : " (run build/unit/test_reference --write)");
+	same = (size_t)(e - b) == strlen(gen) && !memcmp(b, gen, strlen(gen));
+	ok(same, "%s's settings tables match the key table%s", path,
+	   same ? "" : " (run build/unit/test_reference --write)");
 	free(doc);
 	free(gen);
-	return ok;
 }
 
 int main(int argc, char **argv)
 {
 	bool write = argc > 1 && !strcmp(argv[1], "--write");
-	int ok = check_doc(1, "doc/reference.md", MD_BEGIN, MD_END, generate_md, write);
 
-	ok &= check_doc(2, "man/containerfs.5", MAN_BEGIN, MAN_END, generate_man, write);
-	return !ok;
+	check_doc("doc/reference.md", MD_BEGIN, MD_END, generate_md, write);
+	check_doc("man/containerfs.5", MAN_BEGIN, MAN_END, generate_man, write);
+	return tap_done();
 }
