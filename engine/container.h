@@ -41,8 +41,8 @@ struct container {
 	char *run_dir;			/* RUN/NAME, malloc'd */
 	struct container *next_by_name, *next_by_id;	/* the registry's hash chains */
 	pthread_cond_t cond;		/* signalled when a run ends (with lock) */
-	unsigned state_opens;		/* opens of `state` for writing so far: a stop
-					 * waiting for init hands over when it changes */
+	/* opens of `state` for writing so far: a waiting stop hands over when it changes */
+	unsigned state_opens;
 	bool monitored;			/* sup_pidfd is in the monitor's epoll set */
 	bool finishing;			/* the run ended; its cleanup is under way */
 	int refs;
