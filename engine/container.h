@@ -41,6 +41,8 @@ struct container {
 	char *run_dir;			/* RUN/NAME, malloc'd */
 	struct container *next_by_name, *next_by_id;	/* the registry's hash chains */
 	pthread_cond_t cond;		/* signalled when a run ends (with lock) */
+	/* opens of `state` for writing so far: a waiting stop hands over when it changes */
+	unsigned state_opens;
 	bool monitored;			/* sup_pidfd is in the monitor's epoll set */
 	bool finishing;			/* the run ended; its cleanup is under way */
 	int refs;
@@ -136,6 +138,9 @@ int lifecycle_apply_live(struct container *c, const struct config *newcfg, enum 
 /* Is the host able to honour key k's value (e.g. EOPNOTSUPP for net_cls)? */
 int lifecycle_check_key(const struct config *cfg, enum key_id k, struct cfs_err *err);
 void lifecycle_destroy(struct container *c);
+/* `state` was opened for writing: a stop waiting for init to end hands over (its
+ * write returns; the rest of the stop goes on in the background). */
+void lifecycle_state_opened(struct container *c);
 
 /* runtime.c: the files a run shows (pid, exit_status, log, ps, statistics, ns links),
  * tasks, and what the host can do (.checkconfig). */
@@ -164,5 +169,9 @@ void monitor_adopt(struct container *c);
 bool monitor_finishing(struct container *c);
 /* Wait until c is STOPPED or timeout_ms passed; true if stopped. */
 bool monitor_wait_stopped(struct container *c, int timeout_ms);
+/* The same, also ending early when until (called with c->lock held, at each
+ * broadcast of c->cond) says so. */
+bool monitor_wait_stopped_or(struct container *c, int timeout_ms,
+			     bool (*until)(struct container *c, void *arg), void *arg);
 
 #endif

@@ -751,6 +751,16 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 	return done(c, r, err);
 }
 
+void engine_state_opened(const char *name)
+{
+	struct container *c = container_get(name);
+
+	if (c) {
+		lifecycle_state_opened(c);
+		container_put(c);
+	}
+}
+
 int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs_err *err)
 {
 	struct container *c;

@@ -477,7 +477,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
  * `state` may wait stop.timeout: a `kill` written meanwhile must not queue behind
  * it. libfuse (before 3.15) cannot set FOPEN_PARALLEL_DIRECT_WRITES, so this open
  * reply is made here, as fuse_reply_open would make it, with that flag added. The
- * kernel still takes the lock whole for an O_TRUNC open or an O_APPEND write. */
+ * kernel still takes the lock whole for an O_TRUNC open or an O_APPEND write: the
+ * open itself arrives first, and hands a waiting stop over (engine_state_opened). */
 static void reply_open_parallel(fuse_req_t req, const struct fuse_file_info *fi)
 {
 	struct fuse_open_out o;
@@ -542,10 +543,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->keep_cache = n.kind == N_VERSION;
 	/* a read-only open has nothing to apply at close: no FLUSH round trip */
 	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
-	if (n.kind == N_RT && n.arg == RT_STATE && !fi->noflush)
+	if (n.kind == N_RT && n.arg == RT_STATE && !fi->noflush) {
+		/* a stop waiting for init must not hold this writer (its O_TRUNC, which
+		 * the kernel applies after this reply, waits for the stop's write) */
+		engine_state_opened(n.cname);
 		reply_open_parallel(req, fi);
-	else
+	} else {
 		fuse_reply_open(req, fi);
+	}
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -98,6 +98,10 @@ ssize_t engine_log_pread(const char *name, const struct cfs_log_view *v, char *b
 int engine_runtime_size(const char *name, enum rt_file f, size_t *size);
 /* A verb or target state; synchronous. */
 int engine_state_write(const char *name, const char *buf, size_t len, struct cfs_err *err);
+/* `state` is being opened for writing (called before the open is answered): a
+ * `stop` waiting for init to end returns now and finishes by itself, so that the
+ * new writer's truncation and write, which the kernel holds behind it, act at once. */
+void engine_state_opened(const char *name);
 /* One host pid: move it into the container's cgroups. */
 int engine_tasks_write(const char *name, const char *buf, size_t len, struct cfs_err *err);
 /* A live statistic (empty text while stopped). */

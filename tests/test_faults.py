@@ -8,10 +8,11 @@ import os
 import resource
 import subprocess
 import threading
+import time
 
 import pytest
 
-from lib.daemon import Daemon, host_lacks, pid_alive, unmount, wait_gone
+from lib.daemon import Daemon, pid_alive, unmount, wait_gone
 from lib.fsops import errno_of, read_file, read_value, write_file
 from lib.lifecycle import containers, payload, wait_for  # noqa: F401
 
@@ -714,17 +715,15 @@ def test_an_open_log_reads_the_output_as_it_was_at_the_open(daemon, containers):
 def test_kill_acts_at_once_while_a_stop_waits(daemon, containers):
     """A stop of an init that ignores SIGTERM waits up to stop.timeout (30 s); a kill
     written meanwhile (without O_TRUNC) ends the container at once, and the stop
-    returns with it."""
-    if host_lacks(daemon, "fuse parallel writes"):
-        pytest.skip("this kernel runs the writes to one FUSE file one at a time "
-                    "(.checkconfig: fuse parallel writes)")
+    returns with it — on a kernel without parallel FUSE writes too: the kill's open
+    hands the stop over before its write."""
     c = containers("web", "ignore-term-sleep", "1000", settings={"stop.timeout": "30"})
     p = c.start()
     wait_for(lambda: "ignoring SIGTERM" in c.log(), 10, what="the payload to ignore SIGTERM")
     res, order = {}, []
 
     def verb(v):
-        # O_TRUNC would make the kernel wait for the write in flight: `printf kill 1<>state`
+        # without O_TRUNC: `printf kill 1<>state` (the O_TRUNC case is tested below)
         res[v] = write_file(c.path("state"), v + "\n", flags=os.O_WRONLY)
         order.append(v)
 
@@ -754,3 +753,156 @@ def test_kill_acts_at_once_while_a_stop_waits(daemon, containers):
     assert c.state() == "STOPPED"
     assert c.exit_status() == "137"
     assert wait_gone(p)
+
+
+def stop_in_thread(c, res):
+    """`echo stop > state` in a thread of its own (its result in res["stop"]); returns the
+    thread once the container is STOPPING (the stop waits for init to end)."""
+    t = threading.Thread(target=lambda: res.setdefault("stop", write_file(c.path("state"),
+                                                                          "stop\n")),
+                         daemon=True)
+    t.start()
+    c.wait_state("STOPPING")
+    return t
+
+
+def ignoring_term(containers, timeout, name="web"):
+    c = containers(name, "ignore-term-sleep", "1000", settings={"stop.timeout": str(timeout)})
+    p = c.start()
+    wait_for(lambda: "ignoring SIGTERM" in c.log(), 10, what="the payload to ignore SIGTERM")
+    return c, p
+
+
+def test_echo_kill_acts_at_once_while_a_stop_waits(daemon, containers):
+    """What users type: `echo kill > state` (O_TRUNC, which the kernel holds behind a
+    write in flight) from a shell while another client's `echo stop` waits out a
+    stop.timeout of 30 s: the kill acts at once, and the stop's write returns too."""
+    c, p = ignoring_term(containers, 30)
+    res = {}
+    t = stop_in_thread(c, res)
+    try:
+        sh = subprocess.run(["sh", "-c", 'echo kill > "$1"', "sh", c.path("state")],
+                            capture_output=True, text=True, timeout=10)
+        assert sh.returncode == 0, sh.stderr
+        assert c.state() == "STOPPED"
+        t.join(10)
+        assert not t.is_alive(), "the stop's write still waits after the kill"
+    finally:
+        t.join(40)
+    assert res["stop"] == 0, res
+    assert c.exit_status() == "137"
+    assert wait_gone(p)
+
+
+@pytest.mark.parametrize("verb,want", [("kill", 0), ("start", errno.EBUSY),
+                                       ("freeze", errno.EBUSY), ("stop", 0)])
+def test_any_verb_over_o_trunc_is_answered_while_a_stop_waits(daemon, containers, verb, want):
+    """Every verb written with O_TRUNC (open(O_WRONLY|O_TRUNC): the kernel truncates only
+    when no write to the file is in flight) reaches the daemon while a stop waits (30 s):
+    kill acts at once, start and freeze are refused at once (STOPPING), a second stop
+    waits for STOPPED like any stop, which the first one's kill at its stop.timeout (2 s
+    for this case) brings."""
+    c, p = ignoring_term(containers, 2 if verb == "stop" else 30)
+    res = {}
+    t = stop_in_thread(c, res)
+    try:
+        got = write_file(c.path("state"), verb + "\n")
+        assert got == want, (verb, got, c.last_error())
+        t.join(10)
+        assert not t.is_alive(), "the first stop's write still waits"
+        assert res["stop"] == 0, res
+        if verb in ("kill", "stop"):
+            assert c.state() == "STOPPED"
+            assert c.exit_status() == "137"
+        else:
+            assert c.state() == "STOPPING"
+            assert "STOPPING" in c.last_error(), c.last_error()
+    finally:
+        c.write_state("kill")
+        t.join(40)
+    assert c.state() == "STOPPED"
+    assert wait_gone(p)
+
+
+def test_stop_alone_returns_only_when_stopped(daemon, containers):
+    """A stop that no other writer meets waits for init: readers of `state` meanwhile do
+    not make it return early, and its write returns with the container STOPPED."""
+    c, p = ignoring_term(containers, 2)
+    res = {}
+    t = stop_in_thread(c, res)
+    try:
+        for _ in range(5):
+            read_file(c.path("state"))
+        t.join(20)
+        assert not t.is_alive(), "the stop did not end"
+    finally:
+        t.join(40)
+    assert res["stop"] == 0, res
+    assert c.state() == "STOPPED"
+    assert c.exit_status() == "137"
+    assert wait_gone(p)
+
+
+def test_handed_over_stop_still_kills_at_its_timeout(daemon, containers):
+    """A writer that opens `state` and writes nothing still frees the stop's write; the
+    stop then goes on by itself and kills init at stop.timeout (2 s), recorded as a stop."""
+    c, p = ignoring_term(containers, 2)
+    res = {}
+    t = stop_in_thread(c, res)
+    try:
+        os.close(os.open(c.path("state"), os.O_WRONLY | os.O_CLOEXEC))
+        t.join(10)
+        assert not t.is_alive(), "the stop's write did not return at the open"
+        assert res["stop"] == 0, res
+        c.wait_state("STOPPED", 20)
+    finally:
+        t.join(40)
+    assert c.exit_status() == "137"
+    assert read_file(c.path("runs")).splitlines()[-1].split()[1:] == ["137", "stop"]
+    assert wait_gone(p)
+
+
+def test_handed_over_stop_leaves_a_new_run_alone(daemon, containers):
+    """A handed-over stop whose run was killed meanwhile does nothing at its deadline to
+    the run started after it."""
+    c, _p = ignoring_term(containers, 2)
+    res = {}
+    t = stop_in_thread(c, res)
+    try:
+        assert write_file(c.path("state"), "kill\n") == 0
+        t.join(10)
+        assert not t.is_alive()
+    finally:
+        t.join(40)
+    assert res["stop"] == 0, res
+    p2 = c.start()
+    # past the old stop's deadline
+    time.sleep(4)
+    assert c.state() == "RUNNING"
+    assert c.pid() == p2 and pid_alive(p2)
+    c.do("kill")
+    assert wait_gone(p2)
+
+
+def test_rmdir_during_a_handed_over_stop(daemon, containers):
+    """rmdir while a handed-over stop goes on is refused (STOPPING); once killed the
+    container is removed, and a new container of the same name is not touched."""
+    c, p = ignoring_term(containers, 30)
+    res = {}
+    t = stop_in_thread(c, res)
+    try:
+        os.close(os.open(c.path("state"), os.O_WRONLY | os.O_CLOEXEC))
+        t.join(10)
+        assert not t.is_alive()
+        assert errno_of(os.rmdir, c.path()) == errno.EBUSY
+        assert c.state() == "STOPPING"
+        assert write_file(c.path("state"), "kill\n") == 0
+    finally:
+        t.join(40)
+    assert res["stop"] == 0, res
+    assert wait_gone(p)
+    os.rmdir(c.path())
+    c2, p2 = ignoring_term(containers, 1)
+    assert c2.state() == "RUNNING" and pid_alive(p2)
+    c2.do("kill")
+    assert wait_gone(p2)

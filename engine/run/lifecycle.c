@@ -5,6 +5,7 @@
  * resource acquired is recorded in a struct start_run, so a failed start leaves
  * nothing behind (cgroups, processes, records): start_rollback undoes it. */
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "cgroup/cgroup.h"
 #include "container.h"
 #include "log.h"
+#include "monotime.h"
 #include "net/net.h"
 #include "config/parse.h"
 
@@ -50,9 +52,14 @@ void lifecycle_start_threads(void)
 
 static atomic_int reboots_running;	/* restarts after a reboot inside, under way */
 static atomic_bool reboots_refused;
+static atomic_int handovers_running;	/* stops handed over, still under way */
 
 void lifecycle_fini(void)
 {
+	/* a stop handed over ends by itself, at its deadline at the latest (the kill
+	 * needs the monitor), as a stop in a request would */
+	while (atomic_load(&handovers_running) > 0)
+		usleep(10000);
 	monitor_fini();
 	/* the monitor is gone, so no restart begins now; wait for those under way */
 	reboots_refused = true;
@@ -284,14 +291,105 @@ static int auto_stop_signal(pid_t init_pid)
 	return SIGTERM;
 }
 
-static int do_stop(struct container *c, struct cfs_err *err)
+void lifecycle_state_opened(struct container *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->state_opens++;
+	pthread_cond_broadcast(&c->cond);	/* a waiting stop looks at state_opens */
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A stop handed over: the rest of its wait and then the kill, with no request in
+ * flight. It acts only on the run it was stopping, still STOPPING, in a container
+ * not removed: a kill, a restart or an rmdir meanwhile leaves it nothing to do. */
+struct handover {
+	struct container *c;	/* a reference of its own */
+	long long deadline;	/* monotonic ms: the stop's stop.timeout */
+	struct runrec rec;	/* the run being stopped */
+};
+
+static void *handover_main(void *arg)
+{
+	struct handover *h = arg;
+	struct container *c = h->c;
+	long long left = h->deadline - monotonic_ms();
+	bool same;
+
+	if (!monitor_wait_stopped(c, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left)) {
+		pthread_mutex_lock(&c->op_lock);
+		pthread_mutex_lock(&c->lock);
+		same = !c->removed && c->state == ST_STOPPING && c->has_rec &&
+		       c->rec.supervisor_pid == h->rec.supervisor_pid &&
+		       c->rec.supervisor_start == h->rec.supervisor_start;
+		pthread_mutex_unlock(&c->lock);
+		if (same) {
+			struct cfs_err err = { 0 };
+
+			if (do_kill(c, &err) < 0) {
+				cfs_err_context(&err, "stop");
+				log_err("%s: %s", c->name, err.msg);
+				container_set_error(c, err.msg);
+			}
+		}
+		pthread_mutex_unlock(&c->op_lock);
+	}
+	container_put(c);
+	free(h);
+	atomic_fetch_sub(&handovers_running, 1);
+	return NULL;
+}
+
+/* 0: a thread of its own finishes the stop by deadline; -1: it could not be made
+ * (the stop then goes on waiting in its request). */
+static int hand_over(struct container *c, long long deadline)
+{
+	struct handover *h = calloc(1, sizeof(*h));
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	if (!h)
+		return -1;
+	h->c = c;
+	h->deadline = deadline;
+	pthread_mutex_lock(&c->lock);
+	h->rec = c->rec;
+	pthread_mutex_unlock(&c->lock);
+	container_ref(c);
+	atomic_fetch_add(&handovers_running, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &attr, handover_main, h);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		log_err("%s: cannot hand the stop over: %s", c->name, strerror(r));
+		atomic_fetch_sub(&handovers_running, 1);
+		container_put(c);
+		free(h);
+		return -1;
+	}
+	return 0;
+}
+
+static bool opened_since(struct container *c, void *arg)
+{
+	return c->state_opens != *(const unsigned *)arg;
+}
+
+/* may_hand_over: a `stop` written to `state` (not a restart's, which must start
+ * again after it) returns early when another writer opens `state` while it waits
+ * for init: the kernel would hold that writer's O_TRUNC (and, without parallel
+ * writes, its write) until this write returned. */
+static int do_stop(struct container *c, bool may_hand_over, struct cfs_err *err)
 {
 	int sig = SIGTERM, timeout;
 	bool is_auto;
 	pid_t init_pid;
 	uint64_t t;
+	unsigned opens;
 
 	pthread_mutex_lock(&c->lock);
+	opens = c->state_opens;	/* the writer of this stop opened before it */
 	is_auto = !strcmp(config_val(&c->cfg, K_STOP_SIGNAL), "auto");
 	if (!is_auto)
 		parse_signal(config_val(&c->cfg, K_STOP_SIGNAL), &sig, NULL);
@@ -312,14 +410,30 @@ static int do_stop(struct container *c, struct cfs_err *err)
 		return 0;	/* it ended meanwhile */
 	/* the wait (up to stop.timeout) holds no op lock: kill acts at once and other
 	 * writes do not queue behind it; STOPPING keeps starts, freezes and tasks out */
-	bool ended = false;
+	bool ended = false, handed = false;
 
 	if (send_init_signal(c, sig) == 0) {
+		long long deadline = monotonic_ms() + timeout * 1000LL, left;
+
 		pthread_mutex_unlock(&c->op_lock);
-		ended = monitor_wait_stopped(c, timeout * 1000);
+		while (!ended && (left = deadline - monotonic_ms()) > 0) {
+			bool opened;
+
+			ended = monitor_wait_stopped_or(c, (int)left,
+							may_hand_over ? opened_since : NULL, &opens);
+			pthread_mutex_lock(&c->lock);
+			opened = c->state_opens != opens;
+			pthread_mutex_unlock(&c->lock);
+			if (!ended && may_hand_over && opened) {
+				handed = hand_over(c, deadline) == 0;
+				if (handed)
+					break;
+				may_hand_over = false;	/* no thread: wait here */
+			}
+		}
 		pthread_mutex_lock(&c->op_lock);
 	}
-	if (ended || get_state(c) == ST_STOPPED)
+	if (handed || ended || get_state(c) == ST_STOPPED)
 		return 0;
 	return do_kill(c, err);
 }
@@ -375,7 +489,7 @@ int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err 
 		return do_start(c, err);
 	}
 	if (!strcmp(verb, "stop") || !strcmp(verb, "STOPPED"))
-		return st == ST_STOPPED ? 0 : do_stop(c, err);
+		return st == ST_STOPPED ? 0 : do_stop(c, true, err);
 	if (!strcmp(verb, "kill"))
 		return st == ST_STOPPED ? 0 : do_kill(c, err);
 	if (!strcmp(verb, "freeze") || !strcmp(verb, "FROZEN")) {
@@ -389,7 +503,7 @@ int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err 
 		return st == ST_FROZEN ? do_thaw(c, err) : busy(c, "thaw", err);
 	}
 	if (!strcmp(verb, "restart")) {
-		int r = running ? do_stop(c, err) : 0;
+		int r = running ? do_stop(c, false, err) : 0;
 
 		if (r == 0 && get_state(c) != ST_STOPPED)
 			r = busy(c, "restart", err);	/* the old run has not ended */

@@ -142,6 +142,12 @@ bool monitor_finishing(struct container *c)
 
 bool monitor_wait_stopped(struct container *c, int timeout_ms)
 {
+	return monitor_wait_stopped_or(c, timeout_ms, NULL, NULL);
+}
+
+bool monitor_wait_stopped_or(struct container *c, int timeout_ms,
+			     bool (*until)(struct container *c, void *arg), void *arg)
+{
 	struct timespec ts;
 	bool stopped;
 
@@ -153,7 +159,7 @@ bool monitor_wait_stopped(struct container *c, int timeout_ms)
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&c->lock);
-	while (c->state != ST_STOPPED) {
+	while (c->state != ST_STOPPED && !(until && until(c, arg))) {
 		if (!thread_running && c->sup_pidfd >= 0) {
 			/* no monitor thread (start-up): poll the supervisor ourselves */
 			struct pollfd p = { .fd = c->sup_pidfd, .events = POLLIN };
