@@ -27,6 +27,21 @@ def _features(text):
     return out
 
 
+def test_checkconfig_says_which_system_calls_the_kernel_has(daemon):
+    """openat2 and mount_setattr: the lines agree with what the kernel answers here."""
+    import ctypes
+    import errno
+    libc = ctypes.CDLL(None, use_errno=True)
+    text = read_file(daemon.path(".checkconfig"))
+    for name, nr in (("openat2", 437), ("mount_setattr", 442)):  # one number on every arch
+        ctypes.set_errno(0)
+        r = libc.syscall(nr, -1, b"", None, 0, 0)
+        has = r == 0 or ctypes.get_errno() != errno.ENOSYS
+        lines = [l for l in text.splitlines() if l.startswith(name + ": ")]
+        assert len(lines) == 1, (name, text)
+        assert lines[0].startswith(f"{name}: yes") == has, (lines[0], has)
+
+
 def test_checkconfig_lines(daemon):
     text = read_file(daemon.path(".checkconfig"))
     assert text.endswith("\n")

@@ -1,6 +1,7 @@
 /* runtime.c - the runtime files of a container: state, pid, exit_status, tasks,
  * ps, log, last_error, the live statistics, ns/ links, and .checkconfig. */
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -337,6 +339,13 @@ char *runtime_checkconfig(void)
 	return out;
 }
 
+/* Does the kernel know system call nr? Called with arguments it refuses, so it
+ * answers ENOSYS or another error without acting. */
+static bool has_syscall(long nr)
+{
+	return syscall(nr, -1, "", NULL, 0, 0) == 0 || errno != ENOSYS;
+}
+
 static char *checkconfig_text(void)
 {
 	static const char *const ns[] = { "mnt", "pid", "uts", "ipc", "net", "user", "cgroup", "time" };
@@ -362,6 +371,11 @@ static char *checkconfig_text(void)
 	fprintf(f, "seccomp filter: %s\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 ? "yes" : "no");
 	/* a user namespace with an idmap mounts its rootfs idmapped (idmount.c) */
 	fprintf(f, "idmapped mounts: %s\n", idmount_checkconfig());
+	fprintf(f, "openat2: %s\n", has_syscall(SYS_openat2) ? "yes" :
+		"no (mount targets are resolved by a walk of their components instead)");
+	fprintf(f, "mount_setattr: %s\n", has_syscall(SYS_mount_setattr) ? "yes" :
+		"no (a system container with ro, nosuid, nodev or noexec on an rbind mount does "
+		"not start: its submounts could not be made so)");
 	fprintf(f, "privileged containers: not root-safe (privileged = 1: root inside is root "
 		   "on the host; privileged = 0: a user namespace, root inside is an unprivileged "
 		   "id of root's /etc/subuid range; default privileged = %s)\n",
