@@ -37,6 +37,21 @@ static double attr_timeout(const struct node *n)
 	       (n->kind == N_RT && n->arg == RT_STATE) ? CACHE_FOREVER : 0.0;
 }
 
+/* The kernel drops a file's pages when a fresh GETATTR shows another length or
+ * mtime than the attributes it kept (auto_inval_data). `state` changes only with
+ * the state, every state change has a later mtime than the one before
+ * (engine.c) and first invalidates the attributes (events_on_change), so the
+ * first read after a change asks for them again, finds the new mtime and reads
+ * the page again; until then its reads cost no round trip. The notifier thread
+ * also drops the page itself (events.c). Writers stay direct_io. */
+static bool auto_inval_data;
+
+static bool page_cached(const struct node *n, int flags)
+{
+	return auto_inval_data && n->kind == N_RT && n->arg == RT_STATE &&
+	       (flags & O_ACCMODE) == O_RDONLY;
+}
+
 /* The engine checks what a caller who is not root writes (delegation): every
  * operation that may change something first says for whom it is made. */
 static void as_req(fuse_req_t req)
@@ -452,10 +467,16 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = fh_track(&h->link, handle_free_link);
-	/* .version never changes: the page cache may keep it; everything else is read
-	 * from us each time */
-	fi->direct_io = n.kind != N_VERSION;
-	fi->keep_cache = n.kind == N_VERSION;
+	/* .version never changes and a read-only `state` is kept as long as it is
+	 * unchanged (see page_cached): the page cache may keep them; everything else
+	 * is read from us each time */
+	if (n.kind == N_VERSION || page_cached(&n, fi->flags)) {
+		fi->direct_io = 0;
+		fi->keep_cache = 1;
+		h->cached = n.kind != N_VERSION;
+	} else {
+		fi->direct_io = 1;
+	}
 	/* a read-only open has nothing to apply at close: no FLUSH round trip */
 	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	fuse_reply_open(req, fi);
@@ -773,6 +794,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* listings carry attributes when the kernel finds them useful */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	/* a kept page goes when its file's attributes show a change (page_cached) */
+	conn->want &= ~FUSE_CAP_EXPLICIT_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) {
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+		auto_inval_data = true;
+	}
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
