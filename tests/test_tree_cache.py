@@ -1,10 +1,14 @@
 """What the kernel keeps of the tree: a read-only `state` is served from the page cache
 while it is unchanged, and every change reaches readers at once — a new open, and a
 descriptor kept open and read again from its start (pread), whether the change came
-from a write or from the container's own exit."""
+from a write or from the container's own exit. The top level's listing is kept between
+opens until a mkdir or rmdir changes it."""
 import os
+import re
 import signal
 import threading
+
+import pytest
 
 from lib.fsops import read_file
 from lib.lifecycle import containers, read_until
@@ -80,3 +84,32 @@ def test_unchanged_state_is_read_without_the_daemon(daemon, web):
         assert got == ["STOPPED\n"]
     finally:
         os.close(fd)
+
+
+def _listings(daemon):
+    """READDIR and READDIRPLUS requests the daemon has seen (its -d trace)."""
+    with open(daemon.stderr_files[-1], errors="replace") as f:
+        return len(re.findall(r"opcode: READDIR(?:PLUS)? ", f.read()))
+
+
+@pytest.mark.daemon_opts("-d")
+def test_top_listing_is_kept_until_it_changes(daemon):
+    for n in ("a", "b"):
+        os.mkdir(daemon.path(n))
+    names = {".version", ".checkconfig", ".events"}
+    assert set(os.listdir(daemon.mnt)) == names | {"a", "b"}
+    before = _listings(daemon)
+    assert before > 0
+    assert set(os.listdir(daemon.mnt)) == names | {"a", "b"}
+    assert _listings(daemon) == before, "an unchanged top level was listed again"
+    os.mkdir(daemon.path("c"))
+    assert set(os.listdir(daemon.mnt)) == names | {"a", "b", "c"}
+    os.rmdir(daemon.path("a"))
+    assert set(os.listdir(daemon.mnt)) == names | {"b", "c"}
+    # a container's own directory is listed each time (ns/ links, temp files)
+    before = _listings(daemon)
+    os.listdir(daemon.path("b"))
+    os.listdir(daemon.path("b"))
+    assert _listings(daemon) >= before + 2
+    for n in ("b", "c"):
+        os.rmdir(daemon.path(n))
