@@ -46,10 +46,70 @@ static double attr_timeout(const struct node *n)
  * also drops the page itself (events.c). Writers stay direct_io. */
 static bool auto_inval_data;
 
+/* But a writer's open with O_TRUNC sets the kernel's length of the file to 0 and,
+ * while its write (a start, a stop) is in flight, the kernel may keep that length
+ * and the page whatever GETATTR answers: so while `state` is open for writing,
+ * new readers get direct_io, read from us. The containers whose state is open
+ * for writing, with how many such opens (a short list: writes are few at once). */
+static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { uint64_t cid; unsigned n; } *writers;
+static size_t writers_n, writers_cap;
+
+static bool is_state(const struct node *n)
+{
+	return n->kind == N_RT && n->arg == RT_STATE;
+}
+
+static bool state_writer(const struct node *n, int flags)
+{
+	return is_state(n) && (flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* One more (delta 1) or one less (-1) open of n's state for writing; -ENOMEM. */
+static int writers_add(const struct node *n, int delta)
+{
+	size_t i;
+	int r = 0;
+
+	pthread_mutex_lock(&writers_lock);
+	for (i = 0; i < writers_n && writers[i].cid != n->cid; i++)
+		;
+	if (i == writers_n && delta > 0) {
+		if (writers_n == writers_cap) {
+			size_t cap = writers_cap ? writers_cap * 2 : 8;
+			void *w = realloc(writers, cap * sizeof(*writers));
+
+			if (!w) {
+				r = -ENOMEM;
+				goto out;
+			}
+			writers = w;
+			writers_cap = cap;
+		}
+		writers[writers_n].cid = n->cid;
+		writers[writers_n++].n = 0;
+	}
+	if (i < writers_n) {
+		writers[i].n += delta;
+		if (!writers[i].n)
+			writers[i] = writers[--writers_n];
+	}
+out:
+	pthread_mutex_unlock(&writers_lock);
+	return r;
+}
+
 static bool page_cached(const struct node *n, int flags)
 {
-	return auto_inval_data && n->kind == N_RT && n->arg == RT_STATE &&
-	       (flags & O_ACCMODE) == O_RDONLY;
+	bool written = false;
+
+	if (!auto_inval_data || !is_state(n) || (flags & O_ACCMODE) != O_RDONLY)
+		return false;
+	pthread_mutex_lock(&writers_lock);
+	for (size_t i = 0; i < writers_n && !written; i++)
+		written = writers[i].cid == n->cid;
+	pthread_mutex_unlock(&writers_lock);
+	return !written;
 }
 
 /* The engine checks what a caller who is not root writes (delegation): every
@@ -458,9 +518,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 	} else if (r == 0) {
 		as_req(req);
-		r = handle_open(&n, fi->flags, &h);
+		r = state_writer(&n, fi->flags) ? writers_add(&n, 1) : 0;
+		if (r == 0)
+			r = handle_open(&n, fi->flags, &h);
 		if (r == 0)
 			handle_set_owner(h, fuse_req_ctx(req));
+		else if (state_writer(&n, fi->flags) && r != -ENOMEM)
+			writers_add(&n, -1);
 	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -586,6 +650,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (handle_commit(h, &err) < 0 && err.msg[0])
 			engine_set_last_error(h->node.cname, err.msg);
 		pthread_mutex_unlock(&h->lock);
+		if (state_writer(&h->node, h->flags))
+			writers_add(&h->node, -1);
 	}
 	fh_release(&h->link);
 	fh_put(&h->link);
