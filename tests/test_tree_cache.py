@@ -113,3 +113,38 @@ def test_top_listing_is_kept_until_it_changes(daemon):
     assert _listings(daemon) >= before + 2
     for n in ("b", "c"):
         os.rmdir(daemon.path(n))
+
+
+@pytest.mark.timeout(90)
+def test_state_read_during_a_waiting_stop(daemon, containers):
+    """A stop that waits (init ignores SIGTERM) is a write to state in progress. Every
+    read meanwhile is a whole state, and once events has announced STOPPING every new
+    read says so (with its length), though the writer's O_TRUNC open emptied the
+    kernel's idea of the file's length."""
+    c = containers("web", "ignore-term-sleep", "1000", settings={"stop.timeout": "2"})
+    for _ in range(3):
+        c.start()
+        assert read_file(c.path("state")) == "RUNNING\n"  # the page is filled
+        ev = os.open(c.path("events"), os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        res, seen = {}, set()
+        t = threading.Thread(target=lambda: res.setdefault("stop", c.write_state("stop")),
+                             daemon=True)
+        try:
+            assert os.read(ev, 4096) == b"web RUNNING\n"
+            t.start()
+            text = ""
+            while "web STOPPING\n" not in text:
+                seen.add(read_file(c.path("state")))
+                try:
+                    text += os.read(ev, 4096).decode()
+                except BlockingIOError:
+                    pass
+            for _ in range(3):
+                assert read_file(c.path("state")) == "STOPPING\n"
+                assert os.stat(c.path("state")).st_size == len("STOPPING\n")
+        finally:
+            t.join(40)
+            os.close(ev)
+        assert seen <= {"RUNNING\n", "STOPPING\n"}, seen
+        assert res.get("stop") == 0, res
+        assert read_file(c.path("state")) == "STOPPED\n"
