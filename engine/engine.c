@@ -65,23 +65,6 @@ static bool ts_before(struct timespec a, struct timespec b)
 	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
 }
 
-/* The time of a new state: later than the last one's even when the clock did not
- * move (or went back). The kernel keeps `state`'s page and compares its mtime to
- * drop it, so no two states may share one. */
-static struct timespec next_state_time(struct timespec prev)
-{
-	struct timespec t = now_ts();
-
-	if (!ts_before(prev, t)) {
-		t = prev;
-		if (++t.tv_nsec >= 1000000000L) {
-			t.tv_sec++;
-			t.tv_nsec = 0;
-		}
-	}
-	return t;
-}
-
 /* ---- registry ---- */
 
 static size_t hash_name(const char *name)
@@ -317,7 +300,7 @@ bool container_set_state_from(struct container *c, unsigned from_mask, enum cfs_
 	pthread_mutex_lock(&c->lock);
 	ok = (from_mask >> c->state) & 1u;
 	if (ok && c->state != st)
-		c->state_time = next_state_time(c->state_time);
+		c->state_time = now_ts();
 	if (ok)
 		c->state = st;
 	pthread_mutex_unlock(&c->lock);
@@ -335,7 +318,7 @@ void container_set_state(struct container *c, enum cfs_state st)
 	pthread_mutex_lock(&c->lock);
 	changed = c->state != st;
 	if (changed)
-		c->state_time = next_state_time(c->state_time);
+		c->state_time = now_ts();
 	c->state = st;
 	pthread_mutex_unlock(&c->lock);
 	if (changed && event_fn)

@@ -46,10 +46,6 @@ static bool wake_pending, stopping;
 static pthread_t notifier;
 static bool notifier_running;
 static struct fuse_session *session;
-/* `state` inodes whose kept page the notifier drops (a notify with pages waits for
- * page locks, so it is never sent from a request's handler or under a lock) */
-static fuse_ino_t *inval_q;
-static size_t inval_n, inval_cap;
 
 static bool matches(const struct ev_handle *h, const char *name)
 {
@@ -153,22 +149,8 @@ void events_on_change(const char *name, enum cfs_state st, void *data)
 	 * negative offset): that takes no inode or page lock in the kernel, so it is
 	 * safe here, even inside the handler of a write to that very file, and it is
 	 * done before the change is announced, so a stat after it sees the new length. */
-	if (session && engine_exists(name, &cid)) {
-		fuse_ino_t ino = node_ino(cid, SUB_RT + RT_STATE);
-
-		fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
-		if (inval_n == inval_cap) {
-			size_t cap = inval_cap ? inval_cap * 2 : 16;
-			fuse_ino_t *q = realloc(inval_q, cap * sizeof(*q));
-
-			if (q) {
-				inval_q = q;
-				inval_cap = cap;
-			}
-		}
-		if (inval_n < inval_cap)	/* else the attributes' mtime drops it */
-			inval_q[inval_n++] = ino;
-	}
+	if (session && engine_exists(name, &cid))
+		fuse_lowlevel_notify_inval_inode(session, node_ino(cid, SUB_RT + RT_STATE), -1, 0);
 	ev_seq++;
 	struct ev_entry *e = &ring[ev_seq % EV_RING];
 
@@ -212,24 +194,7 @@ static void *notifier_main(void *arg)
 				h->ph = NULL;
 			}
 		}
-		while (inval_n && session) {
-			/* the session outlives this thread (events_fini joins it first) */
-			struct fuse_session *se = session;
-			fuse_ino_t *q = inval_q;
-			size_t n = inval_n;
-
-			inval_q = NULL;
-			inval_n = inval_cap = 0;
-			pthread_mutex_unlock(&ev_lock);
-			for (size_t i = 0; i < n; i++)
-				fuse_lowlevel_notify_inval_inode(se, q[i], 0, 0);
-			free(q);
-			pthread_mutex_lock(&ev_lock);
-		}
 	}
-	free(inval_q);
-	inval_q = NULL;
-	inval_n = inval_cap = 0;
 	pthread_mutex_unlock(&ev_lock);
 	return NULL;
 }

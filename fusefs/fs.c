@@ -37,81 +37,6 @@ static double attr_timeout(const struct node *n)
 	       (n->kind == N_RT && n->arg == RT_STATE) ? CACHE_FOREVER : 0.0;
 }
 
-/* The kernel drops a file's pages when a fresh GETATTR shows another length or
- * mtime than the attributes it kept (auto_inval_data). `state` changes only with
- * the state, every state change has a later mtime than the one before
- * (engine.c) and first invalidates the attributes (events_on_change), so the
- * first read after a change asks for them again, finds the new mtime and reads
- * the page again; until then its reads cost no round trip. The notifier thread
- * also drops the page itself (events.c). Writers stay direct_io. */
-static bool auto_inval_data;
-
-/* But a writer's open with O_TRUNC sets the kernel's length of the file to 0 and,
- * while its write (a start, a stop) is in flight, the kernel may keep that length
- * and the page whatever GETATTR answers: so while `state` is open for writing,
- * new readers get direct_io, read from us. The containers whose state is open
- * for writing, with how many such opens (a short list: writes are few at once). */
-static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct { uint64_t cid; unsigned n; } *writers;
-static size_t writers_n, writers_cap;
-
-static bool is_state(const struct node *n)
-{
-	return n->kind == N_RT && n->arg == RT_STATE;
-}
-
-static bool state_writer(const struct node *n, int flags)
-{
-	return is_state(n) && (flags & O_ACCMODE) != O_RDONLY;
-}
-
-/* One more (delta 1) or one less (-1) open of n's state for writing; -ENOMEM. */
-static int writers_add(const struct node *n, int delta)
-{
-	size_t i;
-	int r = 0;
-
-	pthread_mutex_lock(&writers_lock);
-	for (i = 0; i < writers_n && writers[i].cid != n->cid; i++)
-		;
-	if (i == writers_n && delta > 0) {
-		if (writers_n == writers_cap) {
-			size_t cap = writers_cap ? writers_cap * 2 : 8;
-			void *w = realloc(writers, cap * sizeof(*writers));
-
-			if (!w) {
-				r = -ENOMEM;
-				goto out;
-			}
-			writers = w;
-			writers_cap = cap;
-		}
-		writers[writers_n].cid = n->cid;
-		writers[writers_n++].n = 0;
-	}
-	if (i < writers_n) {
-		writers[i].n += delta;
-		if (!writers[i].n)
-			writers[i] = writers[--writers_n];
-	}
-out:
-	pthread_mutex_unlock(&writers_lock);
-	return r;
-}
-
-static bool page_cached(const struct node *n, int flags)
-{
-	bool written = false;
-
-	if (!auto_inval_data || !is_state(n) || (flags & O_ACCMODE) != O_RDONLY)
-		return false;
-	pthread_mutex_lock(&writers_lock);
-	for (size_t i = 0; i < writers_n && !written; i++)
-		written = writers[i].cid == n->cid;
-	pthread_mutex_unlock(&writers_lock);
-	return !written;
-}
-
 /* The engine checks what a caller who is not root writes (delegation): every
  * operation that may change something first says for whom it is made. */
 static void as_req(fuse_req_t req)
@@ -518,29 +443,19 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 	} else if (r == 0) {
 		as_req(req);
-		r = state_writer(&n, fi->flags) ? writers_add(&n, 1) : 0;
-		if (r == 0)
-			r = handle_open(&n, fi->flags, &h);
+		r = handle_open(&n, fi->flags, &h);
 		if (r == 0)
 			handle_set_owner(h, fuse_req_ctx(req));
-		else if (state_writer(&n, fi->flags) && r != -ENOMEM)
-			writers_add(&n, -1);
 	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
 	fi->fh = fh_track(&h->link, handle_free_link);
-	/* .version never changes and a read-only `state` is kept as long as it is
-	 * unchanged (see page_cached): the page cache may keep them; everything else
-	 * is read from us each time */
-	if (n.kind == N_VERSION || page_cached(&n, fi->flags)) {
-		fi->direct_io = 0;
-		fi->keep_cache = 1;
-		h->cached = n.kind != N_VERSION;
-	} else {
-		fi->direct_io = 1;
-	}
+	/* .version never changes: the page cache may keep it; everything else is read
+	 * from us each time */
+	fi->direct_io = n.kind != N_VERSION;
+	fi->keep_cache = n.kind == N_VERSION;
 	/* a read-only open has nothing to apply at close: no FLUSH round trip */
 	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	fuse_reply_open(req, fi);
@@ -650,8 +565,6 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (handle_commit(h, &err) < 0 && err.msg[0])
 			engine_set_last_error(h->node.cname, err.msg);
 		pthread_mutex_unlock(&h->lock);
-		if (state_writer(&h->node, h->flags))
-			writers_add(&h->node, -1);
 	}
 	fh_release(&h->link);
 	fh_put(&h->link);
@@ -867,12 +780,6 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* listings carry attributes when the kernel finds them useful */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
-	/* a kept page goes when its file's attributes show a change (page_cached) */
-	conn->want &= ~FUSE_CAP_EXPLICIT_INVAL_DATA;
-	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) {
-		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
-		auto_inval_data = true;
-	}
 }
 
 const struct fuse_lowlevel_ops fs_ops = {

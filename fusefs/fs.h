@@ -169,7 +169,6 @@ struct handle {
 	char *snap;		/* read snapshot */
 	size_t snap_len;
 	bool snap_done;
-	bool cached;		/* served from the page cache: a read from 0 takes the text anew */
 	char *pend;		/* pending write (lists, config) */
 	size_t pend_len, pend_cap;
 	bool dirty;

@@ -196,20 +196,6 @@ void handle_free(struct handle *h)
 
 int handle_read(struct handle *h, size_t size, off_t off, const char **buf, size_t *got)
 {
-	/* A handle whose reads the page cache serves asks only to fill the page, at
-	 * the first read or after a change dropped it: what fills the shared page is
-	 * the current text, never this handle's older snapshot. */
-	if (h->cached && off == 0 && h->snap_done) {
-		char *text = NULL;
-		size_t len = 0;
-
-		/* (a container removed meanwhile: the snapshot stays) */
-		if (node_text(&h->node, &text, &len) == 0) {
-			free(h->snap);
-			h->snap = text;
-			h->snap_len = len;
-		}
-	}
 	if (!h->snap_done) {
 		int r = node_text(&h->node, &h->snap, &h->snap_len);
 
