@@ -175,3 +175,19 @@ def test_a_new_container_is_its_config_alone(daemon):
     assert mtime(daemon.path("web", "hostname")) > before["hostname"]
     daemon.restart()
     assert mtime(daemon.path("web", "cgroup/memory.max")) == before["cgroup/memory.max"]
+
+
+def test_a_new_containers_times_survive_its_first_start(daemon):
+    """An unprivileged container's first start stores its ids in the configuration (a
+    new file mtime); a container that had no times file yet keeps its times."""
+    os.mkdir(daemon.path("web"))
+    before = mtime(daemon.path("web", "hostname"))
+    write_file(daemon.path("web", "state"), "start\n")  # empty init: it may fail
+    if read_value(daemon.path("web", "state")) != "STOPPED":
+        assert write_file(daemon.path("web", "state"), "kill\n") == 0
+    if not read_value(daemon.path("web", "idmap")):
+        pytest.skip("no ids were allocated (privileged host setup)")
+    assert mtime(daemon.path("web", "hostname")) == before
+    daemon.restart()
+    assert mtime(daemon.path("web", "hostname")) == before
+    assert mtime(daemon.path("web", "idmap")) == before
