@@ -86,6 +86,8 @@ void registry_remove(struct container *c);
 
 /* store.c: the state dir, STATE/NAME/config as INI, written atomically. */
 int store_save(const char *name, const struct config *cfg, struct cfs_err *err);
+/* The mtime of STATE/NAME/config; 0 or -errno. */
+int store_config_mtime(const char *name, struct timespec *mtime);
 /* STATE/NAME/times: when each setting last changed, written atomically. */
 int store_save_times(const char *name, const struct cfg_times *t, struct cfs_err *err);
 /* Fill t from STATE/NAME/times; what it lacks (a configuration saved before times

@@ -284,6 +284,8 @@ static int pick(struct container *c, uid_t owner, uint64_t *first, struct cfs_er
 int idalloc_assign(struct container *c, struct cfs_err *err)
 {
 	struct config cfg;
+	struct cfg_times times;
+	struct cfs_err terr = { 0 };
 	uint64_t first = 0;
 	char map[128];
 	bool need;
@@ -327,7 +329,12 @@ int idalloc_assign(struct container *c, struct cfs_err *err)
 	pthread_mutex_lock(&c->lock);
 	config_free(&c->cfg);
 	c->cfg = cfg;
+	times = c->mtime;
 	pthread_mutex_unlock(&c->lock);
+	/* the configuration file's mtime moved: a new container, which has no times
+	 * file yet (its settings load with that mtime), keeps its times with one */
+	if (store_save_times(c->name, &times, &terr) < 0)
+		log_err("%s: %s", c->name, terr.msg);
 	log_info("%s: unprivileged, ids %" PRIu64 "-%llu of %s subordinate ranges", c->name,
 		 first, first + IDS_PER_CONTAINER - 1, owner ? "its owner's" : "root's");
 out:

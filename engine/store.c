@@ -178,6 +178,18 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *w
 	return 0;
 }
 
+int store_config_mtime(const char *name, struct timespec *mtime)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/config", eng.state_dir, name);
+	if (stat(path, &st) < 0)
+		return -errno;
+	*mtime = st.st_mtim;
+	return 0;
+}
+
 bool store_has_config(const char *name)
 {
 	char path[PATH_MAX];

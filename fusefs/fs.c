@@ -709,6 +709,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = fh_track(&d->link, dir_free);
+	/* The top level's names change only by mkdir and rmdir through this mount,
+	 * after which the kernel drops its copy of the listing itself (the
+	 * directory's version moves): it may keep the listing between opens. */
+	if (n.kind == N_ROOT) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
 	fuse_reply_open(req, fi);
 }
 

@@ -182,3 +182,39 @@ def test_a_configuration_without_times_loads(daemon, web):
     assert write_file(os.path.join(web, "env"), "A=1\n") == 0
     assert os.path.exists(times)
     assert mtime(os.path.join(web, "hostname")) == OLD
+
+
+def test_a_new_container_is_its_config_alone(daemon):
+    """mkdir writes the configuration only (its times are the file's own mtime, what a
+    configuration without times loads with), so a restart shows the same times; the
+    first change writes them."""
+    os.mkdir(daemon.path("web"))
+    sd = os.path.join(daemon.state_dir, "web")
+    assert sorted(os.listdir(sd)) == ["config"]
+    rels = ("hostname", "cgroup/memory.max", "net/type", "config", "cgroup", "")
+    before = {rel: mtime(daemon.path("web", rel)) for rel in rels}
+    assert len(set(before.values())) == 1, before
+    assert before["hostname"] == os.stat(os.path.join(sd, "config")).st_mtime_ns
+    daemon.restart()
+    assert {rel: mtime(daemon.path("web", rel)) for rel in rels} == before
+    assert write_file(daemon.path("web", "hostname"), "changed\n") == 0
+    assert sorted(os.listdir(sd)) == ["config", "times"]
+    assert mtime(daemon.path("web", "hostname")) > before["hostname"]
+    daemon.restart()
+    assert mtime(daemon.path("web", "cgroup/memory.max")) == before["cgroup/memory.max"]
+
+
+def test_a_new_containers_times_survive_its_first_start(daemon):
+    """An unprivileged container's first start stores its ids in the configuration (a
+    new file mtime); a container that had no times file yet keeps its times."""
+    os.mkdir(daemon.path("web"))
+    before = mtime(daemon.path("web", "hostname"))
+    write_file(daemon.path("web", "state"), "start\n")  # empty init: it may fail
+    if read_value(daemon.path("web", "state")) != "STOPPED":
+        assert write_file(daemon.path("web", "state"), "kill\n") == 0
+    if not read_value(daemon.path("web", "idmap")):
+        pytest.skip("no ids were allocated (privileged host setup)")
+    assert mtime(daemon.path("web", "hostname")) == before
+    daemon.restart()
+    assert mtime(daemon.path("web", "hostname")) == before
+    assert mtime(daemon.path("web", "idmap")) == before
