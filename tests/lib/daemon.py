@@ -117,7 +117,7 @@ HOST_NEEDS = {
     "io weight": ("cgroup io weight", lambda s: s.startswith("yes")),
     "swap accounting": ("cgroup swap accounting", lambda s: s.startswith("yes")),
     "idmapped mounts": ("idmapped mounts", lambda s: s == "yes"),
-    "fuse parallel writes": ("fuse parallel writes", lambda s: s == "yes"),
+    "mount_setattr": ("mount_setattr", lambda s: s == "yes"),
 }
 _checkconfig_cache: dict = {}
 
