@@ -255,13 +255,13 @@ def test_tasks_refuses_foreign_pids(daemon, containers):
         x.do("kill")
 
 
-@pytest.mark.timeout(60)
-def test_cleanup_leaves_a_foreign_cgroup_alone(daemon, containers):
-    c = containers("web", "sleep", 100)
-    # somebody else's cgroup where containerfs would put web's, with a process in it
+def _unmarked_cgroups(daemon, name):
+    """Cgroups made by somebody else (no containerfs mark) where containerfs would put
+    name's, in every hierarchy; a v1 cpuset gets its parent's cpus and mems, so a process
+    can be moved in. Their paths."""
     made = []
     for _mnt, own in cgroup_hierarchies():
-        d = os.path.join(own, daemon.cgroup_parent, "web")
+        d = os.path.join(own, daemon.cgroup_parent, name)
         if os.path.isdir(os.path.dirname(d)):
             os.mkdir(d)
             made.append(d)
@@ -271,6 +271,14 @@ def test_cleanup_leaves_a_foreign_cgroup_alone(daemon, containers):
                             open(os.path.join(d, f), "w") as dst:
                         dst.write(src.read())
     assert made
+    return made
+
+
+@pytest.mark.timeout(60)
+def test_cleanup_leaves_a_foreign_cgroup_alone(daemon, containers):
+    c = containers("web", "sleep", 100)
+    # somebody else's cgroup where containerfs would put web's, with a process in it
+    made = _unmarked_cgroups(daemon, "web")
     with HostSleep(100) as h:
         for d in made:
             with open(os.path.join(d, "cgroup.procs"), "w") as f:
@@ -301,21 +309,10 @@ def test_an_empty_unmarked_cgroup_is_taken_back(daemon, containers):
     leaves: an empty cgroup without the mark. Nothing is in it, so the cleanup at the next
     daemon start removes it, and a start takes it rather than refusing for ever."""
     c = containers("web", "sleep", 100)
-
-    def make():
-        made = []
-        for _mnt, own in cgroup_hierarchies():
-            d = os.path.join(own, daemon.cgroup_parent, "web")
-            if os.path.isdir(os.path.dirname(d)):
-                os.mkdir(d)
-                made.append(d)
-        assert made
-        return made
-
-    made = make()
+    made = _unmarked_cgroups(daemon, "web")
     daemon.restart()
     assert not [d for d in made if os.path.exists(d)], "the restart left unmarked empty cgroups"
-    made = make()
+    made = _unmarked_cgroups(daemon, "web")
     c.start()
     c.do("stop")
     assert c.state() == "STOPPED"
