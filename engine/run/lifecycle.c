@@ -54,6 +54,29 @@ static atomic_int reboots_running;	/* restarts after a reboot inside, under way 
 static atomic_bool reboots_refused;
 static atomic_int handovers_running;	/* stops handed over, still under way */
 
+/* fn(arg) in a detached thread that holds a reference of c and is counted in *running
+ * (the daemon's exit waits for those); fn gives both back. 0, or pthread_create's error
+ * with nothing taken. */
+static int run_detached(struct container *c, void *(*fn)(void *), void *arg,
+			atomic_int *running)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	container_ref(c);
+	atomic_fetch_add(running, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		atomic_fetch_sub(running, 1);
+		container_put(c);
+	}
+	return r;
+}
+
 void lifecycle_fini(void)
 {
 	/* a stop handed over ends by itself, at its deadline at the latest (the kill
@@ -344,8 +367,6 @@ static void *handover_main(void *arg)
 static int hand_over(struct container *c, long long deadline)
 {
 	struct handover *h = calloc(1, sizeof(*h));
-	pthread_attr_t attr;
-	pthread_t t;
 	int r;
 
 	if (!h)
@@ -355,16 +376,9 @@ static int hand_over(struct container *c, long long deadline)
 	pthread_mutex_lock(&c->lock);
 	h->rec = c->rec;
 	pthread_mutex_unlock(&c->lock);
-	container_ref(c);
-	atomic_fetch_add(&handovers_running, 1);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	r = pthread_create(&t, &attr, handover_main, h);
-	pthread_attr_destroy(&attr);
+	r = run_detached(c, handover_main, h, &handovers_running);
 	if (r != 0) {
 		log_err("%s: cannot hand the stop over: %s", c->name, strerror(r));
-		atomic_fetch_sub(&handovers_running, 1);
-		container_put(c);
 		free(h);
 		return -1;
 	}
@@ -548,23 +562,13 @@ static void *reboot_main(void *arg)
 
 void lifecycle_reboot(struct container *c)
 {
-	pthread_attr_t attr;
-	pthread_t t;
 	int r;
 
 	if (reboots_refused)
 		return;
-	container_ref(c);
-	atomic_fetch_add(&reboots_running, 1);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	r = pthread_create(&t, &attr, reboot_main, c);
-	pthread_attr_destroy(&attr);
-	if (r != 0) {
+	r = run_detached(c, reboot_main, c, &reboots_running);
+	if (r != 0)
 		log_err("%s: cannot start it again after its reboot: %s", c->name, strerror(r));
-		atomic_fetch_sub(&reboots_running, 1);
-		container_put(c);
-	}
 }
 
 int lifecycle_autostart(struct container *c, struct cfs_err *err)
