@@ -610,15 +610,15 @@ int engine_config_read(const char *name, char **out, struct cfs_err *err)
  * is its own name (the default) becomes this container's name. */
 static void hostname_follows_name(const struct container *c, struct config *cfg)
 {
-	const char *h = cfg->val[K_HOSTNAME];
+	const char *h = config_val(cfg, K_HOSTNAME);
 	struct container *o;
 	struct cfs_err e = { 0 };
 	bool dflt;
 
-	if (!h || !strcmp(h, c->name) || !(o = container_get(h)))
+	if (!*h || !strcmp(h, c->name) || !(o = container_get(h)))
 		return;
 	pthread_mutex_lock(&o->lock);
-	dflt = o->cfg.val[K_HOSTNAME] && !strcmp(o->cfg.val[K_HOSTNAME], o->name);
+	dflt = !strcmp(config_val(&o->cfg, K_HOSTNAME), o->name);
 	pthread_mutex_unlock(&o->lock);
 	container_put(o);
 	if (dflt)
