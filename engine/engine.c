@@ -829,10 +829,10 @@ void engine_set_last_error(const char *name, const char *msg)
 {
 	struct container *c = container_get(name);
 
-	if (c) {
+	if (c && (!pinned_id || c->id == pinned_id))	/* pinned: only to that one */
 		container_set_error(c, msg);
+	if (c)
 		container_put(c);
-	}
 }
 
 char *engine_checkconfig(void)

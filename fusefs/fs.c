@@ -67,10 +67,11 @@ static void as_handle(const struct handle *h)
  * before `rmdir NAME; mkdir NAME` names a container that is gone, not the new one. */
 static void node_last_error(const struct node *n, const char *msg)
 {
-	uint64_t id;
-
-	if (n->cname[0] && msg[0] && engine_exists(n->cname, &id) && id == n->cid)
-		engine_set_last_error(n->cname, msg);
+	if (!n->cname[0] || !msg[0])
+		return;
+	engine_pin(n->cid);
+	engine_set_last_error(n->cname, msg);
+	engine_pin(0);
 }
 
 static void reply_error(fuse_req_t req, const struct node *n, int r, const struct cfs_err *err)
@@ -893,7 +894,8 @@ char *fs_checkconfig(void)
 	char *e = engine_checkconfig(), *out = NULL;
 
 	if (e && asprintf(&out, "%sfuse parallel writes: %s\n", e,
-			  fs_parallel_writes ? "yes" : "missing (kill waits behind a stop)") < 0)
+			  fs_parallel_writes ? "yes" : "missing (a write to state through a descriptor "
+			  "opened before a stop began waits for that stop)") < 0)
 		out = NULL;
 	free(e);
 	return out;
