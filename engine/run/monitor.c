@@ -247,9 +247,9 @@ void monitor_adopt(struct container *c)
 	if (runrec_alive(rec.supervisor_pid, rec.supervisor_start)) {
 		int fd = syscall(SYS_pidfd_open, rec.supervisor_pid, 0);
 
-		/* init gone, supervisor still there: it is recording the end (as when
-		 * the daemon died before releasing a start's init, which then exits).
-		 * Take that end rather than show RUNNING without a process. */
+		/* init gone, supervisor still there: it is recording the end of a run
+		 * that ended while no daemon watched. Take that end rather than show
+		 * RUNNING without a process. */
 		if (fd >= 0 && !runrec_alive(rec.init_pid, rec.init_start)) {
 			struct pollfd p = { .fd = fd, .events = POLLIN };
 
