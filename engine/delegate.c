@@ -223,8 +223,10 @@ static int check_bind_source(const char *src, uid_t uid, gid_t gid, int mode,
 	char dir[PATH_MAX];
 
 	if (src[0] != '/' || !real || strcmp(real, src))
-		return cfs_err_set(err, EPERM, "mounts: the source of a delegated container's "
-				   "bind mount is a canonical path (no symbolic link): %s", src);
+		return cfs_err_set(err, EPERM,
+				   "mounts: the source of a delegated container's "
+				   "bind mount is a canonical path (no symbolic link): %s",
+				   src);
 	if (!owner_can(uid, gid, src, mode))
 		return cfs_err_set(err, EPERM, "mounts: the owner (uid %u) cannot %s %s",
 				   (unsigned)uid, mode & W_OK ? "read and write" : "read", src);
@@ -240,9 +242,11 @@ static int check_bind_source(const char *src, uid_t uid, gid_t gid, int mode,
 		if (owner_can(uid, gid, dir, W_OK) &&
 		    !(stat(dir, &pst) == 0 && (pst.st_mode & S_ISVTX) && pst.st_uid != uid &&
 		      lstat(child, &cst) == 0 && cst.st_uid != uid))
-			return cfs_err_set(err, EPERM, "mounts: the owner (uid %u) can change %s, "
+			return cfs_err_set(err, EPERM,
+					   "mounts: the owner (uid %u) can change %s, "
 					   "above the source %s: bind a path whose directories "
-					   "are not the owner's to change", (unsigned)uid, dir, src);
+					   "are not the owner's to change",
+					   (unsigned)uid, dir, src);
 		if (slash == dir)
 			break;
 	}
@@ -276,9 +280,10 @@ static int check_mounts(const char *text, uid_t uid, gid_t gid, struct cfs_err *
 		for (size_t i = 0; i < sizeof(virtual_fs) / sizeof(virtual_fs[0]); i++)
 			ok |= !strcmp(fe.fstype, virtual_fs[i]);
 		if (!ok)
-			return cfs_err_set(err, EPERM, "mounts: an owner may bind-mount paths it can "
-					   "read and mount tmpfs, proc, sysfs, devpts and mqueue, "
-					   "not %s", fe.fstype);
+			return cfs_err_set(err, EPERM,
+					   "mounts: an owner may bind-mount paths it can read and "
+					   "mount tmpfs, proc, sysfs, devpts and mqueue, not %s",
+					   fe.fstype);
 	}
 	return 0;
 }
@@ -338,17 +343,20 @@ static int check_net(struct container *c, const struct config *cfg, uid_t uid,
 	if (strcmp(config_val(cfg, K_NET_TYPE), "veth"))
 		return 0;
 	if (!*bridge)
-		return cfs_err_set(err, EPERM, "net: a veth of a delegated container needs a "
-				   "bridge (net/link) root granted in %s", delegate_usernet);
+		return cfs_err_set(err, EPERM,
+				   "net: a veth of a delegated container needs a "
+				   "bridge (net/link) root granted in %s",
+				   delegate_usernet);
 	allowed = usernet_allowance(uid, bridge);
 	if (!allowed)
-		return cfs_err_set(err, EPERM, "net: the owner (uid %u) has no grant for bridge "
-				   "%s in %s", (unsigned)uid, bridge, delegate_usernet);
+		return cfs_err_set(err, EPERM,
+				   "net: the owner (uid %u) has no grant for bridge %s in %s",
+				   (unsigned)uid, bridge, delegate_usernet);
 	container_foreach(count_bridge, &u);
 	if (u.count > allowed)
-		return cfs_err_set(err, EPERM, "net: the owner (uid %u) may attach %d veths to %s "
-				   "(%s); this would be %d", (unsigned)uid, allowed, bridge,
-				   delegate_usernet, u.count);
+		return cfs_err_set(err, EPERM,
+				   "net: the owner (uid %u) may attach %d veths to %s (%s); this would be %d",
+				   (unsigned)uid, allowed, bridge, delegate_usernet, u.count);
 	return 0;
 }
 
@@ -373,13 +381,15 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 	if (owner != caller_uid)
 		return cfs_err_set(err, EACCES, "only root and the owner change %s", c->name);
 	if (changed(&c->cfg, newcfg, K_PRIVILEGED) && config_privileged(newcfg))
-		return cfs_err_set(err, EPERM, "privileged: a delegated container runs "
+		return cfs_err_set(err, EPERM,
+				   "privileged: a delegated container runs "
 				   "unprivileged; only root may set privileged");
 	if (changed(&c->cfg, newcfg, K_IDMAP) &&
 	    !delegate_idmap_owned(config_val(newcfg, K_IDMAP), owner))
-		return cfs_err_set(err, EPERM, "idmap: outside ids of a delegated container must "
-				   "lie in its owner's ranges of %s and %s", idalloc_subuid,
-				   idalloc_subgid);
+		return cfs_err_set(err, EPERM,
+				   "idmap: outside ids of a delegated container must "
+				   "lie in its owner's ranges of %s and %s",
+				   idalloc_subuid, idalloc_subgid);
 	if (changed(&c->cfg, newcfg, K_DEVICES_ALLOW)) {
 		const char *def = key_default(K_DEVICES_ALLOW, c->name);
 		const char *pos = config_val(newcfg, K_DEVICES_ALLOW), *s;
@@ -387,24 +397,27 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 
 		while (config_next_line(&pos, &s, &len))
 			if (len && !has_line(def, s, len))
-				return cfs_err_set(err, EPERM, "devices.allow: '%.*s' is not in the "
+				return cfs_err_set(err, EPERM,
+						   "devices.allow: '%.*s' is not in the "
 						   "default set; only root may allow more devices",
 						   (int)len, s);
 	}
 	if (changed(&c->cfg, newcfg, K_DEVICES_DENY) &&
 	    !has_line(config_val(newcfg, K_DEVICES_DENY), "a *:* rwm", 9) &&
 	    !has_line(config_val(newcfg, K_DEVICES_DENY), "a", 1))
-		return cfs_err_set(err, EPERM, "devices.deny: a delegated container keeps "
+		return cfs_err_set(err, EPERM,
+				   "devices.deny: a delegated container keeps "
 				   "denying every device first (a); only root may lift it");
 	/* a system container's root is mounted idmapped: the root-owned files of a host
 	 * tree would be its root's, so the tree (and whether writes reach it) is root's
 	 * choice: a path of the owner's could be swapped for / between check and mount */
 	if (changed(&c->cfg, newcfg, K_ROOTFS))
-		return cfs_err_set(err, EPERM, "rootfs: only root chooses the root of a "
-				   "delegated container");
+		return cfs_err_set(err, EPERM,
+				   "rootfs: only root chooses the root of a delegated container");
 	if (changed(&c->cfg, newcfg, K_ROOTFS_OVERLAY) &&
 	    !config_bool(newcfg, K_ROOTFS_OVERLAY))
-		return cfs_err_set(err, EPERM, "rootfs.overlay: only root lets a delegated "
+		return cfs_err_set(err, EPERM,
+				   "rootfs.overlay: only root lets a delegated "
 				   "container write into its rootfs");
 	if (changed(&c->cfg, newcfg, K_MOUNTS)) {
 		int r = check_mounts(config_val(newcfg, K_MOUNTS), owner, group, err);
@@ -413,7 +426,8 @@ int delegate_check(struct container *c, const struct config *newcfg, struct cfs_
 			return r;
 	}
 	if (changed(&c->cfg, newcfg, K_NET_VETH_PAIR) && *config_val(newcfg, K_NET_VETH_PAIR))
-		return cfs_err_set(err, EPERM, "net/veth.pair: the host side of a delegated "
+		return cfs_err_set(err, EPERM,
+				   "net/veth.pair: the host side of a delegated "
 				   "container's veth is named by the daemon");
 	if (changed(&c->cfg, newcfg, K_NET_TYPE) || changed(&c->cfg, newcfg, K_NET_LINK))
 		return check_net(c, newcfg, owner, err);

@@ -201,8 +201,10 @@ static int lock_dir(const char *dir, const char *what, struct cfs_err *err)
 
 		close(fd);
 		if (e == EWOULDBLOCK)
-			return cfs_err_set(err, EBUSY, "the %s %s is in use by another containerfs "
-					   "daemon; one daemon per state and run dir", what, dir);
+			return cfs_err_set(err, EBUSY,
+					   "the %s %s is in use by another containerfs "
+					   "daemon; one daemon per state and run dir",
+					   what, dir);
 		return cfs_err_set(err, e, "cannot lock the %s %s: %s", what, dir, strerror(e));
 	}
 	return 0;	/* fd stays open: the lock lasts as long as the daemon */
@@ -293,8 +295,9 @@ int engine_create(const char *name, struct cfs_err *err)
 		return r;
 	}
 	if (store_has_config(name))
-		return cfs_err_set(err, EEXIST, "mkdir %s: a configuration of %s is in the state "
-				   "dir but not loaded", name, name);
+		return cfs_err_set(err, EEXIST,
+				   "mkdir %s: a configuration of %s is in the state dir but not loaded",
+				   name, name);
 	if (config_init(&cfg, name) < 0)
 		return cfs_err_set(err, ENOMEM, "out of memory");
 	c = container_new(name, &cfg);
@@ -372,8 +375,10 @@ static int refuse_broken(struct container *c, struct cfs_err *err)
 
 	pthread_mutex_lock(&c->lock);
 	if (c->broken && err)
-		r = cfs_err_set(err, EIO, "the configuration on disk cannot be loaded (%s); write "
-				"a whole config to replace it", c->broken_why);
+		r = cfs_err_set(err, EIO,
+				"the configuration on disk cannot be loaded (%s); write "
+				"a whole config to replace it",
+				c->broken_why);
 	else if (c->broken)
 		r = -EIO;
 	pthread_mutex_unlock(&c->lock);
@@ -749,10 +754,13 @@ int engine_state_write(const char *name, const char *buf, size_t len, struct cfs
 		pthread_mutex_lock(&c->lock);
 		bool app_mounts = !*config_val(&c->cfg, K_ROOTFS) && *config_val(&c->cfg, K_MOUNTS);
 		pthread_mutex_unlock(&c->lock);
-		if (app_mounts)
-			return done(c, cfs_err_set(err, EINVAL, "%s: mounts apply to system "
-						   "containers only (rootfs is empty); clear mounts "
-						   "or set rootfs", verb), err);
+		if (app_mounts) {
+			r = cfs_err_set(err, EINVAL,
+					"%s: mounts apply to system containers only "
+					"(rootfs is empty); clear mounts or set rootfs",
+					verb);
+			return done(c, r, err);
+		}
 	}
 	r = lifecycle_state_write(c, verb, err);
 	return done(c, r, err);

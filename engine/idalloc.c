@@ -137,8 +137,9 @@ static int root_ranges(const char *path, struct ranges *rs, struct cfs_err *err)
 		r = errno;
 		if (fd >= 0)
 			close(fd);
-		return cfs_err_set_in(err, "start", r, "root has no range in %s and adding the "
-				      "default '%.*s' failed: %s", path,
+		return cfs_err_set_in(err, "start", r,
+				      "root has no range in %s and adding the default '%.*s' failed: %s",
+				      path,
 				      (int)strlen(DEFAULT_SUBID) - 1, DEFAULT_SUBID, strerror(r));
 	}
 	close(fd);
@@ -271,13 +272,14 @@ static int pick(struct container *c, uid_t owner, uint64_t *first, struct cfs_er
 	if (r <= 0)
 		return r;
 	if (owner)
-		return cfs_err_set_in(err, "start", ENOSPC, "the owner (uid %u) has no free block of "
+		return cfs_err_set_in(err, "start", ENOSPC,
+				      "the owner (uid %u) has no free block of "
 				      "%llu ids in its ranges of %s and %s (root grants them)",
 				      (unsigned)owner, IDS_PER_CONTAINER, idalloc_subuid,
 				      idalloc_subgid);
-	return cfs_err_set_in(err, "start", ENOSPC, "no free block of %llu ids in root's ranges of "
-			      "%s and %s (every block is some container's idmap or another "
-			      "user's range)",
+	return cfs_err_set_in(err, "start", ENOSPC,
+			      "no free block of %llu ids in root's ranges of %s and %s (every "
+			      "block is some container's idmap or another user's range)",
 			      IDS_PER_CONTAINER, idalloc_subuid, idalloc_subgid);
 }
 
@@ -297,8 +299,8 @@ int idalloc_assign(struct container *c, struct cfs_err *err)
 	owner = c->owner_uid;
 	if (owner && config_privileged(&c->cfg)) {
 		pthread_mutex_unlock(&c->lock);
-		return cfs_err_set_in(err, "start", EPERM, "a delegated container runs unprivileged: "
-				      "privileged must be 0");
+		return cfs_err_set_in(err, "start", EPERM,
+				      "a delegated container runs unprivileged: privileged must be 0");
 	}
 	need = !config_privileged(&c->cfg) &&
 	       (!*config_val(&c->cfg, K_IDMAP) ||

@@ -124,8 +124,8 @@ int main(int argc, char **argv)
 	fuse_opt_add_arg(&args, "-o");
 	/* allow_other: delegated containers are managed by their owners, and every user
 	 * may read what is not secret; the modes and owners reported decide the rest */
-	fuse_opt_add_arg(&args, "default_permissions,allow_other,fsname=containerfs,"
-			 "subtype=containerfs");
+	fuse_opt_add_arg(&args,
+			 "default_permissions,allow_other,fsname=containerfs,subtype=containerfs");
 	for (int i = 0; i < o.n_fuse_opts; i++) {
 		fuse_opt_add_arg(&args, "-o");
 		fuse_opt_add_arg(&args, o.fuse_opts[i]);

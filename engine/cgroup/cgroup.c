@@ -186,8 +186,10 @@ static int existing_is_leftover(const char *p, struct cfs_err *err)
 	struct dirent *de;
 
 	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-		return cfs_err_set(err, EINVAL, "cgroup: %s is a control file of the parent cgroup, "
-				   "not a name a container can use", p);
+		return cfs_err_set(err, EINVAL,
+				   "cgroup: %s is a control file of the parent cgroup, "
+				   "not a name a container can use",
+				   p);
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", p);
 	if (fileio_read_alloc(procs, 0, &text) > 0)
 		return cfs_err_set(err, EBUSY, "cgroup: %s exists and has processes in it", p);
@@ -230,8 +232,10 @@ int cgroup_create(const char *name, struct cfs_err *err)
 			r = cfs_err_set(err, errno, "cgroup: cannot create %s: %m", p);
 		} else if (cg_is_dir(p) && ((ms = mark_state(p, name)) == MARK_FOREIGN ||
 					    (ms == MARK_NONE && existing_is_leftover(p, NULL) < 0))) {
-			r = cfs_err_set(err, EBUSY, "cgroup: %s exists and was not made by "
-					"containerfs for '%s': left alone", p, name);
+			r = cfs_err_set(err, EBUSY,
+					"cgroup: %s exists and was not made by "
+					"containerfs for '%s': left alone",
+					p, name);
 		} else {
 			/* an empty unmarked one is what a daemon killed between mkdir and
 			 * mark leaves: taking it harms nobody (no process, no sub-cgroup) */
@@ -409,8 +413,9 @@ int cgroup_chown(const char *name, uid_t uid, gid_t gid, struct cfs_err *err)
 			if (cg_path(p, sizeof(p), i, name, files[f]) < 0)
 				continue;
 			if (chown(p, uid, gid) < 0 && !(files[f] && errno == ENOENT))
-				return cfs_err_set_in(err, "start", errno, "cannot hand %s to the "
-						   "container's root: %m", p);
+				return cfs_err_set_in(err, "start", errno,
+						      "cannot hand %s to the container's root: %m",
+						      p);
 		}
 	return 0;
 }
@@ -590,8 +595,9 @@ int cgroup_destroy(const char *name, struct cfs_err *err)
 				foreign = true;
 	}
 	if (foreign)
-		log_msg(LOG_WARNING, "cgroup: a cgroup '%s' that containerfs did not make is "
-			"left alone", name);
+		log_msg(LOG_WARNING,
+			"cgroup: a cgroup '%s' that containerfs did not make is left alone",
+			name);
 	/* The common case: the run's end emptied the cgroups, and rmdir alone is the
 	 * check (it refuses a cgroup with processes or sub-cgroups). Otherwise kill
 	 * what is left and remove the trees. Only ours, in either case. */

@@ -40,7 +40,8 @@ static void read_subsystems(char *buf, size_t n)
 
 	snprintf(buf, n, " ");
 	if (!f) {
-		snprintf(buf, n, " cpu cpuacct cpuset memory devices freezer net_cls blkio "
+		snprintf(buf, n,
+			 " cpu cpuacct cpuset memory devices freezer net_cls blkio "
 			 "perf_event net_prio hugetlb pids rdma misc debug ");
 		return;
 	}

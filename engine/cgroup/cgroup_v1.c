@@ -240,7 +240,8 @@ static int cpu_stat(const char *name, char **out)
 	if (ctl_path(name, CTRL_CPU, "cpu.stat", p, sizeof(p)) == 0)
 		fileio_read_alloc(p, 0, &cpu);
 	c_ok = cpu != NULL;
-	if (asprintf(out, "usage_usec %llu\nuser_usec %llu\nsystem_usec %llu\n"
+	if (asprintf(out,
+		     "usage_usec %llu\nuser_usec %llu\nsystem_usec %llu\n"
 		     "nr_periods %llu\nnr_throttled %llu\nthrottled_usec %llu\n",
 		     usage / 1000, user / 1000, sys / 1000, c_ok ? keyed(cpu, "nr_periods") : 0,
 		     c_ok ? keyed(cpu, "nr_throttled") : 0,

@@ -339,10 +339,12 @@ const struct key_def key_table[K_COUNT] = {
 	ROW(K_NAMESPACES, SEC_CONTAINER, "namespaces", 0, "mnt pid uts ipc net cgroup", chk_namespaces,
 	    NULL, NULL, "namespaces made new: mnt pid uts ipc net cgroup, and user, time"),
 	ROW(K_IDMAP, SEC_CONTAINER, "idmap", KF_LIST, "", chk_idmap,
-	    "lxc.idmap", "lxc.id_map", "with the user namespace: u|g INSIDE OUTSIDE COUNT, one a line; "
+	    "lxc.idmap", "lxc.id_map",
+	    "with the user namespace: u|g INSIDE OUTSIDE COUNT, one a line; "
 	    "empty and privileged 0: 65536 ids of root's /etc/subuid and /etc/subgid, written here at the first start"),
 	ROW(K_PRIVILEGED, SEC_CONTAINER, "privileged", 0, "0", chk_bool,
-	    NULL, NULL, "0: always a user namespace (root inside is an unprivileged id outside); "
+	    NULL, NULL,
+	    "0: always a user namespace (root inside is an unprivileged id outside); "
 	    "1: user only if namespaces lists it, root inside may be root outside: not root-safe"),
 	ROW(K_MOUNTS, SEC_CONTAINER, "mounts", KF_LIST, "", chk_mount,
 	    "lxc.mount.entry", "lxc.mount.entry", "fstab lines, targets inside the container"),
@@ -351,16 +353,16 @@ const struct key_def key_table[K_COUNT] = {
 	ROW(K_CAPS_KEEP, SEC_CONTAINER, "caps.keep", 0, "", chk_caps,
 	    "lxc.cap.keep", NULL, "if set, only these capabilities are kept"),
 	ROW(K_SECCOMP, SEC_CONTAINER, "seccomp", 0, "default", chk_seccomp,
-	    NULL, NULL, "system call filter: default or unconfined, then +NAME (deny too) "
-	    "and -NAME (allow) edits"),
+	    NULL, NULL,
+	    "system call filter: default or unconfined, then +NAME (deny too) and -NAME (allow) edits"),
 	ROW(K_TTY, SEC_CONTAINER, "tty", 0, "0", RANGE(0, KEY_TTY_MAX),
 	    "lxc.tty.max", "lxc.tty", "number of ttys, 0-64"),
 	ROW(K_PTS, SEC_CONTAINER, "pts", 0, "1024", RANGE(0, 1048576),
 	    "lxc.pty.max", "lxc.pts", "maximum ptys of the container's devpts"),
 	ROW(K_STOP_SIGNAL, SEC_CONTAINER, "stop.signal", 0, "auto", chk_signal,
-	    "lxc.signal.halt", "lxc.haltsignal", "signal name or number sent by stop; auto: what "
-	    "halts the running init (systemd SIGRTMIN+3, busybox init SIGUSR2, sysvinit SIGINT, "
-	    "else SIGTERM)"),
+	    "lxc.signal.halt", "lxc.haltsignal",
+	    "signal name or number sent by stop; auto: what halts the running init (systemd "
+	    "SIGRTMIN+3, busybox init SIGUSR2, sysvinit SIGINT, else SIGTERM)"),
 	ROW(K_STOP_TIMEOUT, SEC_CONTAINER, "stop.timeout", 0, "10", RANGE(0, 86400),
 	    NULL, NULL, "seconds stop waits before killing, 0-86400"),
 	ROW(K_AUTOSTART, SEC_CONTAINER, "autostart", 0, "0", chk_bool,

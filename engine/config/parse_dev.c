@@ -180,8 +180,10 @@ int parse_idmap(const char *text, struct idmap_root *root, struct cfs_err *err)
 			uint64_t d0 = m[nm].outside, d1 = d0 + m[nm].count;
 
 			if (same_kind && ((a0 < b1 && b0 < a1) || (c0 < d1 && d0 < c1)))
-				return cfs_err_set(err, EINVAL, "id map line '%s' overlaps an "
-						   "earlier line of the same kind", SHOW(line));
+				return cfs_err_set(err, EINVAL,
+						   "id map line '%s' overlaps an "
+						   "earlier line of the same kind",
+						   SHOW(line));
 		}
 		if (m[nm].inside == 0 && m[nm].kind != 'g') {
 			has_u = true;
@@ -196,8 +198,10 @@ int parse_idmap(const char *text, struct idmap_root *root, struct cfs_err *err)
 	if (!nm)
 		return 0;
 	if (!has_u || !has_g)
-		return cfs_err_set(err, EINVAL, "the id map '%s' does not map %s 0 inside (root "
-				   "inside must be someone outside)", SHOW(text), has_u ? "gid" : "uid");
+		return cfs_err_set(err, EINVAL,
+				   "the id map '%s' does not map %s 0 inside (root "
+				   "inside must be someone outside)",
+				   SHOW(text), has_u ? "gid" : "uid");
 	root->set = true;
 	return 1;
 }

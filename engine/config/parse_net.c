@@ -145,8 +145,9 @@ int parse_host_cidr4(const char *s, struct in_addr *a, int *prefix, struct cfs_e
 		uint32_t host = ntohl(a->s_addr) & (0xffffffffu >> *prefix);
 
 		if (host == 0)
-			return cfs_err_set(err, EINVAL, "'%s' is the network's own address, not a "
-					   "host's", SHOW(s));
+			return cfs_err_set(err, EINVAL,
+					   "'%s' is the network's own address, not a host's",
+					   SHOW(s));
 		if (host == 0xffffffffu >> *prefix)
 			return cfs_err_set(err, EINVAL, "'%s' is the network's broadcast address",
 					   SHOW(s));

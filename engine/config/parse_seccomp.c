@@ -18,8 +18,9 @@ static int edit_word(const char *p, size_t n, struct seccomp_spec *spec, struct 
 	char name[SECCOMP_NAME_MAX];
 
 	if (n < 2 || (p[0] != '+' && p[0] != '-'))
-		return cfs_err_set(err, EINVAL, "'%.*s' is not default, unconfined, +SYSCALL "
-				   "or -SYSCALL", (int)(n > 40 ? 40 : n), p);
+		return cfs_err_set(err, EINVAL,
+				   "'%.*s' is not default, unconfined, +SYSCALL or -SYSCALL",
+				   (int)(n > 40 ? 40 : n), p);
 	if (n - 1 >= sizeof(name))
 		return cfs_err_set(err, EINVAL, "'%.*s' is not a system call name", 40, p);
 	memcpy(name, p + 1, n - 1);

@@ -337,11 +337,14 @@ int net_plan(struct nlh *h, const char *name, const char *run_dir,
 		return cfs_err_set(err, -r, "net/veth.pair: cannot look up %s: %s", p->host,
 				   strerror(-r));
 	if (r == 1 && p->host_generated)
-		return cfs_err_set(err, EEXIST, "net/veth.pair: the generated host-side name %s "
-				   "is taken on the host; set net/veth.pair", p->host);
+		return cfs_err_set(err, EEXIST,
+				   "net/veth.pair: the generated host-side name %s "
+				   "is taken on the host; set net/veth.pair",
+				   p->host);
 	if (r == 1)
-		return cfs_err_set(err, EEXIST, "net/veth.pair: an interface %s already exists "
-				   "on the host", p->host);
+		return cfs_err_set(err, EEXIST,
+				   "net/veth.pair: an interface %s already exists on the host",
+				   p->host);
 	return 0;
 }
 
@@ -356,7 +359,8 @@ int net_check(const char *name, const char *run_dir, const struct config *cfg,
 	if (strcmp(config_val(cfg, K_NET_TYPE), "veth"))
 		return 0;
 	if (parse_namespaces(config_val(cfg, K_NAMESPACES), &ns, NULL) < 0 || !(ns & CLONE_NEWNET))
-		return cfs_err_set(err, EINVAL, "net/type: veth needs a network namespace of "
+		return cfs_err_set(err, EINVAL,
+				   "net/type: veth needs a network namespace of "
 				   "its own, and namespaces lacks net");
 	r = net_nl_open(&h);
 	if (r < 0)
@@ -392,8 +396,9 @@ static void *ns_job_main(void *data)
 	/* the socket belongs to the namespace this thread is in now */
 	r = net_nl_open(&h);
 	if (r < 0) {
-		j->ret = cfs_err_set(j->err, -r, "netlink socket in the container's network "
-				     "namespace: %s", strerror(-r));
+		j->ret = cfs_err_set(j->err, -r,
+				     "netlink socket in the container's network namespace: %s",
+				     strerror(-r));
 		return NULL;
 	}
 	j->ret = j->fn(&h, j->arg, j->err);
@@ -417,8 +422,9 @@ static int open_netns(pid_t pid, struct cfs_err *err)
 	if (fstat(fd, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 && a.st_ino == b.st_ino &&
 	    a.st_dev == b.st_dev) {
 		close(fd);
-		return cfs_err_set(err, EINVAL, "net/type: veth: init (pid %d) shares the "
-				   "daemon's network namespace", (int)pid);
+		return cfs_err_set(err, EINVAL,
+				   "net/type: veth: init (pid %d) shares the daemon's network namespace",
+				   (int)pid);
 	}
 	return fd;
 }

@@ -82,18 +82,21 @@ out:
 	if (r == -ENOMEM)
 		return cfs_err_set(err, ENOMEM, "net/type: veth: out of memory");
 	if (r == -EEXIST)
-		return cfs_err_set(err, EEXIST, "net/veth.pair: an interface %s already exists "
-				   "on the host", p->host);
+		return cfs_err_set(err, EEXIST,
+				   "net/veth.pair: an interface %s already exists on the host",
+				   p->host);
 	if (r == -EADDRNOTAVAIL)
-		return cfs_err_set(err, EADDRNOTAVAIL, "net/hwaddr: the kernel refuses "
-				   "%02x:%02x:%02x:%02x:%02x:%02x", p->mac[0], p->mac[1], p->mac[2],
+		return cfs_err_set(err, EADDRNOTAVAIL,
+				   "net/hwaddr: the kernel refuses %02x:%02x:%02x:%02x:%02x:%02x",
+				   p->mac[0], p->mac[1], p->mac[2],
 				   p->mac[3], p->mac[4], p->mac[5]);
 	if (r == -EOPNOTSUPP)
-		return cfs_err_set(err, EOPNOTSUPP, "net/type: this kernel cannot make veth "
-				   "pairs (module veth)");
+		return cfs_err_set(err, EOPNOTSUPP,
+				   "net/type: this kernel cannot make veth pairs (module veth)");
 	if (r < 0)
-		return cfs_err_set(err, -r, "net/type: veth: cannot create %s (host) and %s "
-				   "(inside)%s%s: %s", p->host, p->peer, p->bridge[0] ? " on " : "",
+		return cfs_err_set(err, -r,
+				   "net/type: veth: cannot create %s (host) and %s (inside)%s%s: %s",
+				   p->host, p->peer, p->bridge[0] ? " on " : "",
 				   p->bridge, strerror(-r));
 	return 0;
 }
@@ -192,9 +195,9 @@ static int configure_inside(struct nlh *h, void *arg, struct cfs_err *err)
 
 	r = net_link_info(h, 0, p->peer, &idx, NULL, 0, NULL);
 	if (r <= 0)
-		return cfs_err_set(err, r < 0 ? -r : ENODEV, "net/name: %s is not in the "
-				   "container's network namespace: %s", p->peer,
-				   strerror(r < 0 ? -r : ENODEV));
+		return cfs_err_set(err, r < 0 ? -r : ENODEV,
+				   "net/name: %s is not in the container's network namespace: %s",
+				   p->peer, strerror(r < 0 ? -r : ENODEV));
 	if (p->has_addr) {
 		r = addr_add(h, idx, p);
 		if (r < 0)
@@ -213,8 +216,9 @@ static int configure_inside(struct nlh *h, void *arg, struct cfs_err *err)
 	if (p->has_gw) {
 		r = route_add_default(h, idx, p->gw);
 		if (r < 0)
-			return cfs_err_set(err, -r, "net/ipv4.gateway: cannot add a default route "
-					   "via %s: %s", ip_str(p->gw, a), strerror(-r));
+			return cfs_err_set(err, -r,
+					   "net/ipv4.gateway: cannot add a default route via %s: %s",
+					   ip_str(p->gw, a), strerror(-r));
 	}
 	return 0;
 }
@@ -226,8 +230,9 @@ static int record(struct nlh *h, const char *run_dir, const struct net_plan *p,
 	int r = net_link_info(h, 0, p->host, index, NULL, 0, NULL);
 
 	if (r <= 0)
-		return cfs_err_set(err, r < 0 ? -r : ENODEV, "net/veth.pair: %s vanished right "
-				   "after it was made", p->host);
+		return cfs_err_set(err, r < 0 ? -r : ENODEV,
+				   "net/veth.pair: %s vanished right after it was made",
+				   p->host);
 	r = net_record_write(run_dir, p->host, *index);
 	if (r < 0)
 		return cfs_err_set(err, -r, "net: cannot record %s in %s: %s", p->host, run_dir,

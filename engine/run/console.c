@@ -101,7 +101,8 @@ int console_plan(struct spawn_plan *p, struct rootfs_plan *s, int ntty, struct c
 	/* a user namespace's root opens them by name (getty): make them its own */
 	for (int i = -1; p->mapped_root && i < s->ntty; i++)
 		if (fchown(i < 0 ? p->console[1] : s->tty_slave[i], p->root_uid, p->root_gid) < 0)
-			return cfs_err_set_in(err, "start", errno, "cannot hand %s to the container's "
-					      "root: %m", i < 0 ? s->console_pts : s->tty_pts[i]);
+			return cfs_err_set_in(err, "start", errno,
+					      "cannot hand %s to the container's root: %m",
+					      i < 0 ? s->console_pts : s->tty_pts[i]);
 	return 0;
 }

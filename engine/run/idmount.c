@@ -187,11 +187,12 @@ int idmount_root(const struct rootfs_plan *s, pid_t init, int go_fd, struct cfs_
 		return cfs_err_set_in(err, "start", errno, "init's namespaces: %m");
 	tree = idmapped_tree(s->image, userns);
 	if (tree < 0)
-		return cfs_err_set_in(err, "start", -tree, "rootfs %s: no idmapped mount of it (a user "
+		return cfs_err_set_in(err, "start", -tree,
+				      "rootfs %s: no idmapped mount of it (a user "
 				      "namespace with an idmap needs idmapped mounts, Linux 5.12 and a "
 				      "filesystem that has them; .checkconfig: idmapped mounts: %s; "
-				      "privileged = 1 runs without): %s", s->image,
-				      idmount_checkconfig(), strerror(-tree));
+				      "privileged = 1 runs without): %s",
+				      s->image, idmount_checkconfig(), strerror(-tree));
 	j.mntns = mntns;
 	j.tree = tree;
 	if (run_job(&j) < 0)

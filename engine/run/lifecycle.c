@@ -528,7 +528,8 @@ int lifecycle_state_write(struct container *c, const char *verb, struct cfs_err 
 
 int lifecycle_bad_verb(const char *text, size_t len, struct cfs_err *err)
 {
-	return cfs_err_set(err, EINVAL, "state: '%.*s' is not a verb (start, stop, kill, freeze, "
+	return cfs_err_set(err, EINVAL,
+			   "state: '%.*s' is not a verb (start, stop, kill, freeze, "
 			   "thaw, restart) or a state (RUNNING, STOPPED, FROZEN)",
 			   (int)(len > 40 ? 40 : len), text);
 }

@@ -66,8 +66,10 @@ static int plan_overlay(struct rootfs_plan *s, const struct spawn_plan *p, const
 	if (snprintf(base, sizeof(base), "%s/%s/overlay", eng.state_dir, name) >= (int)sizeof(base))
 		return cfs_err_set_in(err, "start", ENAMETOOLONG, "rootfs.overlay: state dir path too long");
 	if (!overlay_safe(lower) || !overlay_safe(base))
-		return cfs_err_set_in(err, "start", EINVAL, "rootfs.overlay: the paths '%s' and '%s' "
-				      "must not contain ',', ':' or '\\' (overlay options)", lower, base);
+		return cfs_err_set_in(err, "start", EINVAL,
+				      "rootfs.overlay: the paths '%s' and '%s' "
+				      "must not contain ',', ':' or '\\' (overlay options)",
+				      lower, base);
 	for (int i = 0; i < ndirs; i++) {
 		snprintf(d[i], sizeof(d[i]), "%s/%s", base, dirs[i]);
 		r = fileio_mkdir_p(d[i], 0755);
@@ -182,7 +184,8 @@ int rootfs_plan(struct spawn_plan *p, const char *name, const struct config *cfg
 		s->tty_master[i] = s->tty_slave[i] = -1;
 	p->sys = s;
 	if (!(p->clone_flags & CLONE_NEWNS))
-		return cfs_err_set_in(err, "start", EINVAL, "namespaces: a system container (rootfs "
+		return cfs_err_set_in(err, "start", EINVAL,
+				      "namespaces: a system container (rootfs "
 				      "set) needs its own mnt namespace");
 	s->idmapped = (p->clone_flags & CLONE_NEWUSER) && p->mapped_root;
 	r = plan_root(s, p, p->rootfs, name, cfg, err);

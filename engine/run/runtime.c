@@ -220,8 +220,9 @@ static int tasks_pid_allowed(struct container *c, pid_t pid, struct cfs_err *err
 		return cfs_err_set_in(err, "tasks", EPERM, "%d is a containerfs supervisor", (int)pid);
 	snprintf(q, sizeof(q), "/proc/%d/ns/pid", (int)pid);
 	if (!same_file(q, "/proc/self/ns/pid"))
-		return cfs_err_set_in(err, "tasks", EPERM, "%d runs in another pid namespace (a "
-				      "container's)", (int)pid);
+		return cfs_err_set_in(err, "tasks", EPERM,
+				      "%d runs in another pid namespace (a container's)",
+				      (int)pid);
 	r = cgroup_pid_container(pid, owner, sizeof(owner));
 	if (r > 0 && strcmp(owner, c->name))
 		return cfs_err_set_in(err, "tasks", EPERM, "%d belongs to container '%s'", (int)pid, owner);

@@ -184,9 +184,12 @@ static void test_ini_syntax(void)
 	ok(parse(&c, "[cgroup]\ndevices.allow =\n", &err) == 0 && is(&c, K_DEVICES_ALLOW, "") &&
 	   is(&c, K_DEVICES_DENY, "a"), "'key =' empties a list; unnamed lists keep defaults");
 	config_free(&c);
-	ok(parse(&c, "[cgroup]\ndevices.allow = c 1:3 rwm\n[container]\ntty = 1\n[cgroup]\n"
-		 "devices.allow = c 1:5 rwm\n", &err) == 0 &&
-	   is(&c, K_DEVICES_ALLOW, "c 1:3 rwm\nc 1:5 rwm"), "a list across repeated sections");
+	ok(parse(&c,
+		 "[cgroup]\ndevices.allow = c 1:3 rwm\n[container]\ntty = 1\n[cgroup]\n"
+		 "devices.allow = c 1:5 rwm\n",
+		 &err) == 0 &&
+		   is(&c, K_DEVICES_ALLOW, "c 1:3 rwm\nc 1:5 rwm"),
+	   "a list across repeated sections");
 	config_free(&c);
 	ok(parse(&c, "tty = 1\ntty = 2\n", &err) == 0 && is(&c, K_TTY, "2"),
 	   "a one-line key twice: the last wins");
@@ -443,13 +446,19 @@ static void test_lxc_cgroup_v1(void)
 	struct cfs_err err;
 	char want[32];
 
-	ok(parse(&c, "lxc.cgroup.memory.limit_in_bytes = 256M\n"
-		 "lxc.cgroup.memory.memsw.limit_in_bytes = 384M\n", &err) == 0 &&
-	   is(&c, K_MEMORY_SWAP_MAX, "134217728"), "memsw - memory = swap.max");
+	ok(parse(&c,
+		 "lxc.cgroup.memory.limit_in_bytes = 256M\n"
+		 "lxc.cgroup.memory.memsw.limit_in_bytes = 384M\n",
+		 &err) == 0 &&
+		   is(&c, K_MEMORY_SWAP_MAX, "134217728"),
+	   "memsw - memory = swap.max");
 	config_free(&c);
-	ok(parse(&c, "lxc.cgroup.memory.memsw.limit_in_bytes = 512M\n"
-		 "lxc.cgroup.memory.limit_in_bytes = 256M\n", &err) == 0 &&
-	   is(&c, K_MEMORY_SWAP_MAX, "268435456"), "memsw before the memory limit");
+	ok(parse(&c,
+		 "lxc.cgroup.memory.memsw.limit_in_bytes = 512M\n"
+		 "lxc.cgroup.memory.limit_in_bytes = 256M\n",
+		 &err) == 0 &&
+		   is(&c, K_MEMORY_SWAP_MAX, "268435456"),
+	   "memsw before the memory limit");
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.memory.memsw.limit_in_bytes = -1\n", &err) == 0 &&
 	   is(&c, K_MEMORY_SWAP_MAX, "max"), "memsw -1 with no memory limit");
@@ -458,9 +467,12 @@ static void test_lxc_cgroup_v1(void)
 	   err_is(&err, "line 1: lxc.cgroup.memory.memsw.limit_in_bytes: "),
 	   "memsw without a memory limit: %s", err.msg);
 	config_free(&c);
-	ok(parse(&c, "lxc.cgroup.memory.limit_in_bytes = 1G\n"
-		 "lxc.cgroup.memory.memsw.limit_in_bytes = 512M\n", &err) == -EINVAL &&
-	   err_is(&err, "line 2: "), "memsw below memory: %s", err.msg);
+	ok(parse(&c,
+		 "lxc.cgroup.memory.limit_in_bytes = 1G\n"
+		 "lxc.cgroup.memory.memsw.limit_in_bytes = 512M\n",
+		 &err) == -EINVAL &&
+		   err_is(&err, "line 2: "),
+	   "memsw below memory: %s", err.msg);
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.cpu.cfs_quota_us = 50000\nlxc.cgroup.cpu.cfs_period_us = 200000\n",
 		 &err) == 0 && is(&c, K_CPU_MAX, "50000 200000"), "cfs quota + period = cpu.max");
@@ -472,12 +484,15 @@ static void test_lxc_cgroup_v1(void)
 	   is(&c, K_CPU_MAX, "max 50000"), "period alone");
 	config_free(&c);
 	snprintf(want, sizeof(want), "%llu", (unsigned long long)conv_shares_to_weight(512));
-	ok(parse(&c, "lxc.cgroup.cpu.shares = 512\nlxc.cgroup.blkio.weight = 500\n"
+	ok(parse(&c,
+		 "lxc.cgroup.cpu.shares = 512\nlxc.cgroup.blkio.weight = 500\n"
 		 "lxc.cgroup.cpuset.cpus = 0-1\nlxc.cgroup.cpuset.mems = 0\nlxc.cgroup.pids.max = 9\n"
-		 "lxc.cgroup.net_cls.classid = 65537\n", &err) == 0 &&
-	   is(&c, K_CPU_SHARES, "512") && is(&c, K_CPU_WEIGHT, want) && is(&c, K_BLKIO_WEIGHT, "500") &&
-	   is(&c, K_CPUSET_CPUS, "0-1") && is(&c, K_CPUSET_MEMS, "0") && is(&c, K_PIDS_MAX, "9") &&
-	   is(&c, K_NET_CLS_CLASSID, "65537"), "other v1 files");
+		 "lxc.cgroup.net_cls.classid = 65537\n",
+		 &err) == 0 &&
+		   is(&c, K_CPU_SHARES, "512") && is(&c, K_CPU_WEIGHT, want) && is(&c, K_BLKIO_WEIGHT, "500") &&
+		   is(&c, K_CPUSET_CPUS, "0-1") && is(&c, K_CPUSET_MEMS, "0") && is(&c, K_PIDS_MAX, "9") &&
+		   is(&c, K_NET_CLS_CLASSID, "65537"),
+	   "other v1 files");
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.memory.limit_in_bytes = 1G\nlxc.cgroup2.memory.max = 2G\n", &err) == 0 &&
 	   is(&c, K_MEMORY_MAX, "2G") && c.val[K_MEMORY_LIMIT_IN_BYTES] == NULL,
@@ -588,8 +603,11 @@ static void test_accessors(void)
 	ok(config_alias(&z, K_CPU_SHARES) == NULL && config_alias(&z, K_CPU_WEIGHT) == NULL,
 	   "no alias text unless written through the alias");
 
-	ok(parse(&c, "[container]\ntty = 64\nautostart = 1\n[net]\nmtu = 9000\n"
-		 "[cgroup]\ncpu.shares = 512\n", &e) == 0, "a configuration with numbers");
+	ok(parse(&c,
+		 "[container]\ntty = 64\nautostart = 1\n[net]\nmtu = 9000\n"
+		 "[cgroup]\ncpu.shares = 512\n",
+		 &e) == 0,
+	   "a configuration with numbers");
 	ok(config_uint(&c, K_TTY, &v, NULL) == 0 && v == 64, "tty: 64");
 	ok(config_uint(&c, K_NET_MTU, &v, NULL) == 0 && v == 9000, "net/mtu: 9000");
 	ok(config_bool(&c, K_AUTOSTART), "autostart: 1");

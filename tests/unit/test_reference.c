@@ -42,8 +42,10 @@ static void text(FILE *f, const char *s)
 
 static void section(FILE *f, enum key_section s, const char *title)
 {
-	fprintf(f, "### %s\n\n| file | default | value | while running | LXC keys |\n"
-		   "|---|---|---|---|---|\n", title);
+	fprintf(f,
+		"### %s\n\n| file | default | value | while running | LXC keys |\n"
+		"|---|---|---|---|---|\n",
+		title);
 	for (int k = 0; k < K_COUNT; k++) {
 		const struct key_def *kd = &key_table[k];
 
