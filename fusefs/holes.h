@@ -10,8 +10,12 @@
 #include "fuseapi.h"
 #include "nodes.h"
 
-enum { HOLE_NONE, HOLE_OTHER /* another's: show the setting, uncached */,
-       HOLE_GONE /* this process's: ENOENT */, HOLE_REPLACED /* its replacement: *tmp */ };
+enum {
+	HOLE_NONE,
+	HOLE_OTHER, /* another's: show the setting, uncached */
+	HOLE_GONE, /* this process's: ENOENT */
+	HOLE_REPLACED, /* its replacement: *tmp */
+};
 int hole_open(const struct node *dir, const char *name, const struct node *setting, pid_t pid,
 	      uid_t uid, gid_t gid);
 int hole_lookup(fuse_ino_t dir, const char *name, pid_t pid, fuse_ino_t *tmp);

@@ -16,7 +16,14 @@
 
 #define CFS_VERSION "0.1.0"
 
-enum cfs_state { ST_STOPPED, ST_STARTING, ST_RUNNING, ST_FREEZING, ST_FROZEN, ST_STOPPING };
+enum cfs_state {
+	ST_STOPPED,
+	ST_STARTING,
+	ST_RUNNING,
+	ST_FREEZING,
+	ST_FROZEN,
+	ST_STOPPING,
+};
 const char *cfs_state_name(enum cfs_state s);
 
 struct engine_opts {
@@ -77,7 +84,16 @@ int engine_config_write(const char *name, const char *buf, size_t len, struct cf
 int engine_config_check_lines(const char *buf, size_t len, struct cfs_err *err);
 
 /* Runtime files. */
-enum rt_file { RT_STATE, RT_PID, RT_EXIT_STATUS, RT_TASKS, RT_PS, RT_LOG, RT_LAST_ERROR, RT_RUNS };
+enum rt_file {
+	RT_STATE,
+	RT_PID,
+	RT_EXIT_STATUS,
+	RT_TASKS,
+	RT_PS,
+	RT_LOG,
+	RT_LAST_ERROR,
+	RT_RUNS,
+};
 int engine_runtime_read(const char *name, enum rt_file f, char **out, size_t *len,
 			struct cfs_err *err);
 /* `log` as a read-open found it: the tail of log.1, then of log.0, at that moment.

@@ -11,7 +11,12 @@
 
 #include "error.h"
 
-enum key_section { SEC_CONTAINER, SEC_NET, SEC_CGROUP, SEC_COUNT };
+enum key_section {
+	SEC_CONTAINER,
+	SEC_NET,
+	SEC_CGROUP,
+	SEC_COUNT
+};
 
 enum key_id {
 	K_HOSTNAME,

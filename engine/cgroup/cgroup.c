@@ -96,7 +96,13 @@ static bool valid_name(const char *name)
  * its directory counts as ours when another hierarchy's is marked, or when no
  * hierarchy of the host takes marks at all (then there is nothing to tell by). */
 #define CG_MARK "trusted.containerfs"
-enum { MARK_ABSENT, MARK_FOREIGN, MARK_OURS, MARK_UNKNOWN, MARK_NONE };
+enum {
+	MARK_ABSENT,
+	MARK_FOREIGN,
+	MARK_OURS,
+	MARK_UNKNOWN,
+	MARK_NONE,
+};
 
 /* trusted.* xattrs are root's of the host: a daemon in a user namespace of its own
  * could neither write nor see them, and then marks tell nothing. */

@@ -17,7 +17,11 @@
 #include "error.h"
 #include "keys.h"
 
-enum cg_layout { CG_LAYOUT_V1, CG_LAYOUT_HYBRID, CG_LAYOUT_V2 };
+enum cg_layout {
+	CG_LAYOUT_V1,
+	CG_LAYOUT_HYBRID,
+	CG_LAYOUT_V2,
+};
 
 /* Detect the layout from /proc/self/mountinfo and /proc/self/cgroup, resolve the
  * parent in each hierarchy and create it (mkdir -p; on v2 enable the available
@@ -87,7 +91,10 @@ void cgroup_scan_begin(void);
 void cgroup_scan_end(void);
 
 /* ---- pure planning (cgroup_map.c): which file of which controller gets which value */
-enum cg_backend { CG_BACKEND_V1, CG_BACKEND_V2 };
+enum cg_backend {
+	CG_BACKEND_V1,
+	CG_BACKEND_V2,
+};
 struct cg_write {
 	char controller[16];	/* "memory", "cpu", ... ("" for core v2 files) */
 	char file[48];		/* "memory.limit_in_bytes", "cpu.max", ... */

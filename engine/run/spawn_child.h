@@ -56,7 +56,10 @@ struct spawn_plan {
 };
 
 /* What the helper tells the daemon: the pids, or which step failed. */
-enum { INFO_PIDS = 1, INFO_ERR = 2 };
+enum {
+	INFO_PIDS = 1,
+	INFO_ERR = 2,
+};
 struct info_rec {
 	int32_t kind;
 	int32_t err;

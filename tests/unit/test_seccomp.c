@@ -49,8 +49,20 @@ static void test_parse(void)
 }
 
 /* What each probe's system call answers under the filter: 0 or an errno. */
-enum { P_KEYCTL, P_BPF, P_KEXEC, P_INIT_MODULE, P_OPEN_BY_HANDLE, P_PERSONA_ASLR,
-       P_PERSONA_QUERY, P_PERSONA_LINUX32, P_UMOUNT_FORCE, P_GETPID, P_PTRACE_ME, P_COUNT };
+enum {
+	P_KEYCTL,
+	P_BPF,
+	P_KEXEC,
+	P_INIT_MODULE,
+	P_OPEN_BY_HANDLE,
+	P_PERSONA_ASLR,
+	P_PERSONA_QUERY,
+	P_PERSONA_LINUX32,
+	P_UMOUNT_FORCE,
+	P_GETPID,
+	P_PTRACE_ME,
+	P_COUNT
+};
 static const char *const probe_names[P_COUNT] = {
 	"keyctl", "bpf", "kexec_load", "init_module", "open_by_handle_at",
 	"personality(ADDR_NO_RANDOMIZE)", "personality(query)", "personality(PER_LINUX32)",
