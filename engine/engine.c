@@ -385,7 +385,6 @@ static int refuse_broken(struct container *c, struct cfs_err *err)
 	return r;
 }
 
-
 static char *with_newline(const char *s)
 {
 	size_t l = strlen(s);

@@ -174,7 +174,10 @@ static int empty_dir_step(int fd, int *sub)
 int fileio_rm_rf(const char *path)
 {
 	struct stat st;
-	struct { dev_t dev; ino_t ino; } *up = NULL;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} *up = NULL;
 	size_t depth = 0, cap = 0;
 	int fd, r;
 

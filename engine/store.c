@@ -168,7 +168,8 @@ int store_load_all(int (*fn)(const char *name, struct config *cfg, const char *w
 			why[0] = '\0';
 			if (doc[len - 1] != '\n')
 				log_warn("%s ends in the middle of a line (cut short?): its last line "
-					 "was loaded as it is", path);
+					 "was loaded as it is",
+					 path);
 		}
 		if (why[0])
 			log_err("container %s: %s cannot be loaded: %s", de->d_name, path, why);

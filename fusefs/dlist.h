@@ -7,25 +7,25 @@
 #include <stddef.h>
 
 /* Put element l at the front of the list whose first element is head. */
-#define DLIST_PUSH(head, l)                             \
-	do {                                            \
-		(l)->prev = NULL;                       \
-		(l)->next = (head);                     \
-		if ((l)->next)                          \
-			(l)->next->prev = (l);          \
-		(head) = (l);                           \
+#define DLIST_PUSH(head, l)                    \
+	do {                                   \
+		(l)->prev = NULL;              \
+		(l)->next = (head);            \
+		if ((l)->next)                 \
+			(l)->next->prev = (l); \
+		(head) = (l);                  \
 	} while (0)
 
 /* Take element l out of the list whose first element is head. */
-#define DLIST_UNLINK(head, l)                           \
-	do {                                            \
-		if ((l)->prev)                          \
-			(l)->prev->next = (l)->next;    \
-		else                                    \
-			(head) = (l)->next;             \
-		if ((l)->next)                          \
-			(l)->next->prev = (l)->prev;    \
-		(l)->next = (l)->prev = NULL;           \
+#define DLIST_UNLINK(head, l)                        \
+	do {                                         \
+		if ((l)->prev)                       \
+			(l)->prev->next = (l)->next; \
+		else                                 \
+			(head) = (l)->next;          \
+		if ((l)->next)                       \
+			(l)->next->prev = (l)->prev; \
+		(l)->next = (l)->prev = NULL;        \
 	} while (0)
 
 #endif

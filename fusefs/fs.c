@@ -43,8 +43,9 @@ static double entry_timeout(const struct node *n)
 
 static double attr_timeout(const struct node *n)
 {
-	return node_is_dir(n) || n->kind == N_VERSION ||
-	       (n->kind == N_RT && n->arg == RT_STATE) ? CACHE_FOREVER : 0.0;
+	return (node_is_dir(n) || n->kind == N_VERSION || (n->kind == N_RT && n->arg == RT_STATE))
+		       ? CACHE_FOREVER
+		       : 0.0;
 }
 
 /* The engine checks what a caller who is not root writes (delegation): every
@@ -351,8 +352,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (r == -EPERM) {
 		engine_set_last_error(p.cname, "unlink: runtime files and config cannot be removed");
 		holes_cancel(p.cid, pid);	/* rm -r: its other unlinks reset nothing */
-	}
-	else if (r == -EBUSY)
+	} else if (r == -EBUSY)
 		engine_set_last_error(p.cname, "unlink: another process is replacing this setting");
 	fuse_reply_err(req, r < 0 ? -r : 0);
 }
@@ -894,8 +894,9 @@ char *fs_checkconfig(void)
 	char *e = engine_checkconfig(), *out = NULL;
 
 	if (e && asprintf(&out, "%sfuse parallel writes: %s\n", e,
-			  fs_parallel_writes ? "yes" : "missing (a write to state through a descriptor "
-			  "opened before a stop began waits for that stop)") < 0)
+			  fs_parallel_writes ? "yes"
+					     : "missing (a write to state through a descriptor opened before a "
+					       "stop began waits for that stop)") < 0)
 		out = NULL;
 	free(e);
 	return out;

@@ -58,7 +58,10 @@ static struct hole *holes;
 /* Processes that failed to remove something of a container: their unlinks there,
  * before and after, reset nothing. Forgotten when the process is gone. */
 #define CANCEL_MAX 32
-static struct { uint64_t cid; struct client who; } cancels[CANCEL_MAX];
+static struct {
+	uint64_t cid;
+	struct client who;
+} cancels[CANCEL_MAX];
 static int n_cancels;
 
 static bool same_client(const struct client *a, const struct client *b)
@@ -343,8 +346,9 @@ static void reset(struct hole *h)
 
 	if (r < 0) {
 		log_info("%s: rm %s: the setting stays: %s", h->setting.cname, h->name, err.msg);
-		engine_set_last_error(h->setting.cname, err.msg[0] ? err.msg :
-				      "unlink: the setting could not be reset to its default");
+		engine_set_last_error(h->setting.cname,
+				      err.msg[0] ? err.msg
+						 : "unlink: the setting could not be reset to its default");
 	}
 }
 

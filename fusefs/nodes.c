@@ -17,9 +17,14 @@
 time_t nodes_start_time;
 
 static const char *const rt_names[] = {
-	[RT_STATE] = "state",     [RT_PID] = "pid", [RT_EXIT_STATUS] = "exit_status",
-	[RT_TASKS] = "tasks",     [RT_PS] = "ps",   [RT_LOG] = "log",
-	[RT_LAST_ERROR] = "last_error", [RT_RUNS] = "runs",
+	[RT_STATE] = "state",
+	[RT_PID] = "pid",
+	[RT_EXIT_STATUS] = "exit_status",
+	[RT_TASKS] = "tasks",
+	[RT_PS] = "ps",
+	[RT_LOG] = "log",
+	[RT_LAST_ERROR] = "last_error",
+	[RT_RUNS] = "runs",
 };
 #define RT_COUNT ((int)(sizeof(rt_names) / sizeof(rt_names[0])))
 
@@ -136,9 +141,15 @@ static int lookup_in_container(const struct node *p, const char *name, struct no
 	int sec = node_dir_section(p), k;
 
 	if (p->kind == N_CDIR) {
-		static const struct { const char *name; enum node_kind kind; unsigned sub; } dirs[] = {
-			{ "net", N_NETDIR, SUB_NETDIR },   { "cgroup", N_CGDIR, SUB_CGDIR },
-			{ "ns", N_NSDIR, SUB_NSDIR },	   { "config", N_CONFIG, SUB_CONFIG },
+		static const struct {
+			const char *name;
+			enum node_kind kind;
+			unsigned sub;
+		} dirs[] = {
+			{ "net", N_NETDIR, SUB_NETDIR },
+			{ "cgroup", N_CGDIR, SUB_CGDIR },
+			{ "ns", N_NSDIR, SUB_NSDIR },
+			{ "config", N_CONFIG, SUB_CONFIG },
 			{ "events", N_RT, SUB_EVENTS },
 		};
 		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -206,7 +217,11 @@ int node_lookup(const struct node *p, const char *name, struct node *out)
 static mode_t node_mode(const struct node *n)
 {
 	switch (n->kind) {
-	case N_ROOT: case N_CDIR: case N_NETDIR: case N_CGDIR: case N_NSDIR:
+	case N_ROOT:
+	case N_CDIR:
+	case N_NETDIR:
+	case N_CGDIR:
+	case N_NSDIR:
 		return S_IFDIR | 0755;
 	case N_NSLINK:
 		return S_IFLNK | 0777;
@@ -237,10 +252,12 @@ static void node_times(const struct node *n, struct stat *st)
 	case N_KEY:
 		r = engine_setting_times(n->cname, n->arg, &m, &c);
 		break;
-	case N_CONFIG: case N_CDIR:
+	case N_CONFIG:
+	case N_CDIR:
 		r = engine_config_times(n->cname, -1, &m, &c);
 		break;
-	case N_NETDIR: case N_CGDIR:
+	case N_NETDIR:
+	case N_CGDIR:
 		r = engine_config_times(n->cname, n->kind == N_NETDIR ? SEC_NET : SEC_CGROUP, &m, &c);
 		break;
 	case N_RT:
@@ -371,7 +388,7 @@ int node_list(const struct node *n, struct dirent_lite **out, size_t *count)
 	struct dirent_lite *v = NULL;
 	size_t cnt = 0, cap = 0;
 	fuse_ino_t parent = n->kind == N_CDIR || n->kind == N_ROOT ? INO_ROOT
-			    : node_ino(n->cid, SUB_CDIR);
+								   : node_ino(n->cid, SUB_CDIR);
 	int r = 0;
 
 	r |= add_entry(&v, &cnt, &cap, ".", n->ino, S_IFDIR);

@@ -31,9 +31,9 @@ struct engine_opts {
 	const char *run_dir;		/* runtime records */
 	const char *cgroup_parent;	/* relative: beneath our own cgroup; absolute: from roots */
 	const char *libexec_dir;	/* where containerfs-supervisor lives */
-	const char *tree_fstype;	/* mountinfo type of the tree ("fuse.containerfs"):
-					 * such mounts are detached in application
-					 * containers' mount namespaces */
+	/* mountinfo type of the tree ("fuse.containerfs"): such mounts are detached in
+	 * application containers' mount namespaces */
+	const char *tree_fstype;
 	bool debug;
 };
 

@@ -77,8 +77,8 @@ struct sup {
 
 static void log_open(struct sup *s)
 {
-	s->logfd = s->dirfd < 0 ? -1 :
-		   openat(s->dirfd, "log.0", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	s->logfd = s->dirfd < 0 ? -1
+				: openat(s->dirfd, "log.0", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	s->logsize = 0;
 }
 

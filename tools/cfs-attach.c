@@ -120,7 +120,7 @@ static void read_init(pid_t pid, struct init_creds *c)
 
 static const char *const ns_order[] = {
 	/* user first (the rights for the rest), mnt last (it changes our root) */
-	"user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt",
+	"user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"
 };
 #define NNS (sizeof ns_order / sizeof ns_order[0])
 
@@ -305,7 +305,7 @@ static bool open_pty(struct pty *p)
 	p->slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (p->slave < 0)
 		die("%s: %s", name, strerror(errno));
-	int term = p->tty[0] ? 0 : p->tty[1] ? 1 : 2;
+	int term = p->tty[0] ? 0 : (p->tty[1] ? 1 : 2);
 	struct termios t;
 	struct winsize ws;
 	if (tcgetattr(term, &t) == 0)

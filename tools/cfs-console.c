@@ -101,8 +101,12 @@ static int connect_tty(const char *ctr, int n, int *master)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
 	struct iovec iov = { .iov_base = msg, .iov_len = sizeof msg - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = sizeof ctl.buf };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof ctl.buf,
+	};
 	ssize_t r = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
 	if (r < 0)
 		die(1, "tty %d: %s", n, strerror(errno));

@@ -346,7 +346,7 @@ int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
 			r = cg_write(p, num);
 		if (r < 0)
 			return cfs_err_set_in(err, "tasks", -r, "cannot move %d into %s: %s", (int)pid, p,
-					   strerror(-r));
+					      strerror(-r));
 	}
 	return 0;
 }
@@ -755,4 +755,3 @@ int cgroup_stat_read(const char *name, enum stat_id s, char **out)
 	}
 	return r;
 }
-

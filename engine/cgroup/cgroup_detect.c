@@ -16,7 +16,7 @@
 struct cg_state cg = { .unified = -1, .ops = &cg1_ops };
 
 static const char *const ctrl_names[CTRL_COUNT] = {
-	"cpu", "cpuacct", "cpuset", "memory", "blkio", "devices", "freezer", "pids", "net_cls",
+	"cpu", "cpuacct", "cpuset", "memory", "blkio", "devices", "freezer", "pids", "net_cls"
 };
 
 int cg_ctrl_from_name(const char *s)
@@ -381,7 +381,7 @@ int cgroup_init(const char *parent, struct cfs_err *err)
 		if (cg.h[i].v2)
 			v2_settle(&cg.h[i]);
 	r = place_parent(parent, v1, err);
-	cg.layout = !v1 ? CG_LAYOUT_V2 : cg.unified >= 0 ? CG_LAYOUT_HYBRID : CG_LAYOUT_V1;
+	cg.layout = !v1 ? CG_LAYOUT_V2 : (cg.unified >= 0 ? CG_LAYOUT_HYBRID : CG_LAYOUT_V1);
 	if (r == 0 && cg.layout == CG_LAYOUT_V2) {
 		struct cg_hier *u = &cg.h[cg.unified];
 		char from[PATH_MAX];
@@ -468,7 +468,8 @@ char *cgroup_checkconfig(void)
 			ctrl_status(c));
 	if (cg.ready && cg.by_ctrl[CTRL_MEMORY] >= 0)
 		swap = cg_path(p, sizeof(p), cg.by_ctrl[CTRL_MEMORY], NULL,
-			       "memory.memsw.limit_in_bytes") == 0 && cg_exists(p);
+			       "memory.memsw.limit_in_bytes") == 0 &&
+		       cg_exists(p);
 	else if (cg.ready && cg.unified >= 0 && (cg.v2_mask & (1u << CTRL_MEMORY)))
 		swap = cg_path(p, sizeof(p), cg.unified, NULL, "memory.swap.max") == 0 && cg_exists(p);
 	if (cg.ready && cg.unified >= 0)

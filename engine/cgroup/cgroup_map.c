@@ -322,9 +322,14 @@ int cgroup_dev_eval(const struct config *c, char type, unsigned major, unsigned 
 
 /* ---- the eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE) ---- */
 
-#define INSN(CODE, DST, SRC, OFF, IMM)                                         \
-	((struct bpf_insn){ .code = (CODE), .dst_reg = (DST), .src_reg = (SRC),  \
-			    .off = (OFF), .imm = (IMM) })
+#define INSN(CODE, DST, SRC, OFF, IMM) \
+	((struct bpf_insn){            \
+		.code = (CODE),        \
+		.dst_reg = (DST),      \
+		.src_reg = (SRC),      \
+		.off = (OFF),          \
+		.imm = (IMM),          \
+	})
 
 static unsigned bpf_access(unsigned acc)
 {
@@ -439,8 +444,8 @@ size_t cgroup_plan_max(const struct config *c, enum key_id k)
 {
 	k = key_canonical(k);
 	if (k == K_DEVICES_DENY || k == K_DEVICES_ALLOW)
-		return 2 * (count_lines(config_val(c, K_DEVICES_DENY)) +
-			    count_lines(config_val(c, K_DEVICES_ALLOW))) + 1;
+		return 1 + 2 * (count_lines(config_val(c, K_DEVICES_DENY)) +
+				count_lines(config_val(c, K_DEVICES_ALLOW)));
 	return 4;
 }
 
@@ -512,18 +517,30 @@ int cgroup_plan_key(enum cg_backend b, const struct config *c, enum key_id k,
 
 bool cgroup_write_is_fresh(enum cg_backend b, const struct cg_write *w)
 {
-	static const struct {
+	static const struct fresh {
 		const char *file, *value;
 	} v1[] = {
-		{ "cpu.shares", "1024" }, { "cpu.cfs_period_us", "100000" },
-		{ "cpu.cfs_quota_us", "-1" }, { "memory.limit_in_bytes", "-1" },
-		{ "memory.memsw.limit_in_bytes", "-1" }, { "blkio.bfq.weight", "100" },
-		{ "pids.max", "max" }, { "net_cls.classid", "0" },
-		{ "cpuset.cpus", "" }, { "cpuset.mems", "" },
-	}, v2[] = {
-		{ "cpu.weight", "100" }, { "cpu.max", "max 100000" }, { "memory.max", "max" },
-		{ "memory.swap.max", "max" }, { "io.weight", "100" }, { "io.bfq.weight", "100" },
-		{ "pids.max", "max" }, { "cpuset.cpus", "" }, { "cpuset.mems", "" },
+		{ "cpu.shares", "1024" },
+		{ "cpu.cfs_period_us", "100000" },
+		{ "cpu.cfs_quota_us", "-1" },
+		{ "memory.limit_in_bytes", "-1" },
+		{ "memory.memsw.limit_in_bytes", "-1" },
+		{ "blkio.bfq.weight", "100" },
+		{ "pids.max", "max" },
+		{ "net_cls.classid", "0" },
+		{ "cpuset.cpus", "" },
+		{ "cpuset.mems", "" },
+	};
+	static const struct fresh v2[] = {
+		{ "cpu.weight", "100" },
+		{ "cpu.max", "max 100000" },
+		{ "memory.max", "max" },
+		{ "memory.swap.max", "max" },
+		{ "io.weight", "100" },
+		{ "io.bfq.weight", "100" },
+		{ "pids.max", "max" },
+		{ "cpuset.cpus", "" },
+		{ "cpuset.mems", "" },
 	};
 	size_t n = b == CG_BACKEND_V2 ? sizeof(v2) / sizeof(v2[0]) : sizeof(v1) / sizeof(v1[0]);
 
@@ -545,12 +562,12 @@ static bool is_default(const struct config *c, enum key_id k)
 	switch (key_canonical(k)) {
 	case K_CPU_WEIGHT:
 		return config_alias(c, K_CPU_SHARES) ? !strcmp(config_alias(c, K_CPU_SHARES), "1024")
-					    : !strcmp(config_val(c, K_CPU_WEIGHT), "100");
+						     : !strcmp(config_val(c, K_CPU_WEIGHT), "100");
 	case K_CPU_MAX:
 		return parse_cpu_max(config_val(c, K_CPU_MAX), &q, &p, NULL) == 0 && q == CFS_UNLIMITED;
 	case K_IO_WEIGHT:
 		return config_alias(c, K_BLKIO_WEIGHT) ? !strcmp(config_alias(c, K_BLKIO_WEIGHT), "500")
-					      : !strcmp(config_val(c, K_IO_WEIGHT), "100");
+						       : !strcmp(config_val(c, K_IO_WEIGHT), "100");
 	case K_DEVICES_DENY:
 	case K_DEVICES_ALLOW:
 		return !strcmp(config_val(c, K_DEVICES_DENY), key_default(K_DEVICES_DENY, "")) &&
@@ -574,7 +591,9 @@ int cgroup_plan_fallback(enum cg_backend b, const struct config *c, enum key_id 
 										: K_IO_WEIGHT);
 
 		return put(alt, 1, &n, w->controller, b == CG_BACKEND_V2 ? "io.bfq.weight" : "blkio.bfq.weight",
-			   "%llu", bfq > 1000 ? 1000 : bfq) ? -ENOSPC : 1;
+			   "%llu", bfq > 1000 ? 1000 : bfq)
+			       ? -ENOSPC
+			       : 1;
 	}
 	if (!strcmp(w->file, key_v1_file(K_MEMORY_SWAP_MAX, KEY_V1_MEMSW))) {
 		if (key_canonical(k) != K_MEMORY_SWAP_MAX || !strcmp(config_val(c, K_MEMORY_SWAP_MAX), "max"))

@@ -26,8 +26,11 @@ static const struct {
 	const char *name;
 	enum cg_ctrl ctrl;
 } wanted[] = {
-	{ "memory", CTRL_MEMORY }, { "io", CTRL_BLKIO }, { "cpu", CTRL_CPU },
-	{ "cpuset", CTRL_CPUSET }, { "pids", CTRL_PIDS },
+	{ "memory", CTRL_MEMORY },
+	{ "io", CTRL_BLKIO },
+	{ "cpu", CTRL_CPU },
+	{ "cpuset", CTRL_CPUSET },
+	{ "pids", CTRL_PIDS },
 };
 
 static bool has_word(const char *list, const char *w)
@@ -130,6 +133,7 @@ static int v2_resolve(const char *name, struct cg_write *w, bool dry, char *path
 /* ---- devices: BPF_PROG_TYPE_CGROUP_DEVICE through raw bpf(2) */
 
 #define PROG_NAME "cfs_devices"
+#define PROG_LICENSE "GPL"
 
 static int sys_bpf(int cmd, union bpf_attr *attr)
 {
@@ -157,7 +161,7 @@ static int load_prog(const struct config *c, struct cfs_err *err)
 		a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 		a.insns = (uintptr_t)insns;
 		a.insn_cnt = (uint32_t)n;
-		a.license = (uintptr_t)"GPL";
+		a.license = (uintptr_t)PROG_LICENSE;
 		memcpy(a.prog_name, PROG_NAME, sizeof(PROG_NAME));
 		if (verbose && (log = calloc(1, 4096))) {
 			a.log_buf = (uintptr_t)log;
@@ -381,7 +385,8 @@ static int v2_stat(const char *name, enum stat_id s, char **out)
 			return r;
 		u = strstr(cpu, "usage_usec ");
 		return asprintf(out, "%llu\n", u ? strtoull(u + 11, NULL, 10) * 1000 : 0ULL) < 0
-			       ? -ENOMEM : 0;
+			       ? -ENOMEM
+			       : 0;
 	default:
 		return -ENOENT;
 	}

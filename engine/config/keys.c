@@ -307,19 +307,37 @@ static int v1_size_to_max(const char *in, char *out, size_t n)
 
 /* ---- the table ---- */
 
-#define DEF_DEVICES_ALLOW                                                      \
-	"c 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n"             \
+#define DEF_DEVICES_ALLOW                                         \
+	"c 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n" \
 	"c 5:0 rwm\nc 5:2 rwm\nc 136:* rwm"
 
-#define ROW(ID, SEC, NAME, FLAGS, DEF, PARSE, LXC, LEGACY, DOC)                \
-	[ID] = { .id = ID, .section = SEC, .name = NAME, .flags = FLAGS, .def = DEF, \
-		 .parse = PARSE, .lxc = LXC, .lxc_legacy = LEGACY, .doc = DOC }
+#define ROW(ID, SEC, NAME, FLAGS, DEF, PARSE, LXC, LEGACY, DOC) \
+	[ID] = {                                                \
+		.id = ID,                                       \
+		.section = SEC,                                 \
+		.name = NAME,                                   \
+		.flags = FLAGS,                                 \
+		.def = DEF,                                     \
+		.parse = PARSE,                                 \
+		.lxc = LXC,                                     \
+		.lxc_legacy = LEGACY,                           \
+		.doc = DOC,                                     \
+	}
 /* The parser column of a number: no parser, the range is the check (key_parse). */
 #define RANGE(MIN, MAX) NULL, .min = (MIN), .max = (MAX)
-#define ALIAS(ID, NAME, OF, PARSE, TO, FROM, DOC)                              \
-	[ID] = { .id = ID, .section = SEC_CGROUP, .name = NAME,                \
-		 .flags = KF_ALIAS | KF_LIVE, .def = NULL, .parse = PARSE,     \
-		 .alias_of = OF, .to_canon = TO, .from_canon = FROM, .doc = DOC }
+#define ALIAS(ID, NAME, OF, PARSE, TO, FROM, DOC) \
+	[ID] = {                                  \
+		.id = ID,                         \
+		.section = SEC_CGROUP,            \
+		.name = NAME,                     \
+		.flags = KF_ALIAS | KF_LIVE,      \
+		.def = NULL,                      \
+		.parse = PARSE,                   \
+		.alias_of = OF,                   \
+		.to_canon = TO,                   \
+		.from_canon = FROM,               \
+		.doc = DOC,                       \
+	}
 
 const struct key_def key_table[K_COUNT] = {
 	ROW(K_HOSTNAME, SEC_CONTAINER, "hostname", 0, NULL, chk_hostname,

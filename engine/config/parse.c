@@ -53,7 +53,6 @@ int hex_value(char c)
 
 /* ---- spans: words cut out of the input without copying */
 
-
 bool span_eq(struct span w, const char *lit)
 {
 	return strlen(lit) == w.n && memcmp(w.p, lit, w.n) == 0;
@@ -131,7 +130,6 @@ const char *show_n(const char *p, size_t n, char *buf)
 	return buf;
 }
 
-
 int check_len(const char *s, struct cfs_err *err)
 {
 	if (!s)
@@ -170,7 +168,7 @@ int scan_u64(const char *p, size_t n, uint64_t *out)
 /* A number word within [min,max]. noun names the field in a multi-field value
  * ("period") so the message says which one is wrong; "" for a lone number. */
 int span_uint(struct span w, uint64_t min, uint64_t max, uint64_t *out,
-		     const char *noun, struct cfs_err *err)
+	      const char *noun, struct cfs_err *err)
 {
 	const char *sep = *noun ? " " : "";
 	uint64_t v = 0;
@@ -253,8 +251,10 @@ int parse_bool01(const char *s, bool *out, struct cfs_err *err)
 int parse_size(const char *s, bool allow_max, bool allow_minus1, uint64_t *out,
 	       struct cfs_err *err)
 {
-	const char *alt = allow_max && allow_minus1 ? ", max or -1" :
-			  allow_max ? ", or max" : allow_minus1 ? ", or -1" : "";
+	const char *alt = allow_max && allow_minus1 ? ", max or -1"
+			  : allow_max               ? ", or max"
+			  : allow_minus1            ? ", or -1"
+						    : "";
 	unsigned shift = 0;
 	uint64_t v;
 	size_t n;
@@ -363,20 +363,40 @@ static const struct {
 	const char *name;
 	int sig;
 } signal_names[] = {
-	{ "HUP", SIGHUP },	{ "INT", SIGINT },	{ "QUIT", SIGQUIT },
-	{ "ILL", SIGILL },	{ "TRAP", SIGTRAP },	{ "ABRT", SIGABRT },
-	{ "IOT", SIGABRT },	{ "BUS", SIGBUS },	{ "FPE", SIGFPE },
-	{ "KILL", SIGKILL },	{ "USR1", SIGUSR1 },	{ "SEGV", SIGSEGV },
-	{ "USR2", SIGUSR2 },	{ "PIPE", SIGPIPE },	{ "ALRM", SIGALRM },
+	{ "HUP", SIGHUP },
+	{ "INT", SIGINT },
+	{ "QUIT", SIGQUIT },
+	{ "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },
+	{ "ABRT", SIGABRT },
+	{ "IOT", SIGABRT },
+	{ "BUS", SIGBUS },
+	{ "FPE", SIGFPE },
+	{ "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 },
+	{ "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE },
+	{ "ALRM", SIGALRM },
 	{ "TERM", SIGTERM },
 #ifdef SIGSTKFLT
 	{ "STKFLT", SIGSTKFLT },
 #endif
-	{ "CHLD", SIGCHLD },	{ "CLD", SIGCHLD },	{ "CONT", SIGCONT },
-	{ "STOP", SIGSTOP },	{ "TSTP", SIGTSTP },	{ "TTIN", SIGTTIN },
-	{ "TTOU", SIGTTOU },	{ "URG", SIGURG },	{ "XCPU", SIGXCPU },
-	{ "XFSZ", SIGXFSZ },	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-	{ "WINCH", SIGWINCH },	{ "IO", SIGIO },	{ "POLL", SIGIO },
+	{ "CHLD", SIGCHLD },
+	{ "CLD", SIGCHLD },
+	{ "CONT", SIGCONT },
+	{ "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN },
+	{ "TTOU", SIGTTOU },
+	{ "URG", SIGURG },
+	{ "XCPU", SIGXCPU },
+	{ "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM },
+	{ "PROF", SIGPROF },
+	{ "WINCH", SIGWINCH },
+	{ "IO", SIGIO },
+	{ "POLL", SIGIO },
 #ifdef SIGPWR
 	{ "PWR", SIGPWR },
 #endif

@@ -241,10 +241,14 @@ static const struct {
 	const char *name;
 	unsigned long flag;
 } ns_names[] = {
-	{ "mnt", CLONE_NEWNS },	    { "pid", CLONE_NEWPID },
-	{ "uts", CLONE_NEWUTS },    { "ipc", CLONE_NEWIPC },
-	{ "net", CLONE_NEWNET },    { "cgroup", CLONE_NEWCGROUP },
-	{ "user", CLONE_NEWUSER },  { "time", CLONE_NEWTIME },
+	{ "mnt", CLONE_NEWNS },
+	{ "pid", CLONE_NEWPID },
+	{ "uts", CLONE_NEWUTS },
+	{ "ipc", CLONE_NEWIPC },
+	{ "net", CLONE_NEWNET },
+	{ "cgroup", CLONE_NEWCGROUP },
+	{ "user", CLONE_NEWUSER },
+	{ "time", CLONE_NEWTIME },
 };
 
 #define NS_COUNT (sizeof(ns_names) / sizeof(ns_names[0]))
@@ -391,21 +395,34 @@ static const struct mount_opt {
 	int propagation;
 } mount_opts[] = {
 	{ "defaults", 0, 0, 0 },
-	{ "ro", MS_RDONLY, 0, 0 },		{ "rw", 0, MS_RDONLY, 0 },
-	{ "nosuid", MS_NOSUID, 0, 0 },		{ "suid", 0, MS_NOSUID, 0 },
-	{ "nodev", MS_NODEV, 0, 0 },		{ "dev", 0, MS_NODEV, 0 },
-	{ "noexec", MS_NOEXEC, 0, 0 },		{ "exec", 0, MS_NOEXEC, 0 },
-	{ "sync", MS_SYNCHRONOUS, 0, 0 },	{ "async", 0, MS_SYNCHRONOUS, 0 },
+	{ "ro", MS_RDONLY, 0, 0 },
+	{ "rw", 0, MS_RDONLY, 0 },
+	{ "nosuid", MS_NOSUID, 0, 0 },
+	{ "suid", 0, MS_NOSUID, 0 },
+	{ "nodev", MS_NODEV, 0, 0 },
+	{ "dev", 0, MS_NODEV, 0 },
+	{ "noexec", MS_NOEXEC, 0, 0 },
+	{ "exec", 0, MS_NOEXEC, 0 },
+	{ "sync", MS_SYNCHRONOUS, 0, 0 },
+	{ "async", 0, MS_SYNCHRONOUS, 0 },
 	{ "dirsync", MS_DIRSYNC, 0, 0 },
-	{ "noatime", MS_NOATIME, 0, 0 },	{ "atime", 0, MS_NOATIME, 0 },
-	{ "nodiratime", MS_NODIRATIME, 0, 0 },	{ "diratime", 0, MS_NODIRATIME, 0 },
-	{ "relatime", MS_RELATIME, 0, 0 },	{ "norelatime", 0, MS_RELATIME, 0 },
-	{ "strictatime", MS_STRICTATIME, 0, 0 }, { "nostrictatime", 0, MS_STRICTATIME, 0 },
-	{ "bind", MS_BIND, 0, 0 },		{ "rbind", MS_BIND | MS_REC, 0, 0 },
+	{ "noatime", MS_NOATIME, 0, 0 },
+	{ "atime", 0, MS_NOATIME, 0 },
+	{ "nodiratime", MS_NODIRATIME, 0, 0 },
+	{ "diratime", 0, MS_NODIRATIME, 0 },
+	{ "relatime", MS_RELATIME, 0, 0 },
+	{ "norelatime", 0, MS_RELATIME, 0 },
+	{ "strictatime", MS_STRICTATIME, 0, 0 },
+	{ "nostrictatime", 0, MS_STRICTATIME, 0 },
+	{ "bind", MS_BIND, 0, 0 },
+	{ "rbind", MS_BIND | MS_REC, 0, 0 },
 	{ "remount", MS_REMOUNT, 0, 0 },
-	{ "private", 0, 0, MS_PRIVATE },	{ "rprivate", 0, 0, MS_PRIVATE | MS_REC },
-	{ "slave", 0, 0, MS_SLAVE },		{ "rslave", 0, 0, MS_SLAVE | MS_REC },
-	{ "shared", 0, 0, MS_SHARED },		{ "rshared", 0, 0, MS_SHARED | MS_REC },
+	{ "private", 0, 0, MS_PRIVATE },
+	{ "rprivate", 0, 0, MS_PRIVATE | MS_REC },
+	{ "slave", 0, 0, MS_SLAVE },
+	{ "rslave", 0, 0, MS_SLAVE | MS_REC },
+	{ "shared", 0, 0, MS_SHARED },
+	{ "rshared", 0, 0, MS_SHARED | MS_REC },
 	{ "unbindable", 0, 0, MS_UNBINDABLE },
 	{ "runbindable", 0, 0, MS_UNBINDABLE | MS_REC },
 };
@@ -510,7 +527,7 @@ int parse_fstab_line(const char *s, struct fstab_entry *fe, struct cfs_err *err)
 
 static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
 {
-	return v < lo ? lo : v > hi ? hi : v;
+	return v < lo ? lo : (v > hi ? hi : v);
 }
 
 /* crun's quadratic fit (2025): y = ceil(10^((log2(x)^2 + 125 log2(x)) / 612 - 7/34)),

@@ -44,8 +44,12 @@ static int idmount_send_fd(int sock, int fd, char tag)
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 
 	memset(u.buf, 0, sizeof(u.buf));
@@ -64,8 +68,12 @@ int idmount_recv_fd(int sock, char tag)
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
 	struct cmsghdr *cm;
 	int fd = -1;
 	ssize_t n;
@@ -105,7 +113,12 @@ static __attribute__((noreturn)) void job_main(struct idmount_job *j)
 	const struct rootfs_plan *s = j->s;
 	int fd;
 
-#define FAIL(what) do { j->err = errno; j->step = (what); _exit(1); } while (0)
+#define FAIL(what)                \
+	do {                      \
+		j->err = errno;   \
+		j->step = (what); \
+		_exit(1);         \
+	} while (0)
 	if (setns(j->mntns, CLONE_NEWNS) < 0)
 		FAIL("join the container's mount namespace");
 	if (s->overlay) {
@@ -263,7 +276,7 @@ static void probe(void)
 		tree = idmapped_tree(eng.state_dir, userns);
 		if (tree < 0) {
 			e = -tree;
-			why = e == ENOSYS ? "the kernel lacks mount_setattr (Linux 5.12 or later)"
+			why = e == ENOSYS   ? "the kernel lacks mount_setattr (Linux 5.12 or later)"
 			      : e == EINVAL ? "the state dir's filesystem cannot be idmapped "
 					      "(images on another may be)"
 					    : "mount_setattr(MOUNT_ATTR_IDMAP) on the state dir";

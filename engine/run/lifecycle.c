@@ -338,7 +338,7 @@ static void *handover_main(void *arg)
 	long long left = h->deadline - monotonic_ms();
 	bool same;
 
-	if (!monitor_wait_stopped(c, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left)) {
+	if (!monitor_wait_stopped(c, left <= 0 ? 0 : (left > INT_MAX ? INT_MAX : (int)left))) {
 		pthread_mutex_lock(&c->op_lock);
 		pthread_mutex_lock(&c->lock);
 		same = !c->removed && c->state == ST_STOPPING && c->has_rec &&

@@ -20,13 +20,13 @@ static const char *const masked[] = {
 	"proc/kcore", "proc/keys", "proc/key-users", "proc/timer_list", "proc/timer_stats",
 	"proc/sched_debug", "proc/latency_stats",
 	"proc/acpi", "proc/asound", "proc/scsi",
-	"sys/firmware", "sys/devices/virtual/powercap",
+	"sys/firmware", "sys/devices/virtual/powercap"
 };
 
 /* Written: they steer the host's kernel (sysctls, sysrq, interrupt affinity, PCI
  * and USB buses, filesystem-wide switches). */
 static const char *const readonly[] = {
-	"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs",
+	"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs"
 };
 
 #define RO_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)

@@ -90,7 +90,7 @@ static void finish(struct container *c, bool drop_ref)
 	 * the monitor's own finish does this, not a daemon's adoption of an old run. */
 	reboot = drop_ref && sys && was == ST_RUNNING && status == 128 + SIGHUP;
 	if (runrec_history_add(c->run_dir, status,
-			       reboot ? "reboot" : was == ST_STOPPING ? "stop" : "exit") < 0)
+			       reboot ? "reboot" : (was == ST_STOPPING ? "stop" : "exit")) < 0)
 		log_err("%s: cannot add to the run history in %s", c->name, c->run_dir);
 	pthread_mutex_lock(&c->lock);
 	c->exit_status = status;

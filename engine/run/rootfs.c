@@ -25,8 +25,13 @@ static const struct std_node {
 	const char *name;
 	unsigned major, minor;
 } std_nodes[] = {
-	{ "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 }, { "random", 1, 8 },
-	{ "urandom", 1, 9 }, { "tty", 5, 0 },     { "ptmx", 5, 2 },
+	{ "null", 1, 3 },
+	{ "zero", 1, 5 },
+	{ "full", 1, 7 },
+	{ "random", 1, 8 },
+	{ "urandom", 1, 9 },
+	{ "tty", 5, 0 },
+	{ "ptmx", 5, 2 },
 };
 #define N_STD_NODES (sizeof(std_nodes) / sizeof(std_nodes[0]))
 #define NODE_PTMX 6	/* a link to pts/ptmx, the container's own devpts */
@@ -457,8 +462,10 @@ static int dev_ttys(const struct spawn_plan *p, int devfd, struct child_err *ce)
 static int dev_links(int devfd, struct child_err *ce)
 {
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+		{ "/proc/self/fd", "fd" },
+		{ "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" },
+		{ "/proc/self/fd/2", "stderr" },
 	};
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)

@@ -245,7 +245,8 @@ int runrec_log_view(const char *run_dir, struct cfs_log_view *v)
 		have1 = false;
 	want0 = have0 ? ((size_t)st0.st_size < LOG_MAX ? (size_t)st0.st_size : LOG_MAX) : 0;
 	want1 = have1 ? ((size_t)st1.st_size < LOG_MAX - want0 ? (size_t)st1.st_size
-							       : LOG_MAX - want0) : 0;
+							       : LOG_MAX - want0)
+		      : 0;
 	if (want1)
 		v->part[0] = (struct cfs_log_part){ st1.st_dev, st1.st_ino,
 						    (uint64_t)st1.st_size - want1, want1 };
@@ -326,7 +327,8 @@ int runrec_history_read(const char *run_dir, char **out, size_t *len)
 	if (!buf)
 		return -ENOMEM;
 	n = path_in(path, sizeof(path), run_dir, "runs") < 0
-		    ? -1 : read_file_into(path, buf, RUNREC_HISTORY * 64 + 1);
+		    ? -1
+		    : read_file_into(path, buf, RUNREC_HISTORY * 64 + 1);
 	buf[n > 0 ? n : 0] = '\0';
 	*out = buf;
 	*len = strlen(buf);

@@ -227,7 +227,8 @@ static int tasks_pid_allowed(struct container *c, pid_t pid, struct cfs_err *err
 	if (r > 0 && strcmp(owner, c->name))
 		return cfs_err_set_in(err, "tasks", EPERM, "%d belongs to container '%s'", (int)pid, owner);
 	return r < 0 && r != -ENOENT ? cfs_err_set_in(err, "tasks", -r, "%d: %s", (int)pid,
-						      strerror(-r)) : 0;
+						      strerror(-r))
+				     : 0;
 }
 
 int runtime_tasks_write(struct container *c, const char *buf, size_t len, struct cfs_err *err)
@@ -372,11 +373,15 @@ static char *checkconfig_text(void)
 	fprintf(f, "seccomp filter: %s\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 ? "yes" : "no");
 	/* a user namespace with an idmap mounts its rootfs idmapped (idmount.c) */
 	fprintf(f, "idmapped mounts: %s\n", idmount_checkconfig());
-	fprintf(f, "openat2: %s\n", has_syscall(SYS_openat2) ? "yes" :
-		"no (mount targets are resolved by a walk of their components instead)");
-	fprintf(f, "mount_setattr: %s\n", has_syscall(SYS_mount_setattr) ? "yes" :
-		"no (a system container with ro, nosuid, nodev or noexec on an rbind mount does "
-		"not start: its submounts could not be made so)");
+	fprintf(f, "openat2: %s\n",
+		has_syscall(SYS_openat2)
+			? "yes"
+			: "no (mount targets are resolved by a walk of their components instead)");
+	fprintf(f, "mount_setattr: %s\n",
+		has_syscall(SYS_mount_setattr)
+			? "yes"
+			: "no (a system container with ro, nosuid, nodev or noexec on an rbind mount does "
+			  "not start: its submounts could not be made so)");
 	fprintf(f, "privileged containers: not root-safe (privileged = 1: root inside is root "
 		   "on the host; privileged = 0: a user namespace, root inside is an unprivileged "
 		   "id of root's /etc/subuid range; default privileged = %s)\n",

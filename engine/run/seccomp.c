@@ -37,7 +37,7 @@ const char *const seccomp_default_deny[] = {
 	"uselib", "nfsservctl", "_sysctl", "vm86", "vm86old",	/* obsolete interfaces */
 	"personality",						/* only odd personas */
 	"umount2",						/* only MNT_FORCE */
-	NULL,
+	NULL
 };
 
 /* Personas allowed: PER_LINUX (0), PER_LINUX32 (8), UNAME26 (0x20000), both, and

@@ -50,8 +50,9 @@ struct spawn_plan {
 	int go[2];		/* socketpair: [0] daemon writes "go", [1] init reads */
 	int report[2];		/* [0] daemon reads, [1] init/reaper/command write */
 	int info[2];		/* [0] daemon reads, [1] the helper writes info_rec */
-	int console[2];		/* [0] supervisor reads, [1] init's stdout+stderr; a pty
-				 * (master, slave) for a system container, else a pipe */
+	/* [0] supervisor reads, [1] init's stdout+stderr; a pty (master, slave) for a
+	 * system container, else a pipe */
+	int console[2];
 	struct rootfs_plan *sys;	/* system container (rootfs set), else NULL */
 };
 

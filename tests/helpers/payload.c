@@ -41,11 +41,26 @@ static const char *errname(int e)
 
 static int signal_number(const char *s)
 {
-	static const struct { const char *name; int sig; } names[] = {
-		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-		{ "ABRT", SIGABRT }, { "FPE", SIGFPE }, { "KILL", SIGKILL }, { "SEGV", SIGSEGV },
-		{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "USR1", SIGUSR1 },
-		{ "USR2", SIGUSR2 }, { "BUS", SIGBUS }, { "TRAP", SIGTRAP }, { "SYS", SIGSYS },
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = {
+		{ "HUP", SIGHUP },
+		{ "INT", SIGINT },
+		{ "QUIT", SIGQUIT },
+		{ "ILL", SIGILL },
+		{ "ABRT", SIGABRT },
+		{ "FPE", SIGFPE },
+		{ "KILL", SIGKILL },
+		{ "SEGV", SIGSEGV },
+		{ "PIPE", SIGPIPE },
+		{ "ALRM", SIGALRM },
+		{ "TERM", SIGTERM },
+		{ "USR1", SIGUSR1 },
+		{ "USR2", SIGUSR2 },
+		{ "BUS", SIGBUS },
+		{ "TRAP", SIGTRAP },
+		{ "SYS", SIGSYS },
 	};
 
 	if (!strncasecmp(s, "SIG", 3))

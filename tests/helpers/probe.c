@@ -40,10 +40,21 @@ static const char *ename(int e)
 		int e;
 		const char *n;
 	} names[] = {
-		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EACCES, "EACCES" }, { EROFS, "EROFS" },
-		{ EINVAL, "EINVAL" }, { EBUSY, "EBUSY" }, { ENODEV, "ENODEV" }, { ENXIO, "ENXIO" },
-		{ ENOSYS, "ENOSYS" }, { EBADF, "EBADF" }, { EFAULT, "EFAULT" }, { ESTALE, "ESTALE" },
-		{ EOPNOTSUPP, "EOPNOTSUPP" }, { ENOTDIR, "ENOTDIR" }, { EEXIST, "EEXIST" },
+		{ EPERM, "EPERM" },
+		{ ENOENT, "ENOENT" },
+		{ EACCES, "EACCES" },
+		{ EROFS, "EROFS" },
+		{ EINVAL, "EINVAL" },
+		{ EBUSY, "EBUSY" },
+		{ ENODEV, "ENODEV" },
+		{ ENXIO, "ENXIO" },
+		{ ENOSYS, "ENOSYS" },
+		{ EBADF, "EBADF" },
+		{ EFAULT, "EFAULT" },
+		{ ESTALE, "ESTALE" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" },
+		{ ENOTDIR, "ENOTDIR" },
+		{ EEXIST, "EEXIST" },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -190,7 +201,7 @@ static const char *masked_file(const char *path)
 	}
 	n = read(fd, &c, 1);
 	close(fd);
-	return n < 0 ? fail(NULL, errno) : n == 0 ? "empty" : "ok";
+	return n < 0 ? fail(NULL, errno) : (n == 0 ? "empty" : "ok");
 }
 
 static const char *p_kcore(void)

@@ -169,11 +169,13 @@ static void test_fresh(void)
 	ok(!all_fresh(V1, K_CPU_WEIGHT), "cpu.shares 512 is written");
 	set(K_CPU_MAX, "50000 100000");
 	ok(plan(V1, K_CPU_MAX) == 0 && cgroup_write_is_fresh(V1, &w[0]) &&
-	   !cgroup_write_is_fresh(V1, &w[1]), "v1 cpu.max 50000: the period is the default, the quota not");
+		   !cgroup_write_is_fresh(V1, &w[1]),
+	   "v1 cpu.max 50000: the period is the default, the quota not");
 	ok(!all_fresh(V2, K_CPU_MAX), "v2 cpu.max 50000 100000 is written");
 	set(K_MEMORY_MAX, "1G");
 	ok(plan(V1, K_MEMORY_MAX) == 0 && nw == 2 && cgroup_write_is_fresh(V1, &w[0]) &&
-	   !cgroup_write_is_fresh(V1, &w[1]), "v1 memory.max 1G: memsw stays -1, the limit is written");
+		   !cgroup_write_is_fresh(V1, &w[1]),
+	   "v1 memory.max 1G: memsw stays -1, the limit is written");
 	set(K_CPUSET_CPUS, "0");
 	ok(!all_fresh(V1, K_CPUSET_CPUS) && !all_fresh(V2, K_CPUSET_CPUS), "cpuset.cpus 0 is written");
 	set(K_PIDS_MAX, "100");
@@ -185,17 +187,20 @@ static void test_memory(void)
 	reset();
 	set(K_MEMORY_MAX, "128M");
 	ok(plan_is(V1, K_MEMORY_MAX, 2, "memory.memsw.limit_in_bytes=-1",
-		   "memory.limit_in_bytes=134217728"), "v1 memory.max 128M -> 134217728");
+		   "memory.limit_in_bytes=134217728"),
+	   "v1 memory.max 128M -> 134217728");
 	ok(plan_is(V2, K_MEMORY_MAX, 1, "memory.max=134217728"), "v2 memory.max 128M");
 	set(K_MEMORY_SWAP_MAX, "64M");
 	ok(plan_is(V1, K_MEMORY_MAX, 2, "memory.memsw.limit_in_bytes=201326592",
-		   "memory.limit_in_bytes=134217728"), "v1 memsw = limit + swap (memsw first)");
+		   "memory.limit_in_bytes=134217728"),
+	   "v1 memsw = limit + swap (memsw first)");
 	ok(plan_is(V1, K_MEMORY_SWAP_MAX, 1, "memory.memsw.limit_in_bytes=201326592"),
 	   "v1 memory.swap.max -> memsw only");
 	ok(plan_is(V2, K_MEMORY_SWAP_MAX, 1, "memory.swap.max=67108864"), "v2 memory.swap.max");
 	set(K_MEMORY_LIMIT_IN_BYTES, "256M");
 	ok(plan_is(V1, K_MEMORY_LIMIT_IN_BYTES, 2, "memory.memsw.limit_in_bytes=335544320",
-		   "memory.limit_in_bytes=268435456"), "v1 alias memory.limit_in_bytes 256M");
+		   "memory.limit_in_bytes=268435456"),
+	   "v1 alias memory.limit_in_bytes 256M");
 	ok(plan_is(V2, K_MEMORY_LIMIT_IN_BYTES, 1, "memory.max=268435456"),
 	   "v2 alias memory.limit_in_bytes -> memory.max");
 	set(K_MEMORY_LIMIT_IN_BYTES, "-1");
@@ -226,7 +231,8 @@ static void test_cpu(void)
 	ok(plan_is(V2, K_CPU_WEIGHT, 1, "cpu.weight=1"), "v2 cpu.shares 2 -> 1");
 	set(K_CPU_SHARES, "262144");
 	ok(plan_is(V2, K_CPU_WEIGHT, 1, "cpu.weight=10000") &&
-	   plan_is(V1, K_CPU_WEIGHT, 1, "cpu.shares=262144"), "cpu.shares 262144 both ways");
+		   plan_is(V1, K_CPU_WEIGHT, 1, "cpu.shares=262144"),
+	   "cpu.shares 262144 both ways");
 	set(K_CPU_MAX, "50000 100000");
 	ok(plan_is(V1, K_CPU_MAX, 2, "cpu.cfs_period_us=100000", "cpu.cfs_quota_us=50000"),
 	   "v1 cpu.max 50000 100000 -> quota 50000 period 100000");
@@ -242,9 +248,11 @@ static void test_cpu(void)
 	set(K_CPUSET_CPUS, "0-1,3");
 	set(K_CPUSET_MEMS, "0");
 	ok(plan_is(V1, K_CPUSET_CPUS, 1, "cpuset.cpus=0-1,3") &&
-	   plan_is(V2, K_CPUSET_CPUS, 1, "cpuset.cpus=0-1,3"), "cpuset.cpus on both");
+		   plan_is(V2, K_CPUSET_CPUS, 1, "cpuset.cpus=0-1,3"),
+	   "cpuset.cpus on both");
 	ok(plan_is(V1, K_CPUSET_MEMS, 1, "cpuset.mems=0") &&
-	   plan_is(V2, K_CPUSET_MEMS, 1, "cpuset.mems=0"), "cpuset.mems on both");
+		   plan_is(V2, K_CPUSET_MEMS, 1, "cpuset.mems=0"),
+	   "cpuset.mems on both");
 	set(K_PIDS_MAX, "100");
 	ok(plan_is(V1, K_PIDS_MAX, 1, "pids.max=100") && plan_is(V2, K_PIDS_MAX, 1, "pids.max=100"),
 	   "pids.max 100 on both");
@@ -259,13 +267,14 @@ static void test_io_net(void)
 	ok(plan_is(V2, K_IO_WEIGHT, 1, "io.weight=200"), "v2 io.weight 200");
 	set(K_BLKIO_WEIGHT, "300");
 	ok(plan_is(V1, K_BLKIO_WEIGHT, 1, "blkio.weight=300") &&
-	   plan_is(V1, K_IO_WEIGHT, 1, "blkio.weight=300"), "v1 blkio.weight alias exact");
+		   plan_is(V1, K_IO_WEIGHT, 1, "blkio.weight=300"),
+	   "v1 blkio.weight alias exact");
 	ok(plan_is(V2, K_BLKIO_WEIGHT, 1, eq("io.weight", u(conv_blkio_to_io_weight(300)))),
 	   "v2 blkio.weight alias -> io.weight converted");
 	set(K_NET_CLS_CLASSID, "1048577");
 	ok(plan_is(V1, K_NET_CLS_CLASSID, 1, "net_cls.classid=1048577"), "v1 net_cls.classid");
 	ok(plan(V2, K_NET_CLS_CLASSID) == -EOPNOTSUPP &&
-	   strstr(err.msg, "cgroup/net_cls.classid: 1048577 needs the cgroup v1 net_cls controller, which this host does not have"),
+		   strstr(err.msg, "cgroup/net_cls.classid: 1048577 needs the cgroup v1 net_cls controller, which this host does not have"),
 	   "v2 net_cls.classid != 0: EOPNOTSUPP (%s)", err.msg);
 	ok(plan(V1, K_HOSTNAME) == -EINVAL, "a non-cgroup key is refused");
 	ok(cgroup_plan_key(V1, &cfg, K_CPU_MAX, w, 1, &nw, &err) == -ENOSPC, "ENOSPC when max is too small");
@@ -292,17 +301,18 @@ static void test_fallback(void)
 
 	reset();
 	ok(fb(V1, K_IO_WEIGHT, "blkio", "blkio.weight", "19", &alt) == 1 &&
-	   !strcmp(alt.controller, "blkio") && !strcmp(alt.file, "blkio.bfq.weight") &&
-	   !strcmp(alt.value, "100"), "v1 default io.weight, no blkio.weight -> blkio.bfq.weight 100 (bfq's default)");
+		   !strcmp(alt.controller, "blkio") && !strcmp(alt.file, "blkio.bfq.weight") &&
+		   !strcmp(alt.value, "100"),
+	   "v1 default io.weight, no blkio.weight -> blkio.bfq.weight 100 (bfq's default)");
 	ok(fb(V2, K_IO_WEIGHT, "io", "io.weight", "100", &alt) == 1 && !strcmp(alt.controller, "io") &&
-	   !strcmp(alt.file, "io.bfq.weight") && !strcmp(alt.value, "100"),
+		   !strcmp(alt.file, "io.bfq.weight") && !strcmp(alt.value, "100"),
 	   "v2 default io.weight, no io.weight -> io.bfq.weight 100");
 	set(K_BLKIO_WEIGHT, "300");
 	ok(fb(V1, K_BLKIO_WEIGHT, "blkio", "blkio.weight", "300", &alt) == 1 &&
-	   !strcmp(alt.file, "blkio.bfq.weight") && !strcmp(alt.value, "300"),
+		   !strcmp(alt.file, "blkio.bfq.weight") && !strcmp(alt.value, "300"),
 	   "v1 blkio.weight alias, no blkio.weight -> blkio.bfq.weight exact");
 	ok(fb(V2, K_BLKIO_WEIGHT, "io", "io.weight", "3031", &alt) == 1 &&
-	   !strcmp(alt.file, "io.bfq.weight") && !strcmp(alt.value, "300"),
+		   !strcmp(alt.file, "io.bfq.weight") && !strcmp(alt.value, "300"),
 	   "v2 blkio.weight alias, no io.weight -> io.bfq.weight exact");
 	set(K_IO_WEIGHT, "10000");
 	ok(fb(V2, K_IO_WEIGHT, "io", "io.weight", "10000", &alt) == 1 && !strcmp(alt.value, "1000"),
@@ -318,28 +328,28 @@ static void test_fallback(void)
 	set(K_MEMORY_SWAP_MAX, "1G");
 	ok(fb(V1, K_MEMORY_MAX, "memory", "memory.memsw.limit_in_bytes", "2147483648", &alt) == 0,
 	   "no memsw, memory.max key: skipped (swap reports itself)");
-	ok(fb(V1, K_MEMORY_SWAP_MAX, "memory", "memory.memsw.limit_in_bytes", "2147483648", &alt) ==
-	   -EOPNOTSUPP && strstr(err.msg, "cgroup/memory.swap.max") && strstr(err.msg, "so 1G "),
+	ok(fb(V1, K_MEMORY_SWAP_MAX, "memory", "memory.memsw.limit_in_bytes", "2147483648", &alt) == -EOPNOTSUPP &&
+		   strstr(err.msg, "cgroup/memory.swap.max") && strstr(err.msg, "so 1G "),
 	   "no memsw, swap limited: EOPNOTSUPP (%s)", err.msg);
 	ok(fb(V2, K_MEMORY_SWAP_MAX, "memory", "memory.swap.max", "1073741824", &alt) == -EOPNOTSUPP,
 	   "v2 no memory.swap.max, swap limited: EOPNOTSUPP");
 	ok(fb(V1, K_PIDS_MAX, "pids", "pids.max", "max", &alt) == 0, "no pids controller, max: skipped");
 	set(K_PIDS_MAX, "100");
 	ok(fb(V1, K_PIDS_MAX, "pids", "pids.max", "100", &alt) == -EOPNOTSUPP &&
-	   strstr(err.msg, "cgroup/pids.max") && strstr(err.msg, "100"),
+		   strstr(err.msg, "cgroup/pids.max") && strstr(err.msg, "100"),
 	   "no pids controller, 100: EOPNOTSUPP (%s)", err.msg);
 	ok(fb(V1, K_NET_CLS_CLASSID, "net_cls", "net_cls.classid", "0", &alt) == 0,
 	   "no net_cls, classid 0: skipped");
 	set(K_NET_CLS_CLASSID, "7");
 	ok(fb(V1, K_NET_CLS_CLASSID, "net_cls", "net_cls.classid", "7", &alt) == -EOPNOTSUPP &&
-	   strstr(err.msg, "needs the cgroup v1 net_cls controller, which this host does not have"),
+		   strstr(err.msg, "needs the cgroup v1 net_cls controller, which this host does not have"),
 	   "no net_cls, classid 7: EOPNOTSUPP (%s)", err.msg);
 	ok(fb(V1, K_CPU_WEIGHT, "cpu", "cpu.shares", "2597", &alt) == 0, "no cpu controller, default weight: skipped");
 	set(K_CPU_SHARES, "1024");
 	ok(fb(V1, K_CPU_SHARES, "cpu", "cpu.shares", "1024", &alt) == 0, "no cpu controller, shares 1024: skipped");
 	set(K_CPU_SHARES, "512");
 	ok(fb(V1, K_CPU_SHARES, "cpu", "cpu.shares", "512", &alt) == -EOPNOTSUPP &&
-	   strstr(err.msg, "cgroup/cpu.shares") && strstr(err.msg, "512"),
+		   strstr(err.msg, "cgroup/cpu.shares") && strstr(err.msg, "512"),
 	   "no cpu controller, shares 512: EOPNOTSUPP (%s)", err.msg);
 	ok(fb(V1, K_DEVICES_ALLOW, "devices", "devices.deny", "a", &alt) == 0,
 	   "no devices controller, default rules: skipped");
@@ -362,7 +372,8 @@ static void test_devices_v1(void)
 	set(K_DEVICES_DENY, "c 1:3 w\nall");
 	set(K_DEVICES_ALLOW, "c 1:* rwm");
 	ok(plan_is(V1, K_DEVICES_DENY, 3, "devices.deny=a", "devices.allow=c 1:* rwm",
-		   "devices.deny=c 1:3 w"), "v1: reset first, allows, then other denies");
+		   "devices.deny=c 1:3 w"),
+	   "v1: reset first, allows, then other denies");
 }
 
 static int ev(char t, unsigned ma, unsigned mi, const char *acc)
@@ -370,7 +381,7 @@ static int ev(char t, unsigned ma, unsigned mi, const char *acc)
 	unsigned a = 0;
 
 	for (; *acc; acc++)
-		a |= *acc == 'r' ? DEV_ACC_READ : *acc == 'w' ? DEV_ACC_WRITE : DEV_ACC_MKNOD;
+		a |= *acc == 'r' ? DEV_ACC_READ : (*acc == 'w' ? DEV_ACC_WRITE : DEV_ACC_MKNOD);
 	return cgroup_dev_eval(&cfg, t, ma, mi, a);
 }
 
@@ -385,13 +396,14 @@ static void test_dev_eval(void)
 	set(K_DEVICES_ALLOW, "c 1:3 rw");
 	set(K_DEVICES_DENY, "a\nc 1:3 w");
 	ok(ev('c', 1, 3, "r") == 1 && ev('c', 1, 3, "w") == 0 && ev('c', 1, 3, "m") == 0 &&
-	   ev('c', 1, 3, "rw") == 0, "deny c 1:3 w removes w from the allow exception");
+		   ev('c', 1, 3, "rw") == 0,
+	   "deny c 1:3 w removes w from the allow exception");
 	set(K_DEVICES_DENY, "a\nc 1:* w");
 	ok(ev('c', 1, 3, "w") == 1, "v1 semantics: a deny removes only the exact exception");
 	set(K_DEVICES_DENY, "c 1:* w\nb *:* rwm");
 	set(K_DEVICES_ALLOW, "");
 	ok(ev('c', 1, 3, "r") == 1 && ev('c', 1, 3, "w") == 0 && ev('c', 1, 3, "rw") == 0 &&
-	   ev('b', 8, 0, "r") == 0 && ev('c', 4, 1, "rwm") == 1,
+		   ev('b', 8, 0, "r") == 0 && ev('c', 4, 1, "rwm") == 1,
 	   "default allow: deny rules refuse any overlap");
 	set(K_DEVICES_DENY, "a");
 	set(K_DEVICES_ALLOW, "a 7:* r");
@@ -500,7 +512,7 @@ static void test_bpf(void)
 	static const char *const pool[] = {
 		"a", "c 1:3 rwm", "c 1:3 w", "c 1:* r", "b 8:* rw", "a 7:* m", "c *:* m",
 		"b *:* rwm", "c 136:* rwm", "c 5:1 rw", "a 4294967295:4294967295 r", "c 1:5 wm",
-		"b 8:0 r", "c 4:* rwm",
+		"b 8:0 r", "c 4:* rwm"
 	};
 	const size_t np = sizeof(pool) / sizeof(*pool);
 	uint32_t seed = 12345;
@@ -543,8 +555,8 @@ static void test_bpf(void)
 	cfg.val[K_DEVICES_ALLOW] = strdup("c 1:3 x");
 	cfs_err_clear(&err);
 	ok(cgroup_dev_eval(&cfg, 'c', 1, 3, 1) == -EINVAL &&
-	   cgroup_dev_bpf(&cfg, prog, 16, &n, &err) == -EINVAL &&
-	   !strncmp(err.msg, "cgroup/devices.allow: ", 22),
+		   cgroup_dev_bpf(&cfg, prog, 16, &n, &err) == -EINVAL &&
+		   !strncmp(err.msg, "cgroup/devices.allow: ", 22),
 	   "a rule that does not parse: EINVAL naming the file (%s)", err.msg);
 }
 

@@ -67,18 +67,20 @@ static void test_defaults(void)
 
 	ok(config_init(&c, "web") == 0, "config_init");
 	ok(is(&c, K_HOSTNAME, "web") && is(&c, K_NET_TYPE, "empty") && is(&c, K_PTS, "1024") &&
-	   is(&c, K_CPU_MAX, "max 100000") && is(&c, K_DEVICES_DENY, "a"),
+		   is(&c, K_CPU_MAX, "max 100000") && is(&c, K_DEVICES_DENY, "a"),
 	   "defaults read back");
 	snprintf(shares, sizeof(shares), "%llu", (unsigned long long)conv_weight_to_shares(100));
 	ok(is(&c, K_CPU_SHARES, shares) && is(&c, K_MEMORY_LIMIT_IN_BYTES, "max") &&
-	   c.val[K_CPU_SHARES] == NULL, "aliases of the defaults are computed");
+		   c.val[K_CPU_SHARES] == NULL,
+	   "aliases of the defaults are computed");
 	ini = config_to_ini(&c);
 	ok(ini && !strncmp(ini, "[container]\nhostname = web\n", 27), "INI starts with [container]");
 	ok(contains(ini, "\n[net]\ntype = empty\n") && contains(ini, "\n[cgroup]\ncpu.weight = 100\n"),
 	   "INI has [net] and [cgroup]");
 	ok(contains(ini, "\nenv =\n") && contains(ini, "\nmounts =\n"), "empty lists are 'key ='");
 	ok(contains(ini, "\ndevices.allow = c 1:3 rwm\ndevices.allow = c 1:5 rwm\n") &&
-	   contains(ini, "\ndevices.allow = c 136:* rwm\n"), "default device list repeated");
+		   contains(ini, "\ndevices.allow = c 136:* rwm\n"),
+	   "default device list repeated");
 	ok(ini && !strstr(ini, "cpu.shares") && !strstr(ini, "limit_in_bytes"),
 	   "no alias lines in the default INI");
 	ok(ini && parse(&d, ini, &err) == 0 && config_equal(&c, &d), "default INI parses back equal");
@@ -171,18 +173,21 @@ static void test_ini_syntax(void)
 	char long_env[400], doc[1024];
 
 	ok(parse(&c, "hostname=a1\r\n[net]\r\n  type   =veth  \r\n[cgroup]\r\npids.max= 5", &err) == 0 &&
-	   is(&c, K_HOSTNAME, "a1") && is(&c, K_NET_TYPE, "veth") && is(&c, K_PIDS_MAX, "5"),
+		   is(&c, K_HOSTNAME, "a1") && is(&c, K_NET_TYPE, "veth") && is(&c, K_PIDS_MAX, "5"),
 	   "keys before a section, optional spaces, CRLF, no final newline");
 	config_free(&c);
 	ok(parse(&c, "# comment\n; another\n   # indented\n\n[container]\ninit = sh -c \"a; b\" # c\n",
-		 &err) == 0 && is(&c, K_INIT, "sh -c \"a; b\" # c"),
+		 &err) == 0 &&
+		   is(&c, K_INIT, "sh -c \"a; b\" # c"),
 	   "comment lines skipped, ';' and '#' kept inside a value");
 	config_free(&c);
 	ok(parse(&c, "env = A=1\nenv = B=2\nhostname = h\nenv = C=x;y\n", &err) == 0 &&
-	   is(&c, K_ENV, "A=1\nB=2\nC=x;y"), "a list repeated accumulates");
+		   is(&c, K_ENV, "A=1\nB=2\nC=x;y"),
+	   "a list repeated accumulates");
 	config_free(&c);
 	ok(parse(&c, "[cgroup]\ndevices.allow =\n", &err) == 0 && is(&c, K_DEVICES_ALLOW, "") &&
-	   is(&c, K_DEVICES_DENY, "a"), "'key =' empties a list; unnamed lists keep defaults");
+		   is(&c, K_DEVICES_DENY, "a"),
+	   "'key =' empties a list; unnamed lists keep defaults");
 	config_free(&c);
 	ok(parse(&c,
 		 "[cgroup]\ndevices.allow = c 1:3 rwm\n[container]\ntty = 1\n[cgroup]\n"
@@ -233,14 +238,16 @@ static void test_ini_errors(void)
 	struct cfs_err err;
 
 	ok(parse(&c, "[container]\nhostname = x\nfoo = 1\n", &err) == -EINVAL &&
-	   err_is(&err, "line 3: unknown key 'foo' in [container]") && err.code == EINVAL,
+		   err_is(&err, "line 3: unknown key 'foo' in [container]") && err.code == EINVAL,
 	   "unknown key names the line and section");
 	config_free(&c);
 	ok(parse(&c, "[net]\n\nmemory.max = 1\n", &err) == -EINVAL &&
-	   err_is(&err, "line 3: unknown key 'memory.max' in [net]"), "a key in the wrong section");
+		   err_is(&err, "line 3: unknown key 'memory.max' in [net]"),
+	   "a key in the wrong section");
 	config_free(&c);
 	ok(parse(&c, "tty = 1\n[bogus]\n", &err) == -EINVAL &&
-	   err_is(&err, "line 2: unknown section '[bogus]'"), "unknown section");
+		   err_is(&err, "line 2: unknown section '[bogus]'"),
+	   "unknown section");
 	config_free(&c);
 	ok(parse(&c, "[net\n", &err) == -EINVAL && err_is(&err, "line 1: "), "broken header");
 	config_free(&c);
@@ -248,14 +255,15 @@ static void test_ini_errors(void)
 	   "a line without '='");
 	config_free(&c);
 	ok(parse(&c, "[container]\ntty = 1\n\n\n# x\n[cgroup]\nmemory.max = 12X\n", &err) == -EINVAL &&
-	   err_is(&err, "line 7: cgroup/memory.max: "), "a bad value names line and file: %s",
-	   err.msg);
+		   err_is(&err, "line 7: cgroup/memory.max: "),
+	   "a bad value names line and file: %s", err.msg);
 	config_free(&c);
 	ok(parse(&c, "env = A=1\nenv = 1BAD\n", &err) == -EINVAL && err_is(&err, "line 2: env: "),
 	   "a bad list line names its own line: %s", err.msg);
 	config_free(&c);
 	ok(parse(&c, "hostname = web\ntty = 1\nstop.signal = SIGNOPE\n", &err) == -EINVAL &&
-	   is_default(&c), "all or nothing: an error leaves the defaults");
+		   is_default(&c),
+	   "all or nothing: an error leaves the defaults");
 	config_free(&c);
 	ok(parse(&c, "hostname =\n", &err) == -EINVAL && err_is(&err, "line 1: hostname: "),
 	   "an empty value goes through the checker");
@@ -270,7 +278,8 @@ static void test_aliases(void)
 
 	snprintf(want, sizeof(want), "%llu", (unsigned long long)conv_shares_to_weight(512));
 	ok(parse(&c, "[cgroup]\ncpu.shares = 512\n", &err) == 0 && is(&c, K_CPU_SHARES, "512") &&
-	   is(&c, K_CPU_WEIGHT, want), "cpu.shares=512 reads back 512, cpu.weight %s", want);
+		   is(&c, K_CPU_WEIGHT, want),
+	   "cpu.shares=512 reads back 512, cpu.weight %s", want);
 	ini = config_to_ini(&c);
 	ok(contains(ini, "cpu.weight = ") && contains(ini, "\ncpu.shares = 512\n"),
 	   "the alias spelling is written after its setting");
@@ -280,15 +289,17 @@ static void test_aliases(void)
 	config_free(&c);
 	config_free(&d);
 	ok(parse(&c, "[cgroup]\ncpu.shares = 512\ncpu.weight = 300\n", &err) == 0 &&
-	   is(&c, K_CPU_WEIGHT, "300") && c.val[K_CPU_SHARES] == NULL,
+		   is(&c, K_CPU_WEIGHT, "300") && c.val[K_CPU_SHARES] == NULL,
 	   "a later canonical line wins over the alias");
 	config_free(&c);
 	ok(parse(&c, "[cgroup]\nmemory.limit_in_bytes = 64M\nblkio.weight = 500\n", &err) == 0 &&
-	   is(&c, K_MEMORY_MAX, "64M") && is(&c, K_MEMORY_LIMIT_IN_BYTES, "64M") &&
-	   is(&c, K_BLKIO_WEIGHT, "500"), "memory.limit_in_bytes and blkio.weight");
+		   is(&c, K_MEMORY_MAX, "64M") && is(&c, K_MEMORY_LIMIT_IN_BYTES, "64M") &&
+		   is(&c, K_BLKIO_WEIGHT, "500"),
+	   "memory.limit_in_bytes and blkio.weight");
 	config_free(&c);
 	ok(parse(&c, "[cgroup]\ncpu.shares = 1\n", &err) == -EINVAL &&
-	   err_is(&err, "line 2: cgroup/cpu.shares: "), "an alias's own range is checked");
+		   err_is(&err, "line 2: cgroup/cpu.shares: "),
+	   "an alias's own range is checked");
 	config_free(&c);
 }
 
@@ -317,25 +328,29 @@ static void test_lxc_2012(void)
 	ok(config_is_lxc(lxc2012, strlen(lxc2012)), "the 2012 file is detected as LXC");
 	ok(parse(&c, lxc2012, &err) == 0, "the 2012 file imports: %s", err.msg);
 	ok(is(&c, K_HOSTNAME, "debian") && is(&c, K_TTY, "4") && is(&c, K_PTS, "1024") &&
-	   is(&c, K_ROOTFS, "/usr/local/var/lib/lxc/debian/rootfs"), "2012: container keys");
+		   is(&c, K_ROOTFS, "/usr/local/var/lib/lxc/debian/rootfs"),
+	   "2012: container keys");
 	ok(is(&c, K_NET_TYPE, "veth") && is(&c, K_NET_IPV4, "10.77.1.253/24") &&
-	   is(&c, K_NET_HWADDR, "00:16:3E:4D:01:FD") && is(&c, K_NET_VETH_PAIR, "veth1-0") &&
-	   is(&c, K_NET_NAME, "eth0"), "2012: network");
+		   is(&c, K_NET_HWADDR, "00:16:3E:4D:01:FD") && is(&c, K_NET_VETH_PAIR, "veth1-0") &&
+		   is(&c, K_NET_NAME, "eth0"),
+	   "2012: network");
 	ok(is(&c, K_MOUNTS, "proc proc proc nodev,noexec,nosuid 0 0\nsysfs sys sysfs defaults 0 0"),
 	   "2012: mount targets made relative to the rootfs");
 	ok(is(&c, K_MEMORY_MAX, "134217728") && is(&c, K_MEMORY_LIMIT_IN_BYTES, "134217728") &&
-	   c.val[K_MEMORY_LIMIT_IN_BYTES], "2012: memory limit, alias spelling remembered");
+		   c.val[K_MEMORY_LIMIT_IN_BYTES],
+	   "2012: memory limit, alias spelling remembered");
 	ok(is(&c, K_DEVICES_DENY, "all") && is(&c, K_DEVICES_ALLOW, "c 1:3 rwm\nc 1:5 rwm"),
 	   "2012: devices, comments stripped, allow list replaced");
 	ok(is(&c, K_CAPS_DROP, key_default(K_CAPS_DROP, "web")) && is(&c, K_INIT, "") &&
-	   is(&c, K_CPU_WEIGHT, "100"), "2012: what the file does not name keeps its default");
+		   is(&c, K_CPU_WEIGHT, "100"),
+	   "2012: what the file does not name keeps its default");
 	ini = config_to_ini(&c);
 	ok(contains(ini, "hostname = debian\n") && contains(ini, "\ntype = veth\n") &&
-	   contains(ini, "\nmounts = proc proc proc nodev,noexec,nosuid 0 0\n"
-			 "mounts = sysfs sys sysfs defaults 0 0\n") &&
-	   contains(ini, "\nmemory.max = 134217728\nmemory.limit_in_bytes = 134217728\n") &&
-	   contains(ini, "\ndevices.deny = all\ndevices.allow = c 1:3 rwm\n"
-			 "devices.allow = c 1:5 rwm\n"),
+		   contains(ini, "\nmounts = proc proc proc nodev,noexec,nosuid 0 0\n"
+				 "mounts = sysfs sys sysfs defaults 0 0\n") &&
+		   contains(ini, "\nmemory.max = 134217728\nmemory.limit_in_bytes = 134217728\n") &&
+		   contains(ini, "\ndevices.deny = all\ndevices.allow = c 1:3 rwm\n"
+				 "devices.allow = c 1:5 rwm\n"),
 	   "2012: reads back as the equivalent INI");
 	ok(ini && parse(&d, ini, &err) == 0 && config_equal(&c, &d), "2012: the INI parses back equal");
 	free(ini);
@@ -384,22 +399,24 @@ static void test_lxc_current(void)
 
 	ok(parse(&c, doc, &err) == 0, "a current LXC file imports: %s", err.msg);
 	ok(is(&c, K_HOSTNAME, "web2") && is(&c, K_ROOTFS, "/var/lib/lxc/web2/rootfs") &&
-	   is(&c, K_INIT, "/sbin/init --log-level=debug") && is(&c, K_CWD, "/root") &&
-	   is(&c, K_TTY, "2") && is(&c, K_PTS, "16"), "current: container keys, dir: stripped");
+		   is(&c, K_INIT, "/sbin/init --log-level=debug") && is(&c, K_CWD, "/root") &&
+		   is(&c, K_TTY, "2") && is(&c, K_PTS, "16"),
+	   "current: container keys, dir: stripped");
 	ok(is(&c, K_STOP_SIGNAL, "SIGPWR") && is(&c, K_AUTOSTART, "1"),
 	   "current: lxc.signal.halt, lxc.start.auto");
 	ok(is(&c, K_ENV, "PATH=/bin\nTERM=xterm") &&
-	   is(&c, K_IDMAP, "u 0 100000 65536\ng 0 100000 65536"), "current: environment, idmap");
+		   is(&c, K_IDMAP, "u 0 100000 65536\ng 0 100000 65536"),
+	   "current: environment, idmap");
 	ok(is(&c, K_CAPS_DROP, "sys_module mac_admin sys_time"), "current: cap.drop lines append");
 	ok(is(&c, K_MOUNTS, "/srv data none bind,create=dir 0 0"), "current: relative mount kept");
 	ok(is(&c, K_NET_TYPE, "veth") && is(&c, K_NET_LINK, "lxcbr0") && is(&c, K_NET_NAME, "eth1") &&
-	   is(&c, K_NET_MTU, "1500") && is(&c, K_NET_HWADDR, "00:16:3e:xx:xx:xx") &&
-	   is(&c, K_NET_IPV4, "10.0.3.5/24") && is(&c, K_NET_IPV4_GATEWAY, "10.0.3.1"),
+		   is(&c, K_NET_MTU, "1500") && is(&c, K_NET_HWADDR, "00:16:3e:xx:xx:xx") &&
+		   is(&c, K_NET_IPV4, "10.0.3.5/24") && is(&c, K_NET_IPV4_GATEWAY, "10.0.3.1"),
 	   "current: lxc.net.0.*, broadcast dropped");
 	ok(is(&c, K_MEMORY_MAX, "256M") && is(&c, K_MEMORY_SWAP_MAX, "0") &&
-	   is(&c, K_CPU_WEIGHT, "50") && is(&c, K_CPU_MAX, "20000 100000") &&
-	   is(&c, K_CPUSET_CPUS, "0") && is(&c, K_PIDS_MAX, "64") && is(&c, K_IO_WEIGHT, "10") &&
-	   is(&c, K_DEVICES_DENY, "a") && is(&c, K_DEVICES_ALLOW, "c 1:3 rwm"),
+		   is(&c, K_CPU_WEIGHT, "50") && is(&c, K_CPU_MAX, "20000 100000") &&
+		   is(&c, K_CPUSET_CPUS, "0") && is(&c, K_PIDS_MAX, "64") && is(&c, K_IO_WEIGHT, "10") &&
+		   is(&c, K_DEVICES_DENY, "a") && is(&c, K_DEVICES_ALLOW, "c 1:3 rwm"),
 	   "current: lxc.cgroup2.*");
 	config_free(&c);
 }
@@ -410,33 +427,40 @@ static void test_lxc_details(void)
 	struct cfs_err err;
 
 	ok(parse(&c, "lxc.cap.drop = sys_module\nlxc.cap.drop =\n", &err) == 0 &&
-	   is(&c, K_CAPS_DROP, ""), "an empty lxc.cap.drop clears the list");
+		   is(&c, K_CAPS_DROP, ""),
+	   "an empty lxc.cap.drop clears the list");
 	config_free(&c);
 	ok(parse(&c, "lxc.cap.keep = chown\nlxc.cap.keep = none\n", &err) == 0 &&
-	   is(&c, K_CAPS_KEEP, ""), "lxc.cap.keep = none empties the keep list");
+		   is(&c, K_CAPS_KEEP, ""),
+	   "lxc.cap.keep = none empties the keep list");
 	config_free(&c);
 	ok(parse(&c, "lxc.cap.keep = chown kill\n", &err) == 0 && is(&c, K_CAPS_KEEP, "chown kill") &&
-	   is(&c, K_CAPS_DROP, ""), "a keep list alone means only those");
+		   is(&c, K_CAPS_DROP, ""),
+	   "a keep list alone means only those");
 	config_free(&c);
 	ok(parse(&c, "lxc.environment = A=1\nlxc.environment =\nlxc.environment = B=2\n", &err) == 0 &&
-	   is(&c, K_ENV, "B=2"), "an empty list value clears what came before");
+		   is(&c, K_ENV, "B=2"),
+	   "an empty list value clears what came before");
 	config_free(&c);
 	ok(parse(&c, "lxc.mount.entry = proc /r/proc proc defaults 0 0\nlxc.rootfs.path = /r/\n",
-		 &err) == 0 && is(&c, K_MOUNTS, "proc proc proc defaults 0 0"),
+		 &err) == 0 &&
+		   is(&c, K_MOUNTS, "proc proc proc defaults 0 0"),
 	   "rootfs given after the mounts, with a trailing slash");
 	config_free(&c);
 	ok(parse(&c, "lxc.rootfs = /r\nlxc.mount.entry = /x   /rx  none   bind 0 0\n", &err) == 0 &&
-	   is(&c, K_MOUNTS, "/x /rx none bind 0 0"), "a target merely starting like the rootfs stays");
+		   is(&c, K_MOUNTS, "/x /rx none bind 0 0"),
+	   "a target merely starting like the rootfs stays");
 	config_free(&c);
 	ok(parse(&c, "lxc.id_map = u 0 1000 1\nlxc.id_map = g 0 1000 1\nlxc.init_cmd = /bin/sh\nlxc.haltsignal = 30\n", &err) == 0 &&
-	   is(&c, K_IDMAP, "u 0 1000 1\ng 0 1000 1") && is(&c, K_INIT, "/bin/sh") && is(&c, K_STOP_SIGNAL, "30"),
+		   is(&c, K_IDMAP, "u 0 1000 1\ng 0 1000 1") && is(&c, K_INIT, "/bin/sh") && is(&c, K_STOP_SIGNAL, "30"),
 	   "more 2012 spellings");
 	config_free(&c);
 	ok(parse(&c, "lxc.network.0.type = empty\n", &err) == 0 && is(&c, K_NET_TYPE, "empty"),
 	   "lxc.network.0.* (LXC 2.x)");
 	config_free(&c);
 	ok(parse(&c, "lxc.net.0.type = none\r\nlxc.uts.name = x\r\n", &err) == 0 &&
-	   is(&c, K_NET_TYPE, "none") && is(&c, K_HOSTNAME, "x"), "CRLF in an LXC file");
+		   is(&c, K_NET_TYPE, "none") && is(&c, K_HOSTNAME, "x"),
+	   "CRLF in an LXC file");
 	config_free(&c);
 }
 
@@ -461,10 +485,11 @@ static void test_lxc_cgroup_v1(void)
 	   "memsw before the memory limit");
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.memory.memsw.limit_in_bytes = -1\n", &err) == 0 &&
-	   is(&c, K_MEMORY_SWAP_MAX, "max"), "memsw -1 with no memory limit");
+		   is(&c, K_MEMORY_SWAP_MAX, "max"),
+	   "memsw -1 with no memory limit");
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.memory.memsw.limit_in_bytes = 1G\n", &err) == -EINVAL &&
-	   err_is(&err, "line 1: lxc.cgroup.memory.memsw.limit_in_bytes: "),
+		   err_is(&err, "line 1: lxc.cgroup.memory.memsw.limit_in_bytes: "),
 	   "memsw without a memory limit: %s", err.msg);
 	config_free(&c);
 	ok(parse(&c,
@@ -475,13 +500,17 @@ static void test_lxc_cgroup_v1(void)
 	   "memsw below memory: %s", err.msg);
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.cpu.cfs_quota_us = 50000\nlxc.cgroup.cpu.cfs_period_us = 200000\n",
-		 &err) == 0 && is(&c, K_CPU_MAX, "50000 200000"), "cfs quota + period = cpu.max");
+		 &err) == 0 &&
+		   is(&c, K_CPU_MAX, "50000 200000"),
+	   "cfs quota + period = cpu.max");
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.cpu.cfs_quota_us = -1\n", &err) == 0 &&
-	   is(&c, K_CPU_MAX, "max 100000"), "quota -1 = max, default period");
+		   is(&c, K_CPU_MAX, "max 100000"),
+	   "quota -1 = max, default period");
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.cpu.cfs_period_us = 50000\n", &err) == 0 &&
-	   is(&c, K_CPU_MAX, "max 50000"), "period alone");
+		   is(&c, K_CPU_MAX, "max 50000"),
+	   "period alone");
 	config_free(&c);
 	snprintf(want, sizeof(want), "%llu", (unsigned long long)conv_shares_to_weight(512));
 	ok(parse(&c,
@@ -495,7 +524,7 @@ static void test_lxc_cgroup_v1(void)
 	   "other v1 files");
 	config_free(&c);
 	ok(parse(&c, "lxc.cgroup.memory.limit_in_bytes = 1G\nlxc.cgroup2.memory.max = 2G\n", &err) == 0 &&
-	   is(&c, K_MEMORY_MAX, "2G") && c.val[K_MEMORY_LIMIT_IN_BYTES] == NULL,
+		   is(&c, K_MEMORY_MAX, "2G") && c.val[K_MEMORY_LIMIT_IN_BYTES] == NULL,
 	   "v1 then v2 spelling: the later wins");
 	config_free(&c);
 }
@@ -515,7 +544,8 @@ static void test_lxc_errors(void)
 		{ "lxc.net.0.type = veth\nlxc.net.0.ipv4.gateway = auto\n",
 		  "line 2: lxc.net.0.ipv4.gateway: 'auto' is not supported" },
 		{ "lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.0.0.1/8\n"
-		  "lxc.net.0.ipv4.address = 10.0.0.2/8\n", "line 3: lxc.net.0.ipv4.address: only one" },
+		  "lxc.net.0.ipv4.address = 10.0.0.2/8\n",
+		  "line 3: lxc.net.0.ipv4.address: only one" },
 		{ "lxc.net.0.type = veth\nlxc.net.0.flags = down\n", "line 2: lxc.net.0.flags: only 'up'" },
 		{ "lxc.net.0.type = veth\nlxc.net.0.ipv6.address = ::1/64\n",
 		  "line 2: unsupported LXC key 'lxc.net.0.ipv6.address'" },
@@ -555,7 +585,8 @@ static void test_check_lines(void)
 	   "check_lines reports a bad complete line");
 	ok(config_check_lines(lxc, strlen(lxc), &err) == 0, "check_lines on a partial LXC file");
 	ok(config_check_lines("lxc.tty = x\nlxc.pts = 1", 23, &err) == -EINVAL &&
-	   err_is(&err, "line 1: lxc.tty: "), "check_lines on a bad LXC line: %s", err.msg);
+		   err_is(&err, "line 1: lxc.tty: "),
+	   "check_lines on a bad LXC line: %s", err.msg);
 }
 
 /* A pending list is not NUL-terminated: normalising one of blanks only must read

@@ -121,14 +121,27 @@ static void test_uint(void)
 		const char *s;
 		uint64_t min, max;
 	} bad[] = {
-		{ "", 0, 10 },	     { " 1", 0, 10 },	  { "1 ", 0, 10 },  { "+1", 0, 10 },
-		{ "-1", 0, 10 },     { "-0", 0, 10 },	  { "1a", 0, 10 },  { "0x10", 0, 100 },
-		{ "1.5", 0, 10 },    { "1e3", 0, 5000 },  { "1\n", 0, 10 }, { "\n1", 0, 10 },
-		{ "1\t", 0, 10 },    { "11", 0, 10 },	  { "0", 1, 10 },   { "max", 0, 10 },
+		{ "", 0, 10 },
+		{ " 1", 0, 10 },
+		{ "1 ", 0, 10 },
+		{ "+1", 0, 10 },
+		{ "-1", 0, 10 },
+		{ "-0", 0, 10 },
+		{ "1a", 0, 10 },
+		{ "0x10", 0, 100 },
+		{ "1.5", 0, 10 },
+		{ "1e3", 0, 5000 },
+		{ "1\n", 0, 10 },
+		{ "\n1", 0, 10 },
+		{ "1\t", 0, 10 },
+		{ "11", 0, 10 },
+		{ "0", 1, 10 },
+		{ "max", 0, 10 },
 		{ "18446744073709551616", 0, UINT64_MAX },
 		{ "99999999999999999999", 0, UINT64_MAX },
 		{ "184467440737095516150", 0, UINT64_MAX },
-		{ "1 2", 0, 10 },   { "１", 0, 10 },
+		{ "1 2", 0, 10 },
+		{ "１", 0, 10 },
 	};
 	struct cfs_err e;
 	uint64_t v;
@@ -216,14 +229,30 @@ static void test_size(void)
 		const char *s;
 		bool mx, m1;
 	} bad[] = {
-		{ "", true, true },	     { "12X", true, true },     { "1KB", true, true },
-		{ "1KiB", true, true },	     { "1B", true, true },	{ "1b", true, true },
-		{ "K", true, true },	     { "M", true, true },	{ "1KK", true, true },
-		{ "1 K", true, true },	     { " 1", true, true },	{ "1 ", true, true },
-		{ "+1", true, true },	     { "-2", true, true },	{ "-1K", true, true },
-		{ "1.5G", true, true },	     { "0x10", true, true },	{ "1\n", true, true },
-		{ "max", false, true },	     { "MAX", true, true },	{ "max ", true, true },
-		{ "-1", true, false },	     { "-1", false, false },	{ "1P", true, true },
+		{ "", true, true },
+		{ "12X", true, true },
+		{ "1KB", true, true },
+		{ "1KiB", true, true },
+		{ "1B", true, true },
+		{ "1b", true, true },
+		{ "K", true, true },
+		{ "M", true, true },
+		{ "1KK", true, true },
+		{ "1 K", true, true },
+		{ " 1", true, true },
+		{ "1 ", true, true },
+		{ "+1", true, true },
+		{ "-2", true, true },
+		{ "-1K", true, true },
+		{ "1.5G", true, true },
+		{ "0x10", true, true },
+		{ "1\n", true, true },
+		{ "max", false, true },
+		{ "MAX", true, true },
+		{ "max ", true, true },
+		{ "-1", true, false },
+		{ "-1", false, false },
+		{ "1P", true, true },
 		{ "1E", true, true },
 		{ "16777216T", true, true },
 		{ "17179869184G", true, true },
@@ -296,12 +325,12 @@ static void test_cpu_max(void)
 		{ "50000\t100000", 50000, 100000 },
 	};
 	static const char *const bad[] = {
-		"",	       " ",		"999",		   "0",
-		"max 999",     "max 1000001",	"50000 0",	   "50000 100000 1",
-		"-1",	       "-1 100000",	"50000 -100000",   "max max",
-		"Max",	       "50000,100000",	"50000 1e5",	   "4294967295001",
-		"18446744073709551616 100000",	"50000 18446744073709551616",
-		"50000\n100000", "50000 100000\n", "+50000",
+		"", " ", "999", "0",
+		"max 999", "max 1000001", "50000 0", "50000 100000 1",
+		"-1", "-1 100000", "50000 -100000", "max max",
+		"Max", "50000,100000", "50000 1e5", "4294967295001",
+		"18446744073709551616 100000", "50000 18446744073709551616",
+		"50000\n100000", "50000 100000\n", "+50000"
 	};
 	struct cfs_err e;
 	uint64_t q, p;
@@ -326,10 +355,10 @@ static void test_cpu_list(void)
 	static const char *const good[] = { "", "0", "0-3", "0-3,5", "0-3,5,7-8", "4095",
 					    "0-4095", "3-3", "1,1", "5,0-3", "0,1,2,3" };
 	static const char *const bad[] = {
-		" ",	 "0-3, 5", " 0",   "0 ",   ",",	    "0,",   ",0",    "0,,1",
-		"3-1",	 "4096",   "0-4096", "-1", "1-",    "-",    "0--3",  "0-3-5",
-		"a",	 "0x1",	   "+1",    "1\n", "0-3\n", "0;1",  "99999999999999999999",
-		"0:3",
+		" ", "0-3, 5", " 0", "0 ", ",", "0,", ",0", "0,,1",
+		"3-1", "4096", "0-4096", "-1", "1-", "-", "0--3", "0-3-5",
+		"a", "0x1", "+1", "1\n", "0-3\n", "0;1", "99999999999999999999",
+		"0:3"
 	};
 	struct cfs_err e;
 	size_t i;
@@ -351,22 +380,40 @@ static void test_signal(void)
 		const char *s;
 		int sig;
 	} good[] = {
-		{ "TERM", SIGTERM },	{ "SIGTERM", SIGTERM }, { "sigterm", SIGTERM },
-		{ "term", SIGTERM },	{ "SigTerm", SIGTERM }, { "HUP", SIGHUP },
-		{ "KILL", SIGKILL },	{ "SIGKILL", SIGKILL }, { "INT", SIGINT },
-		{ "QUIT", SIGQUIT },	{ "USR1", SIGUSR1 },	{ "SIGUSR2", SIGUSR2 },
-		{ "CHLD", SIGCHLD },	{ "CONT", SIGCONT },	{ "STOP", SIGSTOP },
-		{ "WINCH", SIGWINCH },	{ "PWR", SIGPWR },	{ "SYS", SIGSYS },
-		{ "STKFLT", SIGSTKFLT }, { "VTALRM", SIGVTALRM }, { "IO", SIGIO },
-		{ "XFSZ", SIGXFSZ },	{ "1", 1 },		{ "9", 9 },
-		{ "15", 15 },		{ "64", 64 },		{ "015", 15 },
+		{ "TERM", SIGTERM },
+		{ "SIGTERM", SIGTERM },
+		{ "sigterm", SIGTERM },
+		{ "term", SIGTERM },
+		{ "SigTerm", SIGTERM },
+		{ "HUP", SIGHUP },
+		{ "KILL", SIGKILL },
+		{ "SIGKILL", SIGKILL },
+		{ "INT", SIGINT },
+		{ "QUIT", SIGQUIT },
+		{ "USR1", SIGUSR1 },
+		{ "SIGUSR2", SIGUSR2 },
+		{ "CHLD", SIGCHLD },
+		{ "CONT", SIGCONT },
+		{ "STOP", SIGSTOP },
+		{ "WINCH", SIGWINCH },
+		{ "PWR", SIGPWR },
+		{ "SYS", SIGSYS },
+		{ "STKFLT", SIGSTKFLT },
+		{ "VTALRM", SIGVTALRM },
+		{ "IO", SIGIO },
+		{ "XFSZ", SIGXFSZ },
+		{ "1", 1 },
+		{ "9", 9 },
+		{ "15", 15 },
+		{ "64", 64 },
+		{ "015", 15 },
 	};
 	static const char *const bad[] = {
-		"",	      "0",	   "65",      "-1",	   "+15",     "SIG",
-		"SIGSIGTERM", "TERMX",	   "SIG15",   " TERM",	   "TERM ",   "TERM\n",
-		"FOO",	      "RTMIN-1",   "RTMAX+1", "RTMIN+",	   "RTMAX-",  "RTMIN+x",
-		"RTMIN+-1",   "RTMIN+31",  "RTMAX-31", "RTMIN+99999999999999999999",
-		"99999999999999999999", "18446744073709551617", "S IGTERM", "sig term",
+		"", "0", "65", "-1", "+15", "SIG",
+		"SIGSIGTERM", "TERMX", "SIG15", " TERM", "TERM ", "TERM\n",
+		"FOO", "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMAX-", "RTMIN+x",
+		"RTMIN+-1", "RTMIN+31", "RTMAX-31", "RTMIN+99999999999999999999",
+		"99999999999999999999", "18446744073709551617", "S IGTERM", "sig term"
 	};
 	struct cfs_err e;
 	int sig;
@@ -437,7 +484,7 @@ static void test_shell_words(void)
 	};
 	static const char *const bad[] = {
 		"'abc", "\"abc", "a 'b", "a \"b\\\"", "abc\\", "'", "\"", "\\",
-		"a\nb", "'a\nb'",
+		"a\nb", "'a\nb'"
 	};
 	struct cfs_err e;
 	char **v;
@@ -504,12 +551,12 @@ static void test_device_rule(void)
 		{ "a 1:3 r", 'a', 1, 3, DEV_ACC_READ, "a 1:3 r" },
 	};
 	static const char *const bad[] = {
-		"",	      "x 1:3 rwm",  "C 1:3 rwm",  "cc 1:3 rwm", "c 1:3",
-		"c 1:3 ",     "c 1:3 rwmx", "c 1:3 rr",	  "c 1:3 RWM",	"c 1 rwm",
-		"c 1:3:4 r",  "c :3 r",	    "c 1: r",	  "c -1:3 r",	"c 1:-3 r",
-		"c +1:3 r",   "c 4294967296:0 r", "c 1:3 rwm extra", "all rwm", "a rwm",
-		"al",	      "A",	    "c a:b r",	  "c **:* r",	"c 1:3 r\n",
-		"c 99999999999999999999:1 r", "c 1;3 r", "c 1:3 -",
+		"", "x 1:3 rwm", "C 1:3 rwm", "cc 1:3 rwm", "c 1:3",
+		"c 1:3 ", "c 1:3 rwmx", "c 1:3 rr", "c 1:3 RWM", "c 1 rwm",
+		"c 1:3:4 r", "c :3 r", "c 1: r", "c -1:3 r", "c 1:-3 r",
+		"c +1:3 r", "c 4294967296:0 r", "c 1:3 rwm extra", "all rwm", "a rwm",
+		"al", "A", "c a:b r", "c **:* r", "c 1:3 r\n",
+		"c 99999999999999999999:1 r", "c 1;3 r", "c 1:3 -"
 	};
 	struct cfs_err e;
 	struct device_rule r;
@@ -613,7 +660,7 @@ static void test_subid(void)
 	static const char *const bad[] = {
 		"rooty:1000000:65536", "roo:1000000:65536", "alice:1000000:65536", "1:5:5",
 		"root:1000000", "root::65536", "root:1:0", "root:-1:5", "root:4294967295:2",
-		"root:1x:5", "root:1:5x", ":1:5", "# root:1:5", "",
+		"root:1x:5", "root:1:5x", ":1:5", "# root:1:5", ""
 	};
 	uint64_t a, b;
 
@@ -758,10 +805,10 @@ static void test_ipv4(void)
 	static const char *const good[] = { "0.0.0.0", "10.0.0.1", "192.168.1.254",
 					    "255.255.255.255" };
 	static const char *const bad[] = {
-		"",	      "10.0.0",	      "10.0.0.1.2", "256.0.0.1",   "10.0.0.01",
-		"010.0.0.1",  "0x0a.0.0.1",   "10.0.0.1 ",  " 10.0.0.1",   "10.0.0.1\n",
-		"10..0.1",    "10.0.0.-1",    "10.0.0.+1",  "a.b.c.d",	   "::1",
-		"10.0.0.1/24", "167772161",   "10.1",
+		"", "10.0.0", "10.0.0.1.2", "256.0.0.1", "10.0.0.01",
+		"010.0.0.1", "0x0a.0.0.1", "10.0.0.1 ", " 10.0.0.1", "10.0.0.1\n",
+		"10..0.1", "10.0.0.-1", "10.0.0.+1", "a.b.c.d", "::1",
+		"10.0.0.1/24", "167772161", "10.1"
 	};
 	struct cfs_err e;
 	struct in_addr a;
@@ -791,11 +838,11 @@ static void test_cidr4(void)
 		{ "192.168.1.1/9", "192.168.1.1", 9 },
 	};
 	static const char *const bad[] = {
-		"",		"10.0.0.2",	 "10.0.0.2/",	 "10.0.0.2/33",	 "10.0.0.2/-1",
-		"10.0.0.2/+8",	"10.0.0.2/08",	 "10.0.0.2/00",	 "10.0.0.2/ 8",	 "10.0.0.2 /8",
-		"10.0.0.2/8 ",	"/24",		 "10.0.0/24",	 "10.0.0.02/24", "10.0.0.2/24/1",
-		"10.0.0.2/8\n", "10.0.0.2/a",	 "10.0.0.2/99999999999999999999",
-		"1000.1000.1000.1000/8", "10.0.0.2/255.0.0.0",
+		"", "10.0.0.2", "10.0.0.2/", "10.0.0.2/33", "10.0.0.2/-1",
+		"10.0.0.2/+8", "10.0.0.2/08", "10.0.0.2/00", "10.0.0.2/ 8", "10.0.0.2 /8",
+		"10.0.0.2/8 ", "/24", "10.0.0/24", "10.0.0.02/24", "10.0.0.2/24/1",
+		"10.0.0.2/8\n", "10.0.0.2/a", "10.0.0.2/99999999999999999999",
+		"1000.1000.1000.1000/8", "10.0.0.2/255.0.0.0"
 	};
 	struct cfs_err e;
 	struct in_addr a;
@@ -820,9 +867,9 @@ static void test_ifname(void)
 {
 	static const char *const good[] = { "eth0", "a", "veth-ctr_1.5", "123456789012345",
 					    "...", ".a", "é" };
-	static const char *const bad[] = { "",	       "1234567890123456", ".",     "..",
-					   "eth/0",    "eth:0",		   "eth 0", "eth\t0",
-					   "eth0\n",   "\x01",		   "a\x7f", " eth0" };
+	static const char *const bad[] = { "", "1234567890123456", ".", "..",
+					   "eth/0", "eth:0", "eth 0", "eth\t0",
+					   "eth0\n", "\x01", "a\x7f", " eth0" };
 	struct cfs_err e;
 	size_t i;
 
@@ -852,10 +899,10 @@ static void test_uid_gid(void)
 		{ "0:4294967294", 0, 4294967294U },
 	};
 	static const char *const bad[] = {
-		"",	      ":",	    "1000:",	   ":1000",	   "root",	 "root:root",
-		"1000:users", "4294967295", "0:4294967295", "4294967296", "-1",	 "+1",
-		" 0",	      "0 ",	    "0: 0",	   "0:0:0",	   "1000\n",	 "0x10",
-		"99999999999999999999", "0:99999999999999999999",
+		"", ":", "1000:", ":1000", "root", "root:root",
+		"1000:users", "4294967295", "0:4294967295", "4294967296", "-1", "+1",
+		" 0", "0 ", "0: 0", "0:0:0", "1000\n", "0x10",
+		"99999999999999999999", "0:99999999999999999999"
 	};
 	struct cfs_err e;
 	uid_t u;
@@ -880,11 +927,11 @@ static void test_uid_gid(void)
 
 static void test_env(void)
 {
-	static const char *const good[] = { "A=1",   "PATH=/usr/bin:/bin", "_=x",   "a_b9=",
-					    "X==",   "X=a b c",		   "X=\t",  "LANG=C.UTF-8",
+	static const char *const good[] = { "A=1", "PATH=/usr/bin:/bin", "_=x", "a_b9=",
+					    "X==", "X=a b c", "X=\t", "LANG=C.UTF-8",
 					    "_9=9" };
-	static const char *const bad[] = { "",	   "=",	    "=x",     "A",     "9A=1", "A-B=1",
-					   "A B=1", " A=1", "A =1",   "A.B=1", "é=1",  "A=1\n",
+	static const char *const bad[] = { "", "=", "=x", "A", "9A=1", "A-B=1",
+					   "A B=1", " A=1", "A =1", "A.B=1", "é=1", "A=1\n",
 					   "A=a\nB=b", "\nA=1" };
 	struct cfs_err e;
 	size_t i;
@@ -900,9 +947,9 @@ static void test_env(void)
 
 static void test_container_name(void)
 {
-	static const char *const bad[] = { "",	  ".",	   "..",    ".hidden", "-x",	"a b",
-					   "a/b", "a:b",   "a\n",   " a",      "a ",	"é",
-					   "a*",  "a\tb" };
+	static const char *const bad[] = { "", ".", "..", ".hidden", "-x", "a b",
+					   "a/b", "a:b", "a\n", " a", "a ", "é",
+					   "a*", "a\tb" };
 	static const char *const good[] = { "a", "web1", "my_ctr.v2-test", "A", "0", "_x",
 					    "x.", "x-" };
 	struct cfs_err e;
@@ -946,8 +993,8 @@ static void test_namespaces(void)
 		{ "time", CLONE_NEWTIME, "time" },
 	};
 	static const char *const bad[] = {
-		"mnt mnt", "pid net pid", "foo",  "MNT",	    "mount", "ns",
-		"mnt,pid", "mnt\npid",	  "user1", "mnt pid uts ipc net cgroup user time mnt",
+		"mnt mnt", "pid net pid", "foo", "MNT", "mount", "ns",
+		"mnt,pid", "mnt\npid", "user1", "mnt pid uts ipc net cgroup user time mnt"
 	};
 	struct cfs_err e;
 	unsigned long f;
@@ -998,10 +1045,10 @@ static void test_caps(void)
 		{ "audit_read", 1ULL << CAP_AUDIT_READ },
 	};
 	static const char *const bad[] = {
-		"foo",	     "sys_adminx",	 "cap_",	   "CAP_",    "0",	  "21",
-		"chown,kill", "chown\nkill",	 "all",		   "ALL",     "cap_cap_chown",
-		"-chown",    "+chown",		 "chown kill foo", "sys admin", "cap_21",
-		"sys-admin",
+		"foo", "sys_adminx", "cap_", "CAP_", "0", "21",
+		"chown,kill", "chown\nkill", "all", "ALL", "cap_cap_chown",
+		"-chown", "+chown", "chown kill foo", "sys admin", "cap_21",
+		"sys-admin"
 	};
 	struct cfs_err e;
 	uint64_t m;
@@ -1094,10 +1141,14 @@ static void test_fstab_propagation(void)
 		const char *opt;
 		int prop;
 	} props[] = {
-		{ "private", MS_PRIVATE },	     { "rprivate", MS_PRIVATE | MS_REC },
-		{ "slave", MS_SLAVE },		     { "rslave", MS_SLAVE | MS_REC },
-		{ "shared", MS_SHARED },	     { "rshared", MS_SHARED | MS_REC },
-		{ "unbindable", MS_UNBINDABLE },     { "runbindable", MS_UNBINDABLE | MS_REC },
+		{ "private", MS_PRIVATE },
+		{ "rprivate", MS_PRIVATE | MS_REC },
+		{ "slave", MS_SLAVE },
+		{ "rslave", MS_SLAVE | MS_REC },
+		{ "shared", MS_SHARED },
+		{ "rshared", MS_SHARED | MS_REC },
+		{ "unbindable", MS_UNBINDABLE },
+		{ "runbindable", MS_UNBINDABLE | MS_REC },
 		{ "shared,private", MS_PRIVATE },
 	};
 	struct fstab_entry fe;
@@ -1209,17 +1260,47 @@ static void test_fstab_lengths(void)
 
 static void test_conversions(void)
 {
-	static const struct {
+	static const struct conv {
 		uint64_t in, out;
-	} s2w[] = { { 2, 1 },	   { 262144, 10000 }, { 1024, 100 },	{ 0, 1 },
-		    { 1, 1 },	   { 3, 2 },	      { 1000000, 10000 }, { UINT64_MAX, 10000 },
-		    { 512, 59 } },
-	  w2s[] = { { 1, 2 },	      { 10000, 262144 }, { 100, 1024 }, { 0, 2 },
-		    { 20000, 262144 }, { UINT64_MAX, 262144 }, { 59, 521 } },
-	  b2i[] = { { 10, 1 },	   { 1000, 10000 }, { 500, 4950 }, { 0, 1 },
-		    { 9, 1 },	   { 1001, 10000 }, { UINT64_MAX, 10000 }, { 100, 910 } },
-	  i2b[] = { { 1, 10 },	      { 10000, 1000 }, { 100, 19 }, { 0, 10 },
-		    { 10001, 1000 },  { UINT64_MAX, 1000 }, { 5000, 504 } };
+	} s2w[] = {
+		{ 2, 1 },
+		{ 262144, 10000 },
+		{ 1024, 100 },
+		{ 0, 1 },
+		{ 1, 1 },
+		{ 3, 2 },
+		{ 1000000, 10000 },
+		{ UINT64_MAX, 10000 },
+		{ 512, 59 },
+	};
+	static const struct conv w2s[] = {
+		{ 1, 2 },
+		{ 10000, 262144 },
+		{ 100, 1024 },
+		{ 0, 2 },
+		{ 20000, 262144 },
+		{ UINT64_MAX, 262144 },
+		{ 59, 521 },
+	};
+	static const struct conv b2i[] = {
+		{ 10, 1 },
+		{ 1000, 10000 },
+		{ 500, 4950 },
+		{ 0, 1 },
+		{ 9, 1 },
+		{ 1001, 10000 },
+		{ UINT64_MAX, 10000 },
+		{ 100, 910 },
+	};
+	static const struct conv i2b[] = {
+		{ 1, 10 },
+		{ 10000, 1000 },
+		{ 100, 19 },
+		{ 0, 10 },
+		{ 10001, 1000 },
+		{ UINT64_MAX, 1000 },
+		{ 5000, 504 },
+	};
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(s2w); i++)

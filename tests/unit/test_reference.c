@@ -83,13 +83,15 @@ static char *generate_md(void)
 	section(f, SEC_NET, "`[net]`: files in `NAME/net/`");
 	section(f, SEC_CGROUP, "`[cgroup]`: files in `NAME/cgroup/`");
 	fputs("### Hidden v1 names in `NAME/cgroup/` (work with cat and echo, not listed)\n\n"
-	      "| file | maps onto | value |\n|---|---|---|\n", f);
+	      "| file | maps onto | value |\n|---|---|---|\n",
+	      f);
 	for (int k = 0; k < K_COUNT; k++)
 		if (key_table[k].flags & KF_ALIAS)
 			fprintf(f, "| `cgroup/%s` | `cgroup/%s` | %s |\n", key_table[k].name,
 				key_table[key_table[k].alias_of].name, key_table[k].doc);
 	fputs("\n### Live statistics in `NAME/cgroup/` (read-only, empty while stopped)\n\n"
-	      "| file | value |\n|---|---|\n", f);
+	      "| file | value |\n|---|---|\n",
+	      f);
 	for (int s = 0; s < STAT_COUNT; s++)
 		fprintf(f, "| `cgroup/%s` | %s |\n", stat_table[s].name, stat_table[s].doc);
 	fputs("\n", f);
@@ -177,7 +179,8 @@ static char *generate_man(void)
 	man_section(f, SEC_NET, "[net]: files in NAME/net/");
 	man_section(f, SEC_CGROUP, "[cgroup]: files in NAME/cgroup/");
 	fputs(".SS \"Hidden v1 names in NAME/cgroup/\"\n"
-	      "They work with cat and echo but are not listed.\n", f);
+	      "They work with cat and echo but are not listed.\n",
+	      f);
 	for (int k = 0; k < K_COUNT; k++) {
 		if (!(key_table[k].flags & KF_ALIAS))
 			continue;
@@ -187,7 +190,8 @@ static char *generate_man(void)
 		fputs(".\n", f);
 	}
 	fputs(".SS \"Live statistics in NAME/cgroup/\"\n"
-	      "Read-only; empty while the container is stopped.\n", f);
+	      "Read-only; empty while the container is stopped.\n",
+	      f);
 	for (int st = 0; st < STAT_COUNT; st++) {
 		roff_tag(f, "cgroup", stat_table[st].name, NULL);
 		fputs("\\&", f);

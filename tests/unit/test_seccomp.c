@@ -23,11 +23,11 @@ static void test_parse(void)
 {
 	static const char *const good[] = {
 		"", "default", "unconfined", "default -keyctl", "-keyctl +ptrace",
-		"unconfined +kexec_load +bpf", "  default\t-bpf  ", "+socketcall",
+		"unconfined +kexec_load +bpf", "  default\t-bpf  ", "+socketcall"
 	};
 	static const char *const bad[] = {
 		"strict", "default unconfined", "-nosuchcall", "+", "keyctl", "+KEYCTL",
-		"-bpf default", "+a/b",
+		"-bpf default", "+a/b"
 	};
 	struct seccomp_spec s;
 	struct cfs_err err;
@@ -66,7 +66,7 @@ enum {
 static const char *const probe_names[P_COUNT] = {
 	"keyctl", "bpf", "kexec_load", "init_module", "open_by_handle_at",
 	"personality(ADDR_NO_RANDOMIZE)", "personality(query)", "personality(PER_LINUX32)",
-	"umount2(MNT_FORCE)", "getpid", "prctl(PR_GET_DUMPABLE)",
+	"umount2(MNT_FORCE)", "getpid", "prctl(PR_GET_DUMPABLE)"
 };
 
 static int ret_errno(long r)
