@@ -5,8 +5,8 @@
 #                        + each fuzz target briefly (FUZZ_CHECK_TIME s, default 10)
 #                        + the include layering, the exported names (check-exports)
 #                        and the C layout (format-check)
-#   make format-check    the files of scripts/format-clean laid out as .clang-format
-#                        says; with FORMAT_BASE=REV also the lines changed since REV
+#   make format-check    every C file git tracks laid out as .clang-format says;
+#                        with FORMAT_BASE=REV also the lines changed since REV
 #   make fuzz            each libFuzzer target (tests/fuzz/) for FUZZ_TIME s (default 60)
 #                        under ASan+UBSan, seeded from tests/fuzz/corpus/
 #                        + check-v2: the engine on a cgroup-v2-only kernel under qemu
