@@ -583,13 +583,26 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_buf(req, tmp, got);
 		free(tmp);
 	} else {
+		char small[4096];
+		bool held = true;
+
 		pthread_mutex_lock(&h->lock);
 		r = handle_read(h, size, off, &buf, &got);
+		/* A small answer (any runtime file's) is copied and the handle let go
+		 * before the reply: the reply wakes the reader, which may close the file
+		 * at once, and its RELEASE would otherwise wait for this lock. */
+		if (r == 0 && got <= sizeof(small)) {
+			memcpy(small, buf, got);
+			buf = small;
+			pthread_mutex_unlock(&h->lock);
+			held = false;
+		}
 		if (r < 0)
 			fuse_reply_err(req, -r);
 		else
 			fuse_reply_buf(req, buf, got);
-		pthread_mutex_unlock(&h->lock);
+		if (held)
+			pthread_mutex_unlock(&h->lock);
 	}
 	fh_put(&h->link);
 }
