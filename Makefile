@@ -98,6 +98,14 @@ $(B)/unit/%: tests/unit/%.c $(B)/libcfsengine.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ENGINE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libcfsengine.a $(ENGINE_LIBS)
 
+# What scripts/bench runs beside containerfs: a FUSE filesystem that does nothing
+# (the floor of a FUSE file's cost on the machine)
+bench-bins: $(B)/bench/fusefloor
+
+$(B)/bench/fusefloor: tests/bench/fusefloor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FUSE_CFLAGS) $(CFLAGS) -o $@ $< $(FUSE_LIBS)
+
 $(B)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
@@ -213,7 +221,7 @@ deb:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-v2 e2e install uninstall deb clean layering exports format-check fuzz fuzz-bins \
+.PHONY: all bench-bins unit check check-v2 e2e install uninstall deb clean layering exports format-check fuzz fuzz-bins \
 	fuzz-check
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/fuzz/*.d)

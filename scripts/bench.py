@@ -1,7 +1,8 @@
 """Benchmark driver (run by scripts/bench inside a private mount namespace).
 
 Measures, in one run, side by side:
-  files     open+read+close of NAME/state against a cgroupfs file and a tmpfs file;
+  files     open+read+close of NAME/state against a cgroupfs file, a tmpfs file and
+            the same file of a FUSE filesystem that does nothing (the floor of FUSE);
             pread of an open state; `cat */state` over 1,000 containers
   app       start-run-exit of /bin/true (containerfs, crun run, lxc-execute, unshare);
             start until RUNNING + stop of `sleep` (containerfs, crun run -d + delete -f)
@@ -247,17 +248,30 @@ def bench_files(cfs, r):
     tfd = os.open(tf, os.O_RDONLY)
     r["files"]["tmpfs_pread_us"] = per_op_us(lambda: os.pread(tfd, 4096, 0))
     os.close(tfd)
+    bench_files_floor(cfs, r["files"])
+    # a kernel whose fuse module has the wake_here parameter: the same two measures
+    # with it on (the host's setting is put back)
+    wh = "/sys/module/fuse/parameters/wake_here"
+    if os.path.exists(wh) and os.access(wh, os.W_OK):
+        before = open(wh).read().strip()
+        try:
+            with open(wh, "w") as fh:
+                fh.write("Y")
+            wr = {}
+            wr["state_orc_us"] = per_op_us(lambda: orc(state))
+            fd = os.open(state, os.O_RDONLY)
+            wr["state_pread_us"] = per_op_us(lambda: os.pread(fd, 4096, 0))
+            os.close(fd)
+            bench_files_floor(cfs, wr, cat=False)
+            r["files"]["wake_here"] = wr
+        finally:
+            with open(wh, "w") as fh:
+                fh.write(before)
     os.rmdir(cfs.path("web"))
     # cat */state over 1,000
     for i in range(1000):
         os.mkdir(cfs.path("k%04d" % i))
-    samples = []
-    for i in range(6):
-        t0 = time.perf_counter()
-        subprocess.run("cat %s/*/state >/dev/null" % cfs.mnt, shell=True, check=True)
-        samples.append(time.perf_counter() - t0)
-    r["files"]["cat_1000_s"] = statistics.median(samples[1:])
-    r["files"]["cat_1000_first_s"] = samples[0]
+    r["files"]["cat_1000_s"], r["files"]["cat_1000_first_s"] = cat_all_s(cfs.mnt)
     for i in range(1000):
         os.rmdir(cfs.path("k%04d" % i))
     # the same layout on tmpfs: what the shell and cat cost by themselves
@@ -266,13 +280,46 @@ def bench_files(cfs, r):
         os.mkdir(os.path.join(tdir, "k%04d" % i))
         with open(os.path.join(tdir, "k%04d" % i, "state"), "w") as fh:
             fh.write("STOPPED\n")
+    r["files"]["cat_1000_tmpfs_s"], _ = cat_all_s(tdir)
+    shutil.rmtree(tdir, ignore_errors=True)
+
+
+def cat_all_s(top):
+    """Median seconds of `cat TOP/*/state` (the first of six runs left out) and the first."""
     samples = []
     for i in range(6):
         t0 = time.perf_counter()
-        subprocess.run("cat %s/*/state >/dev/null" % tdir, shell=True, check=True)
+        subprocess.run("cat %s/*/state >/dev/null" % top, shell=True, check=True)
         samples.append(time.perf_counter() - t0)
-    r["files"]["cat_1000_tmpfs_s"] = statistics.median(samples[1:])
-    shutil.rmtree(tdir, ignore_errors=True)
+    return statistics.median(samples[1:]), samples[0]
+
+
+def bench_files_floor(cfs, f, cat=True):
+    """The same measures on tests/bench/fusefloor: a FUSE filesystem of 1,000
+    directories with a `state` each, run by the same libfuse loop, that does nothing
+    else: what FUSE itself costs on this machine."""
+    prog = os.path.join(BUILD, "bench", "fusefloor")
+    if not os.path.exists(prog):
+        return
+    mnt = tempfile.mkdtemp(prefix="floor-", dir=cfs.tmp)
+    proc = subprocess.Popen([prog, mnt, "1000"])
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(os.path.join(mnt, "k0000", "state")):
+            if time.time() > deadline or proc.poll() is not None:
+                return
+            time.sleep(0.001)
+        state = os.path.join(mnt, "k0000", "state")
+        f["floor_orc_us"] = per_op_us(lambda: orc(state))
+        fd = os.open(state, os.O_RDONLY)
+        f["floor_pread_us"] = per_op_us(lambda: os.pread(fd, 4096, 0))
+        os.close(fd)
+        if cat:
+            f["cat_1000_floor_s"], _ = cat_all_s(mnt)
+    finally:
+        subprocess.run(["fusermount3", "-u", mnt], check=False)
+        proc.wait(timeout=30)
+        os.rmdir(mnt)
 
 
 def bench_app(cfs, tmp, r, cycles):
@@ -598,18 +645,44 @@ def report(r, cycles, out, datadir, plots):
         lines += [
             "## The files",
             "",
-            "| measure | containerfs | cgroupfs | tmpfs | containerfs / cgroupfs | target |",
-            "|---|---|---|---|---|---|",
-            "| open+read+close of `NAME/state` (cgroupfs: `%s`) | %s | %s | %s | %s | <= 5 |" % (
-                f["cgroup_file"], us(f["state_orc_us"]), us(f["cgroup_orc_us"]),
-                us(f["tmpfs_orc_us"]), ratio(f["state_orc_us"], f["cgroup_orc_us"])),
-            "| `pread` of an open `state` | %s | | %s | | <= 15 µs |" % (
-                us(f["state_pread_us"]), us(f["tmpfs_pread_us"])),
-            "| `cat /containers/*/state` over 1,000 containers | %.3f s (first: %.3f s) | | %s |"
-            " | < 0.2 s |" % (f["cat_1000_s"], f["cat_1000_first_s"],
-                              "%.3f s" % f["cat_1000_tmpfs_s"] if f.get("cat_1000_tmpfs_s") else ""),
+            "The FUSE floor is `tests/bench/fusefloor`: a FUSE filesystem run by the same"
+            " libfuse loop with the same open flags, whose `state` files do nothing but"
+            " answer `RUNNING` — the round trips through the kernel and back alone, which no"
+            " FUSE filesystem can go below on this machine. containerfs / floor is what"
+            " containerfs itself adds.",
             "",
+            "| measure | containerfs | FUSE floor | cgroupfs | tmpfs | containerfs / cgroupfs |"
+            " containerfs / floor | target |",
+            "|---|---|---|---|---|---|---|---|",
+            "| open+read+close of `NAME/state` (cgroupfs: `%s`) | %s | %s | %s | %s | %s | %s |"
+            " <= 5 × cgroupfs |" % (
+                f["cgroup_file"], us(f["state_orc_us"]), us(f.get("floor_orc_us")),
+                us(f["cgroup_orc_us"]), us(f["tmpfs_orc_us"]),
+                ratio(f["state_orc_us"], f["cgroup_orc_us"]),
+                ratio(f["state_orc_us"], f.get("floor_orc_us"))),
+            "| `pread` of an open `state` | %s | %s | | %s | | %s | <= 15 µs |" % (
+                us(f["state_pread_us"]), us(f.get("floor_pread_us")), us(f["tmpfs_pread_us"]),
+                ratio(f["state_pread_us"], f.get("floor_pread_us"))),
+            "| `cat /containers/*/state` over 1,000 containers | %.3f s (first: %.3f s) | %s | |"
+            " %s | | %s | < 0.2 s |" % (
+                f["cat_1000_s"], f["cat_1000_first_s"],
+                "%.3f s" % f["cat_1000_floor_s"] if f.get("cat_1000_floor_s") else "—",
+                "%.3f s" % f["cat_1000_tmpfs_s"] if f.get("cat_1000_tmpfs_s") else "",
+                ratio(f["cat_1000_s"], f.get("cat_1000_floor_s"))),
         ]
+        w = f.get("wake_here")
+        if w:
+            lines += [
+                "| open+read+close, with the kernel's `fuse.wake_here=Y` | %s | %s | %s | | %s |"
+                " %s | <= 5 × cgroupfs |" % (
+                    us(w["state_orc_us"]), us(w.get("floor_orc_us")), us(f["cgroup_orc_us"]),
+                    ratio(w["state_orc_us"], f["cgroup_orc_us"]),
+                    ratio(w["state_orc_us"], w.get("floor_orc_us"))),
+                "| `pread`, with `fuse.wake_here=Y` | %s | %s | | | | %s | <= 15 µs |" % (
+                    us(w["state_pread_us"]), us(w.get("floor_pread_us")),
+                    ratio(w["state_pread_us"], w.get("floor_pread_us"))),
+            ]
+        lines += [""]
     if r.get("cfs_true") or r.get("crun_true"):
         lines += [
             "## Application containers",
