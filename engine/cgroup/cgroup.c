@@ -332,6 +332,21 @@ bool cgroup_exists(const char *name)
 
 int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
 {
+	return cgroup_attach_init(name, pid, false, err);
+}
+
+int cgroup_v2_open(const char *name)
+{
+	char p[PATH_MAX];
+
+	for (int i = 0; valid_name(name) && i < cg.nh; i++)
+		if (cg.h[i].v2 && cg_path(p, sizeof(p), i, name, NULL) == 0)
+			return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return -1;
+}
+
+int cgroup_attach_init(const char *name, pid_t pid, bool in_v2, struct cfs_err *err)
+{
 	char p[PATH_MAX], num[24];
 
 	if (!valid_name(name))
@@ -340,7 +355,11 @@ int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
 		return cfs_err_set_in(err, "tasks", ESRCH, "there is no process %d", (int)pid);
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	for (int i = 0; i < cg.nh; i++) {
-		int r = cg_path(p, sizeof(p), i, name, "cgroup.procs");
+		int r;
+
+		if (in_v2 && cg.h[i].v2)
+			continue;
+		r = cg_path(p, sizeof(p), i, name, "cgroup.procs");
 
 		if (r == 0)
 			r = cg_write(p, num);

@@ -49,6 +49,15 @@ int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
 int cgroup_check_key(const struct config *c, enum key_id k, struct cfs_err *err);
 /* Move pid into the container's cgroup in every hierarchy. ESRCH if no such pid. */
 int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err);
+/* The same for a new init: in_v2, it was born in the container's cgroup2 directory
+ * (clone3's CLONE_INTO_CGROUP with cgroup_v2_open's fd), so only the v1 hierarchies
+ * are written. A write to cgroup.procs waits for an RCU grace period of the kernel
+ * (cgroup_threadgroup_rwsem) unless another write came just before: on a v2-only host
+ * a start then writes none. */
+int cgroup_attach_init(const char *name, pid_t pid, bool in_v2, struct cfs_err *err);
+/* An fd (O_RDONLY, close-on-exec) of the container's directory in the cgroup2
+ * hierarchy, for CLONE_INTO_CGROUP; -1 on a host without one (or on error). */
+int cgroup_v2_open(const char *name);
 /* Is pid in a cgroup beneath our parent (in any hierarchy)? 1 with the first
  * component below the parent (a container's name) in name, 0 if not, -errno. */
 int cgroup_pid_container(pid_t pid, char *name, size_t n);

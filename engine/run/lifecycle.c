@@ -145,11 +145,17 @@ static int start_spawn(struct container *c, struct start_run *s, struct cfs_err 
 	s->sc.run_dir = c->run_dir;
 	s->sc.supervisor_path = eng.supervisor_path;
 	s->sc.hide_fstype = eng.tree_fstype;
+	/* init born in its cgroup2 directory: no move, so no wait for the kernel's
+	 * grace period on a v2-only host (see cgroup_attach_init) */
+	s->sc.cgroup_fd = cgroup_v2_open(c->name);
 	r = spawn_begin(&s->sc, err);
+	if (s->sc.cgroup_fd >= 0)
+		close(s->sc.cgroup_fd);
+	s->sc.cgroup_fd = -1;
 	if (r < 0)
 		return r;
 	s->spawned = true;
-	r = cgroup_attach(c->name, s->sc.init_pid, err);
+	r = cgroup_attach_init(c->name, s->sc.init_pid, s->sc.in_cgroup, err);
 	if (r >= 0 && s->sc.mapped_root)
 		r = cgroup_chown(c->name, s->sc.root_uid, s->sc.root_gid, err);
 	if (r < 0)

@@ -318,6 +318,7 @@ static int read_info(int fd, struct spawn_ctx *sc, struct cfs_err *err)
 		if (recs[i].kind == INFO_PIDS) {
 			sc->supervisor_pid = recs[i].sup;
 			sc->init_pid = recs[i].init;
+			sc->in_cgroup = recs[i].in_cgroup;
 		} else if (recs[i].kind == INFO_ERR) {
 			bad = &recs[i];
 		}
@@ -421,10 +422,12 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 	pid_t a;
 
 	sc->supervisor_pid = sc->init_pid = 0;
+	sc->in_cgroup = false;
 	sc->go_fd = sc->report_fd = -1;
 	if (!p)
 		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	p->sup_fd = p->devnull = -1;
+	p->cgroup_fd = sc->cgroup_fd;
 	p->go[0] = p->go[1] = p->report[0] = p->report[1] = -1;
 	p->info[0] = p->info[1] = p->console[0] = p->console[1] = -1;
 	r = plan_build(p, sc, err);

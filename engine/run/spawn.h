@@ -22,9 +22,11 @@ struct spawn_ctx {
 	const char *run_dir;		/* RUN/NAME: records and log files */
 	const char *supervisor_path;	/* the containerfs-supervisor binary */
 	const char *hide_fstype;	/* mounts of this type are detached in init */
+	int cgroup_fd;			/* cgroup_v2_open's, or -1; stays the caller's */
 	/* out (after spawn_begin) */
 	pid_t supervisor_pid;
 	pid_t init_pid;			/* host pid of the container's pid 1 */
+	bool in_cgroup;			/* init was born in cgroup_fd's cgroup */
 	bool mapped_root;		/* a user namespace whose root is root_uid/gid */
 	uid_t root_uid;
 	gid_t root_gid;

@@ -30,6 +30,9 @@ struct rlimit spawn_child_nofile;
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
@@ -88,15 +91,32 @@ static void close_all_but(const int *keep, int n)
 }
 
 /* fork-like clone into new namespaces, sharing nothing: no stack to prepare, so
- * the child just returns 0 here. clone3 first, clone where it is missing. */
-static pid_t raw_clone(unsigned long flags)
+ * the child just returns 0 here. clone3 first, clone where it is missing. With
+ * cgroup_fd >= 0 the child is born in that cgroup2 directory (CLONE_INTO_CGROUP,
+ * Linux 5.7) and *in_cgroup says so; where the kernel refuses that, it is born
+ * where we are and the daemon moves it. */
+static pid_t raw_clone(unsigned long flags, int cgroup_fd, bool *in_cgroup)
 {
 	struct {
 		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
 		uint64_t stack, stack_size, tls;
+		uint64_t set_tid, set_tid_size, cgroup;
 	} args = { .flags = flags, .exit_signal = SIGCHLD };
-	long r = syscall(SYS_clone3, &args, sizeof(args));
+	long r = -1;
 
+	*in_cgroup = false;
+	if (cgroup_fd >= 0) {
+		args.flags = flags | CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+		r = syscall(SYS_clone3, &args, sizeof(args));
+		if (r >= 0) {
+			*in_cgroup = true;
+			return (pid_t)r;
+		}
+		args.flags = flags;
+		args.cgroup = 0;
+	}
+	r = syscall(SYS_clone3, &args, sizeof(args));
 	if (r < 0 && (errno == ENOSYS || errno == EPERM))
 		r = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 	return (pid_t)r;
@@ -395,12 +415,13 @@ static __attribute__((noreturn)) void keeper_main(const struct spawn_plan *p)
 	char *argv[] = { SUPERVISOR_ARGV0, "supervise", (char *)p->run_dir, pidbuf, "3",
 			 p->sys ? nttybuf : NULL, NULL };
 	char *envp[] = { NULL };
+	bool in_cgroup;
 	pid_t init;
 
 	if (p->new_timens && unshare(CLONE_NEWTIME) < 0)
 		info_fail(p->info[1], "unshare time namespace", errno, 0);
 	hide_tree(p);
-	init = raw_clone(p->clone_flags);
+	init = raw_clone(p->clone_flags, p->cgroup_fd, &in_cgroup);
 	if (init < 0)
 		info_fail(p->info[1], "clone", errno, 0);
 	if (init == 0)
@@ -414,6 +435,7 @@ static __attribute__((noreturn)) void keeper_main(const struct spawn_plan *p)
 		sigsafe_put_int(nttybuf, sizeof(nttybuf), 0, p->sys->ntty);
 	rec.sup = getpid();
 	rec.init = init;
+	rec.in_cgroup = in_cgroup;
 	if (write(p->info[1], &rec, sizeof(rec)) != sizeof(rec))
 		goto fail;
 	if (dup2(p->devnull, 0) < 0 || dup2(p->devnull, 1) < 0 || dup2(p->devnull, 2) < 0 ||
@@ -430,6 +452,7 @@ fail:
 void spawn_helper_main(const struct spawn_plan *p)
 {
 	int keep[MAX_KEEP], n = 0;
+	bool in_cgroup;
 	pid_t x;
 
 	keep[n++] = p->go[1];
@@ -439,6 +462,7 @@ void spawn_helper_main(const struct spawn_plan *p)
 	keep[n++] = p->console[1];
 	keep[n++] = p->sup_fd;
 	keep[n++] = p->devnull;
+	keep[n++] = p->cgroup_fd;
 	for (int i = 0; p->sys && i < p->sys->ntty; i++) {
 		keep[n++] = p->sys->tty_master[i];
 		keep[n++] = p->sys->tty_slave[i];
@@ -451,7 +475,7 @@ void spawn_helper_main(const struct spawn_plan *p)
 		setrlimit(RLIMIT_NOFILE, &spawn_child_nofile);
 	if (setsid() < 0)
 		info_fail(p->info[1], "setsid", errno, 0);
-	x = raw_clone(0);
+	x = raw_clone(0, -1, &in_cgroup);
 	if (x < 0)
 		info_fail(p->info[1], "fork", errno, 0);
 	if (x == 0)

@@ -47,6 +47,7 @@ struct spawn_plan {
 	uid_t root_uid;
 	gid_t root_gid;
 	int sup_fd, devnull;
+	int cgroup_fd;		/* init is cloned into this cgroup2 dir; -1: none (not ours) */
 	int go[2];		/* socketpair: [0] daemon writes "go", [1] init reads */
 	int report[2];		/* [0] daemon reads, [1] init/reaper/command write */
 	int info[2];		/* [0] daemon reads, [1] the helper writes info_rec */
@@ -65,6 +66,7 @@ struct info_rec {
 	int32_t kind;
 	int32_t err;
 	int32_t sup, init;
+	int32_t in_cgroup;	/* init was born in cgroup_fd's cgroup */
 	char step[32];
 };
 
