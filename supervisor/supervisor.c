@@ -326,7 +326,9 @@ static int supervise(const char *rundir, pid_t init, int console, int ntty)
 	syscall(SYS_close_range, (ntty < 0 ? console : console + 1 + 2 * ntty) + 1, ~0U, 0);
 	prctl(PR_SET_NAME, "cfs-supervisor", 0, 0, 0);
 	sup_signals(&chld);
-	s.dirfd = open(rundir, O_DIRECTORY | O_PATH | O_CLOEXEC);
+	/* read-only, not O_PATH: exit_record's fsync of the directory needs a real
+	 * open (an O_PATH descriptor fails it with EBADF) */
+	s.dirfd = open(rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	/* RUNDIR is our cwd: the console socket's home, and how cfs-console finds it
 	 * (/proc/PID/cwd) */
 	in_rundir = chdir(rundir) == 0;
