@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "config/parse.h"
+#include "strv.h"
 
 /* ---- small file helpers */
 
@@ -332,7 +333,34 @@ bool cgroup_exists(const char *name)
 
 int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err)
 {
-	return cgroup_attach_init(name, pid, false, err);
+	return cgroup_attach_init(name, pid, false, false, err);
+}
+
+int cgroup_join_paths(const char *name, char ***paths)
+{
+	char p[PATH_MAX];
+	char **v;
+	int n = 0;
+
+	*paths = NULL;
+	if (!valid_name(name))
+		return -EINVAL;
+	v = calloc((size_t)cg.nh + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (int i = 0; i < cg.nh; i++) {
+		if (cg.h[i].v2)
+			continue;
+		if (cg_path(p, sizeof(p), i, name, "tasks") < 0 || !(v[n++] = strdup(p))) {
+			strv_free(v);
+			return -ENOMEM;
+		}
+	}
+	if (n)
+		*paths = v;
+	else
+		free(v);
+	return 0;
 }
 
 int cgroup_v2_open(const char *name)
@@ -345,7 +373,8 @@ int cgroup_v2_open(const char *name)
 	return -1;
 }
 
-int cgroup_attach_init(const char *name, pid_t pid, bool in_v2, struct cfs_err *err)
+int cgroup_attach_init(const char *name, pid_t pid, bool in_v2, bool joins_v1,
+		       struct cfs_err *err)
 {
 	char p[PATH_MAX], num[24];
 
@@ -357,7 +386,7 @@ int cgroup_attach_init(const char *name, pid_t pid, bool in_v2, struct cfs_err *
 	for (int i = 0; i < cg.nh; i++) {
 		int r;
 
-		if (in_v2 && cg.h[i].v2)
+		if (cg.h[i].v2 ? in_v2 : joins_v1)
 			continue;
 		r = cg_path(p, sizeof(p), i, name, "cgroup.procs");
 

@@ -49,12 +49,18 @@ int cgroup_apply_key(const char *name, const struct config *c, enum key_id k,
 int cgroup_check_key(const struct config *c, enum key_id k, struct cfs_err *err);
 /* Move pid into the container's cgroup in every hierarchy. ESRCH if no such pid. */
 int cgroup_attach(const char *name, pid_t pid, struct cfs_err *err);
-/* The same for a new init: in_v2, it was born in the container's cgroup2 directory
- * (clone3's CLONE_INTO_CGROUP with cgroup_v2_open's fd), so only the v1 hierarchies
- * are written. A write to cgroup.procs waits for an RCU grace period of the kernel
- * (cgroup_threadgroup_rwsem) unless another write came just before: on a v2-only host
- * a start then writes none. */
-int cgroup_attach_init(const char *name, pid_t pid, bool in_v2, struct cfs_err *err);
+/* The same for a new init, leaving out the hierarchies it is in already: in_v2, it
+ * was born in the container's cgroup2 directory (clone3's CLONE_INTO_CGROUP with
+ * cgroup_v2_open's fd); joins_v1, it moves itself into the v1 ones (cgroup_join_paths).
+ * Moving another process into a cgroup takes the kernel's cgroup_threadgroup_rwsem
+ * for writing, which waits for an RCU grace period unless another writer came just
+ * before (5-15 ms on an idle VM); a single-threaded process that writes "0" into a
+ * v1 `tasks` file moves itself without it. */
+int cgroup_attach_init(const char *name, pid_t pid, bool in_v2, bool joins_v1,
+		       struct cfs_err *err);
+/* The `tasks` files of the container's cgroups in the v1 hierarchies (a strv, NULL
+ * on a host without v1 hierarchies), for init to write "0" into. 0 or -errno. */
+int cgroup_join_paths(const char *name, char ***paths);
 /* An fd (O_RDONLY, close-on-exec) of the container's directory in the cgroup2
  * hierarchy, for CLONE_INTO_CGROUP; -1 on a host without one (or on error). */
 int cgroup_v2_open(const char *name);

@@ -21,6 +21,7 @@
 #include "monotime.h"
 #include "net/net.h"
 #include "config/parse.h"
+#include "strv.h"
 
 #define START_TIMEOUT_MS 20000
 #define FREEZE_TIMEOUT_MS 10000
@@ -138,6 +139,7 @@ static int start_prepare(struct container *c, struct start_run *s, struct cfs_er
  * supervisor; then init is released, its command's exec awaited, and the run recorded. */
 static int start_spawn(struct container *c, struct start_run *s, struct cfs_err *err)
 {
+	char **join = NULL;
 	int r;
 
 	s->sc.name = c->name;
@@ -148,14 +150,24 @@ static int start_spawn(struct container *c, struct start_run *s, struct cfs_err 
 	/* init born in its cgroup2 directory: no move, so no wait for the kernel's
 	 * grace period on a v2-only host (see cgroup_attach_init) */
 	s->sc.cgroup_fd = cgroup_v2_open(c->name);
+	/* and joins the v1 ones by itself once released (no such wait either) */
+	r = cgroup_join_paths(c->name, &join);
+	if (r < 0) {
+		if (s->sc.cgroup_fd >= 0)
+			close(s->sc.cgroup_fd);
+		return cfs_err_set_in(err, "start", -r, "cgroup paths: %s", strerror(-r));
+	}
+	s->sc.join_tasks = join;
 	r = spawn_begin(&s->sc, err);
 	if (s->sc.cgroup_fd >= 0)
 		close(s->sc.cgroup_fd);
 	s->sc.cgroup_fd = -1;
+	s->sc.join_tasks = NULL;
+	strv_free(join);
 	if (r < 0)
 		return r;
 	s->spawned = true;
-	r = cgroup_attach_init(c->name, s->sc.init_pid, s->sc.in_cgroup, err);
+	r = cgroup_attach_init(c->name, s->sc.init_pid, s->sc.in_cgroup, true, err);
 	if (r >= 0 && s->sc.mapped_root)
 		r = cgroup_chown(c->name, s->sc.root_uid, s->sc.root_gid, err);
 	if (r < 0)

@@ -428,6 +428,7 @@ int spawn_begin(struct spawn_ctx *sc, struct cfs_err *err)
 		return cfs_err_set_in(err, "start", ENOMEM, "out of memory");
 	p->sup_fd = p->devnull = -1;
 	p->cgroup_fd = sc->cgroup_fd;
+	p->join_tasks = sc->join_tasks;
 	p->go[0] = p->go[1] = p->report[0] = p->report[1] = -1;
 	p->info[0] = p->info[1] = p->console[0] = p->console[1] = -1;
 	r = plan_build(p, sc, err);

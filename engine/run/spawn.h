@@ -23,6 +23,7 @@ struct spawn_ctx {
 	const char *supervisor_path;	/* the containerfs-supervisor binary */
 	const char *hide_fstype;	/* mounts of this type are detached in init */
 	int cgroup_fd;			/* cgroup_v2_open's, or -1; stays the caller's */
+	char *const *join_tasks;	/* cgroup_join_paths', or NULL; stays the caller's */
 	/* out (after spawn_begin) */
 	pid_t supervisor_pid;
 	pid_t init_pid;			/* host pid of the container's pid 1 */

@@ -224,6 +224,21 @@ static void drop_caps_and_user(const struct spawn_plan *p)
 		init_fail(fd, errno, "capset", NULL);
 }
 
+/* Into the container's v1 cgroups, by itself: "0" into each `tasks` file moves the
+ * calling thread (all of us: init is single-threaded) without the kernel's global
+ * threadgroup lock that a move by pid takes (see cgroup_attach_init). Still as the
+ * daemon's root, before init becomes its namespace's root. */
+static void join_cgroups(const struct spawn_plan *p)
+{
+	for (char *const *t = p->join_tasks; t && *t; t++) {
+		int fd = open(*t, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			init_fail(p->report[1], errno, "join the cgroup", *t);
+		close(fd);
+	}
+}
+
 static void wait_for_go(int fd)
 {
 	char buf[2];
@@ -365,6 +380,7 @@ static __attribute__((noreturn)) void init_main(const struct spawn_plan *p)
 	if (p->sys && (hostname_tree = idmount_recv_fd(p->go[1], 'H')) < 0)
 		_exit(1);
 	wait_for_go(p->go[1]);
+	join_cgroups(p);	/* first: nothing of the container runs outside them */
 	setsid();	/* our own session and group, apart from the supervisor's */
 	init_setup(p, rootfd, hostname_tree);
 	if (hostname_tree >= 0)

@@ -48,6 +48,7 @@ struct spawn_plan {
 	gid_t root_gid;
 	int sup_fd, devnull;
 	int cgroup_fd;		/* init is cloned into this cgroup2 dir; -1: none (not ours) */
+	char *const *join_tasks;	/* v1 `tasks` files init writes "0" into (not ours) */
 	int go[2];		/* socketpair: [0] daemon writes "go", [1] init reads */
 	int report[2];		/* [0] daemon reads, [1] init/reaper/command write */
 	int info[2];		/* [0] daemon reads, [1] the helper writes info_rec */
