@@ -48,6 +48,19 @@ def timed(fn, cycles, warmup=3):
     return out
 
 
+def timed_idle(fn, n=8, idle=0.5):
+    """fn timed n times, each after `idle` seconds of nothing: what a single start
+    costs, without the state a run just before leaves in the kernel."""
+    fn()
+    out = []
+    for _ in range(n):
+        time.sleep(idle)
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
 def per_op_us(fn, n=500, rounds=15, warmup=100):
     """Median over rounds of the mean time of one call, in microseconds."""
     for _ in range(warmup):
@@ -325,6 +338,7 @@ def bench_files_floor(cfs, f, cat=True):
 def bench_app(cfs, tmp, r, cycles):
     t = cfs.make("true", "%s true" % BUSYBOX)
     r["cfs_true"] = timed(lambda: cfs.run_true(t), cycles)
+    r["cfs_true_idle"] = timed_idle(lambda: cfs.run_true(t))
     s = cfs.make("sleep", "%s sleep 1000" % BUSYBOX)
     r["cfs_startstop"] = timed(lambda: cfs.start_kill(s), cycles)
     pss = []
@@ -344,6 +358,7 @@ def bench_app_others(tmp, r, cycles):
         bt = crun_bundle(tmp, "true", ["/bin/true"])
         bs = crun_bundle(tmp, "sleep", ["/bin/sleep", "1000"])
         r["crun_true"] = timed(lambda: run(["crun", "run", "-b", bt, "bench-true"]), cycles)
+        r["crun_true_idle"] = timed_idle(lambda: run(["crun", "run", "-b", bt, "bench-true"]))
 
         def crun_startstop():
             run(["crun", "run", "-d", "-b", bs, "bench-sleep"])
@@ -357,6 +372,7 @@ def bench_app_others(tmp, r, cycles):
         except subprocess.CalledProcessError:
             r["lxc_true"] = None
     r["unshare_true"] = timed(lambda: run(["unshare", "-mpuin", "--fork", "/bin/true"]), cycles)
+    r["unshare_true_idle"] = timed_idle(lambda: run(["unshare", "-mpuin", "--fork", "/bin/true"]))
 
 
 def bench_system_cfs(cfs, rootfs, r, cycles):
@@ -694,6 +710,10 @@ def report(r, cycles, out, datadir, plots):
                 ms("cfs_true"), ms("crun_true"), ms("lxc_true"), ms("unshare_true"),
                 ratio(r.get("cfs_true") and median_ms(r["cfs_true"]),
                       r.get("crun_true") and median_ms(r["crun_true"]))),
+            "| the same, each after 0.5 s idle (8 runs) | %s | %s | | %s | %s | |" % (
+                ms("cfs_true_idle"), ms("crun_true_idle"), ms("unshare_true_idle"),
+                ratio(r.get("cfs_true_idle") and median_ms(r["cfs_true_idle"]),
+                      r.get("crun_true_idle") and median_ms(r["crun_true_idle"]))),
             "| start until RUNNING + stop (`sleep`) | %s | %s | | | %s | <= 0.6 |" % (
                 ms("cfs_startstop"), ms("crun_startstop"),
                 ratio(r.get("cfs_startstop") and median_ms(r["cfs_startstop"]),
