@@ -251,6 +251,17 @@ def test_second_daemon_on_the_same_dirs_refuses(daemon, tmp_path, shared):
     assert read_value(daemon.path("web", "hostname")) == "web"
 
 
+def write_promptly(path, value, what, timeout=10):
+    """write_file in a thread of its own, which must return within timeout seconds
+    (else it waited behind something: `what` says what); its result."""
+    res = {}
+    w = threading.Thread(target=lambda: res.setdefault("r", write_file(path, value)), daemon=True)
+    w.start()
+    w.join(timeout)
+    assert not w.is_alive(), what
+    return res["r"]
+
+
 @pytest.mark.timeout(90)
 def test_writes_do_not_wait_behind_stop(daemon, containers):
     """A stop waiting out stop.timeout (init ignores SIGTERM) holds the container's other
@@ -265,18 +276,12 @@ def test_writes_do_not_wait_behind_stop(daemon, containers):
     t.start()
     try:
         c.wait_state("STOPPING")
-        w = threading.Thread(target=lambda: res.setdefault(
-            "pids", write_file(c.path("cgroup", "pids.max"), "50\n")), daemon=True)
-        w.start()
-        w.join(10)
-        assert not w.is_alive(), "a live setting write waited behind the stop"
-        assert res["pids"] == 0, res
-        tw = threading.Thread(target=lambda: res.setdefault(
-            "tasks", write_file(c.path("tasks"), f"{other.pid}\n")), daemon=True)
-        tw.start()
-        tw.join(10)
-        assert not tw.is_alive(), "a tasks write waited behind the stop"
-        assert res["tasks"] == errno.EBUSY, res
+        r = write_promptly(c.path("cgroup", "pids.max"), "50\n",
+                           "a live setting write waited behind the stop")
+        assert r == 0, r
+        r = write_promptly(c.path("tasks"), f"{other.pid}\n",
+                           "a tasks write waited behind the stop")
+        assert r == errno.EBUSY, r
     finally:
         t.join(40)
         other.kill()
@@ -733,12 +738,9 @@ def test_kill_acts_at_once_while_a_stop_waits(daemon, containers):
     try:
         c.wait_state("STOPPING")
         # other writes to the container do not wait behind the stop
-        w = threading.Thread(target=lambda: res.setdefault(
-            "pids", write_file(c.path("cgroup", "pids.max"), "60\n")), daemon=True)
-        w.start()
-        w.join(10)
-        assert not w.is_alive(), "a setting write waited behind the stop"
-        assert res["pids"] == 0, res
+        r = write_promptly(c.path("cgroup", "pids.max"), "60\n",
+                           "a setting write waited behind the stop")
+        assert r == 0, r
         assert order == [], f"the stop ended before the kill: {order}"
         k = threading.Thread(target=verb, args=("kill",), daemon=True)
         k.start()
