@@ -10,10 +10,12 @@ read from the host's own /proc, /sys and .checkconfig, never assumed."""
 import errno
 import os
 import shutil
+import stat
 
 import pytest
 
-from lib.daemon import build_dir, cgroup_hierarchies, cgroup_layout, checkconfig, has_controller
+from lib.daemon import (build_dir, cgroup_hierarchies, cgroup_layout, checkconfig, has_controller,
+                        host_lacks)
 from lib.fsops import read_file, write_file
 from lib.lifecycle import HostSleep, containers, pid_alive, ppid, proc_status, wait_for
 from lib.system import attach, image, mounts_of, system_container
@@ -221,6 +223,50 @@ def test_application_container_filter_nnp_masks(daemon, containers):
         assert keys and keys[-1]["root"].endswith("/null"), keys  # /dev/null bound over it
     a.do("kill")
     b.do("kill")
+
+
+def _descriptors(pid: int) -> dict:
+    """{fd: what it points at} of a host pid, with "<dir>" for a directory."""
+    out = {}
+    for f in os.listdir(f"/proc/{pid}/fd"):
+        p = f"/proc/{pid}/fd/{f}"
+        try:
+            out[int(f)] = "<dir>" if stat.S_ISDIR(os.stat(p).st_mode) else os.readlink(p)
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def _no_host_descriptor(daemon, c):
+    """No process of c holds a directory or a file of the host's cgroups, the daemon's
+    dirs or the tree (what the daemon opened to start it: its cgroup2 directory to be
+    cloned into, the run dir): through /proc/self/fd and `..` it would lead out."""
+    pids = [int(x) for x in read_file(c.path("tasks")).split()]
+    assert pids
+    outside = ("/sys/fs/cgroup", daemon.run_dir, daemon.state_dir, daemon.mnt)
+    seen = {}
+    for p in pids:
+        fds = _descriptors(p)
+        seen[p] = fds
+        for fd, what in fds.items():
+            assert what != "<dir>", (p, fd, fds)
+            assert not what.startswith(outside), (p, fd, fds)
+    return seen
+
+
+def test_no_descriptor_of_the_host_reaches_a_container(daemon, containers, image):
+    a = containers("app", "sleep", 100)
+    a.start()
+    a.command_pid()
+    seen = _no_host_descriptor(daemon, a)
+    assert all(set(fds) == {0, 1, 2} for fds in seen.values()), seen
+    a.do("kill")
+    if host_lacks(daemon, "idmapped mounts"):
+        pytest.skip(".checkconfig: no idmapped mounts, so no unprivileged system container")
+    s = system_container(containers, "sys", image, {"init": "/bin/sleep 1000"})
+    s.do("start")
+    _no_host_descriptor(daemon, s)
+    s.do("kill")
 
 
 def test_tasks_refuses_foreign_pids(daemon, containers):
