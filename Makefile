@@ -33,7 +33,7 @@ SANFLAGS :=
 endif
 
 PKGS_ENGINE := libnl-3.0 libnl-route-3.0 libcap libseccomp
-PKGS_FUSE := fuse3
+PKGS_FUSE := fuse3 liburing
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wstrict-prototypes
 CFLAGS ?= -O2 -g
 # gcc warns about snprintf truncation we rely on; clang has no such option
@@ -102,9 +102,9 @@ $(B)/unit/%: tests/unit/%.c $(B)/libcfsengine.a
 # (the floor of a FUSE file's cost on the machine)
 bench-bins: $(B)/bench/fusefloor
 
-$(B)/bench/fusefloor: tests/bench/fusefloor.c
+$(B)/bench/fusefloor: tests/bench/fusefloor.c $(B)/fusefs/uring.o $(B)/engine/log.o
 	@mkdir -p $(dir $@)
-	$(CC) $(FUSE_CFLAGS) $(CFLAGS) -o $@ $< $(FUSE_LIBS)
+	$(CC) $(FUSE_CFLAGS) -Ifusefs $(CFLAGS) -o $@ $^ $(FUSE_LIBS) -lpthread
 
 $(B)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
@@ -157,6 +157,7 @@ check:
 	$(MAKE) format-check
 	$(MAKE) fuzz-check
 	$(MAKE) SAN=1 e2e
+	$(MAKE) SAN=1 e2e-uring
 	$(MAKE) SAN=1 check-v2
 
 # The engine on a real cgroup-v2-only kernel: Debian's kernel under qemu (scripts/qemu-v2),
@@ -164,8 +165,19 @@ check:
 check-v2: all
 	scripts/qemu-v2 $(CURDIR)/$(B)
 
+# The suite runs twice where the kernel can hand FUSE requests over io_uring (its fuse
+# module's enable_uring): once with requests from /dev/fuse, once over io_uring.
+URING_PARAM := /sys/module/fuse/parameters/enable_uring
 e2e: all
-	CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -q tests $(PYTEST_ARGS)
+	CFS_FUSE_URING=off CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -q tests $(PYTEST_ARGS)
+
+e2e-uring: all
+	@if [ -e $(URING_PARAM) ]; then \
+		echo "CFS_FUSE_URING=on scripts/run-tests $(PYTEST) -q tests $(PYTEST_ARGS)"; \
+		CFS_FUSE_URING=on CFS_BUILD=$(CURDIR)/$(B) scripts/run-tests $(PYTEST) -q tests $(PYTEST_ARGS); \
+	else \
+		echo "e2e-uring: skipped, this kernel's fuse module has no enable_uring parameter"; \
+	fi
 
 # Installed layout. The daemon finds the supervisor at ../libexec/containerfs beside its
 # own binary, so LIBEXECDIR follows SBINDIR. Units go where systemd looks for them:
@@ -221,7 +233,7 @@ deb:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all bench-bins unit check check-v2 e2e install uninstall deb clean layering exports format-check fuzz fuzz-bins \
+.PHONY: all bench-bins unit check check-v2 e2e install uninstall deb clean e2e-uring layering exports format-check fuzz fuzz-bins \
 	fuzz-check
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/fuzz/*.d)

@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nodes.h"
+#include "uring.h"
 #include "tmpfile.h"
 
 /* What the kernel may keep. A name, once found, stands for the same inode until
@@ -906,13 +907,48 @@ char *fs_checkconfig(void)
 {
 	char *e = engine_checkconfig(), *out = NULL;
 
-	if (e && asprintf(&out, "%sfuse parallel writes: %s\n", e,
+	if (e && asprintf(&out, "%sfuse parallel writes: %s\nfuse transport: %s\n", e,
 			  fs_parallel_writes ? "yes"
 					     : "missing (a write to state through a descriptor opened before a "
-					       "stop began waits for that stop)") < 0)
+					       "stop began waits for that stop)",
+			  uring_transport()) < 0)
 		out = NULL;
 	free(e);
 	return out;
+}
+
+/* The requests a queue's thread answers itself (uring.h): those that never wait
+ * for a container. A write, a change of the tree or an open for writing may run a
+ * start or a stop (a stop waits up to stop.timeout), and the handle of a file open
+ * for writing may be held by one, so those go to a worker. */
+bool fs_at_once(const struct fuse_in_header *in, const void *arg)
+{
+	switch (in->opcode) {
+	case FUSE_LOOKUP:
+	case FUSE_GETATTR:
+	case FUSE_READLINK:
+	case FUSE_OPENDIR:
+	case FUSE_READDIR:
+	case FUSE_READDIRPLUS:
+	case FUSE_RELEASEDIR:
+	case FUSE_STATFS:
+	case FUSE_GETXATTR:
+	case FUSE_LISTXATTR:
+	case FUSE_ACCESS:
+	case FUSE_POLL:
+		return true;
+	case FUSE_OPEN: {
+		const struct fuse_open_in *o = arg;
+
+		return (o->flags & O_ACCMODE) == O_RDONLY && !(o->flags & O_TRUNC);
+	}
+	case FUSE_READ:
+		return (((const struct fuse_read_in *)arg)->flags & O_ACCMODE) == O_RDONLY;
+	case FUSE_RELEASE:
+		return (((const struct fuse_release_in *)arg)->flags & O_ACCMODE) == O_RDONLY;
+	default:
+		return false;
+	}
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -925,6 +961,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* listings carry attributes when the kernel finds them useful */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	/* settings are small: 128 KiB requests keep each receive buffer (a loop
+	 * thread's, an io_uring entry's) at that instead of 1 MiB */
+	conn->max_write = 128 * 1024;
 }
 
 const struct fuse_lowlevel_ops fs_ops = {

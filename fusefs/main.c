@@ -19,22 +19,25 @@
 #include "log.h"
 #include "nodes.h"
 #include "notify.h"
+#include "uring.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: containerfs [-f] [-d] [-o FUSE_OPTS] [--state-dir DIR] [--run-dir DIR]\n"
-		   "                   [--cgroup-parent NAME] MOUNTPOINT\n"
+		   "                   [--cgroup-parent NAME] [--no-uring] MOUNTPOINT\n"
 		   "  -f                 stay in the foreground (log to stderr)\n"
 		   "  -d                 debug logging\n"
 		   "  -o OPTS            FUSE mount options (e.g. allow_other)\n"
 		   "  --state-dir DIR    persistent configuration (default /var/lib/containerfs)\n"
 		   "  --run-dir DIR      runtime records (default /run/containerfs)\n"
 		   "  --cgroup-parent N  parent cgroup of every container (default containerfs)\n"
+		   "  --no-uring         take requests from /dev/fuse even where the kernel offers\n"
+		   "                     io_uring (its fuse module's enable_uring)\n"
 		   "  --version          print the version\n");
 }
 
 struct options {
-	bool foreground, debug;
+	bool foreground, debug, no_uring;
 	const char *fuse_opts[16];
 	int n_fuse_opts;
 	struct engine_opts eng;
@@ -48,6 +51,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "run-dir", required_argument, NULL, 'R' },
 		{ "cgroup-parent", required_argument, NULL, 'C' },
 		{ "libexec-dir", required_argument, NULL, 'L' },
+		{ "no-uring", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -73,6 +77,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'R': o->eng.run_dir = optarg; break;
 		case 'C': o->eng.cgroup_parent = optarg; break;
 		case 'L': o->eng.libexec_dir = optarg; break;
+		case 'U': o->no_uring = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("containerfs %s\n", CFS_VERSION); exit(0);
 		default: usage(stderr); return -1;
@@ -145,6 +150,7 @@ int main(int argc, char **argv)
 			goto out_unmount;
 	}
 	/* threads start only now: a fork in fuse_daemonize would lose them */
+	uring_attach(se, &(struct uring_cfg){ .at_once = fs_at_once, .disable = o.no_uring });
 	events_init(se);
 	engine_start();
 	/* autostart beside the loop: the tree answers while containers start */
@@ -171,7 +177,8 @@ int main(int argc, char **argv)
 		pthread_join(autostart, NULL);
 	}
 	events_fini();
-	fh_free_all();
+	fh_free_all();	/* answers reads still parked, through the queues */
+	uring_detach();
 	engine_fini();
 	log_info("unmounted %s; running containers keep running", o.mountpoint);
 out_unmount:

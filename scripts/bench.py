@@ -30,7 +30,14 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build")
 BUSYBOX = "/bin/busybox"
-SECTIONS = ("files", "app", "system", "events", "scale")
+SECTIONS = ("files", "app", "system", "events", "scale", "uring")
+# the kernel's switch for FUSE over io_uring (containerfs uses it where it is on)
+URING = "/sys/module/fuse/parameters/enable_uring"
+
+
+def set_uring(on):
+    with open(URING, "w") as fh:
+        fh.write("Y" if on else "N")
 
 
 def median_ms(samples):
@@ -235,7 +242,7 @@ def lxc_conf(tmp, name, rootfs, init):
 
 # ---- sections ----
 
-def bench_files(cfs, r):
+def bench_files(cfs, r, wake_here=True):
     os.mkdir(cfs.path("web"))
     state = cfs.path("web", "state")
     # a small cgroupfs file of the daemon's own making, and a tmpfs file of the same length
@@ -265,7 +272,7 @@ def bench_files(cfs, r):
     # a kernel whose fuse module has the wake_here parameter: the same two measures
     # with it on (the host's setting is put back)
     wh = "/sys/module/fuse/parameters/wake_here"
-    if os.path.exists(wh) and os.access(wh, os.W_OK):
+    if wake_here and os.path.exists(wh) and os.access(wh, os.W_OK):
         before = open(wh).read().strip()
         try:
             with open(wh, "w") as fh:
@@ -795,6 +802,7 @@ def report(r, cycles, out, datadir, plots):
             "| restart: daemon started until the tree answers | %.2f s | < 1 s |" % s["restart_s"],
             "",
         ]
+    lines += report_uring(r)
     for p in plots:
         lines += ["![%s](bench/%s)" % (p[:-4], p), ""]
     text = "\n".join(lines)
@@ -809,6 +817,92 @@ def report(r, cycles, out, datadir, plots):
         pass
     with open(out, "w") as fh:
         fh.write(text + ("\n" + notes if notes else ""))
+
+
+def report_uring(r):
+    """The measures taken again with the kernel handing FUSE requests over io_uring,
+    beside the same from /dev/fuse."""
+    u = r.get("uring")
+    if not u:
+        return []
+
+    def us(v):
+        return "%.1f µs" % v if v is not None else "—"
+
+    def ms(d, k):
+        return "%.1f ms" % median_ms(d[k]) if d.get(k) else "—"
+
+    def get(d, *path):
+        for p in path:
+            if not isinstance(d, dict) or d.get(p) is None:
+                return None
+            d = d[p]
+        return d
+
+    lines = [
+        "## Over io_uring",
+        "",
+        "Where the kernel's fuse module has `enable_uring` on, containerfs takes each CPU's"
+        " requests from a queue of its own and answers on that CPU (doc/design.md, \"FUSE over"
+        " io_uring\"). The bench runs a second daemon that way (and the floor, which does the"
+        " same); the first column is the main run above, from /dev/fuse.",
+        "",
+        "| measure | /dev/fuse | io_uring | FUSE floor over io_uring | cgroupfs | io_uring /"
+        " cgroupfs | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    f, fu = r.get("files") or {}, u.get("files") or {}
+    cg = f.get("cgroup_orc_us")
+    if fu:
+        lines += [
+            "| open+read+close of `NAME/state` | %s | %s | %s | %s | %s | <= 5 × cgroupfs |" % (
+                us(f.get("state_orc_us")), us(fu.get("state_orc_us")),
+                us(fu.get("floor_orc_us")), us(cg),
+                "%.2f" % (fu["state_orc_us"] / cg) if cg and fu.get("state_orc_us") else "—"),
+            "| `pread` of an open `state` | %s | %s | %s | | | <= 15 µs |" % (
+                us(f.get("state_pread_us")), us(fu.get("state_pread_us")),
+                us(fu.get("floor_pread_us"))),
+            "| `cat /containers/*/state` over 1,000 | %s | %s | %s | | | < 0.2 s |" % (
+                "%.3f s" % f["cat_1000_s"] if f.get("cat_1000_s") else "—",
+                "%.3f s" % fu["cat_1000_s"] if fu.get("cat_1000_s") else "—",
+                "%.3f s" % fu["cat_1000_floor_s"] if fu.get("cat_1000_floor_s") else "—"),
+        ]
+    if u.get("cfs_true"):
+        lines += [
+            "| start-run-exit `/bin/true` | %s | %s | | | | |" % (ms(r, "cfs_true"),
+                                                                 ms(u, "cfs_true")),
+            "| the same, each after 0.5 s idle | %s | %s | | | | |" % (
+                ms(r, "cfs_true_idle"), ms(u, "cfs_true_idle")),
+            "| start until RUNNING + stop (`sleep`) | %s | %s | | | | |" % (
+                ms(r, "cfs_startstop"), ms(u, "cfs_startstop")),
+        ]
+    a, b = get(r, "sys", "containerfs"), get(u, "sys", "containerfs")
+    if a and b:
+        def cycle(d):
+            return median_ms([x + y for x, y in zip(d["start"], d["kill"])])
+        crun = get(r, "sys", "crun")
+        lines.append("| system container start + kill cycle | %.1f ms | %.1f ms (%s × crun) |"
+                     " | | | <= 0.6 × crun |" % (
+                         cycle(a), cycle(b),
+                         "%.2f" % (cycle(b) / cycle(crun)) if isinstance(crun, dict) else "—"))
+    e, eu = r.get("events"), u.get("events")
+    if e and eu:
+        lines.append("| 1,000 blocked `events` readers: daemon threads; RSS; last woken |"
+                     " %d; %.1f MB; %.1f ms | %d; %.1f MB; %.1f ms | | | | |" % (
+                         e["threads_blocked"], e["rss_blocked_kb"] / 1024, e["wake_all_ms"] or 0,
+                         eu["threads_blocked"], eu["rss_blocked_kb"] / 1024,
+                         eu["wake_all_ms"] or 0))
+    s, su = r.get("scale"), u.get("scale")
+    if s and su:
+        lines += [
+            "| 10,000 containers: `mkdir` each (mean) | %.2f ms | %.2f ms | | | | <= 1 ms |" % (
+                s["mkdir_mean_ms"], su["mkdir_mean_ms"]),
+            "| 10,000 containers: daemon RSS | %.1f MB | %.1f MB | | | | < 30 MB |" % (
+                s["rss_kb"] / 1024, su["rss_kb"] / 1024),
+            "| 10,000 containers: restart | %.2f s | %.2f s | | | | < 1 s |" % (
+                s["restart_s"], su["restart_s"]),
+        ]
+    return lines + [""]
 
 
 def machine_model():
@@ -826,6 +920,19 @@ def mem_total():
         if line.startswith("MemTotal:"):
             return "%.1f GB RAM" % (int(line.split()[1]) / 1024 / 1024)
     return "? RAM"
+
+
+def bench_cfs(cfs, tmp, rootfs, r, cycles, only, wake_here=True):
+    if "files" in only:
+        bench_files(cfs, r, wake_here)
+    if "app" in only:
+        bench_app(cfs, tmp, r, cycles)
+    if "system" in only:
+        bench_system_cfs(cfs, rootfs, r, cycles)
+    if "events" in only:
+        bench_events(cfs, r)
+    if "scale" in only:
+        bench_scale(cfs, r)
 
 
 def main():
@@ -846,20 +953,31 @@ def main():
     rootfs = os.path.join(tmp, "rootfs")
     make_rootfs(rootfs)
     r = {"sys": {}, "seq": {}}
-    cfs = Containerfs(tmp)
+    # the main run takes requests from /dev/fuse; where the kernel can hand them over
+    # io_uring, the same measures are taken again that way (the host's setting is put
+    # back at the end)
+    uring_saved = open(URING).read().strip() if os.path.exists(URING) else None
     try:
-        if "files" in only:
-            bench_files(cfs, r)
-        if "app" in only:
-            bench_app(cfs, tmp, r, cycles)
-        if "system" in only:
-            bench_system_cfs(cfs, rootfs, r, cycles)
-        if "events" in only:
-            bench_events(cfs, r)
-        if "scale" in only:
-            bench_scale(cfs, r)
+        if uring_saved is not None:
+            set_uring(False)
+        cfs = Containerfs(tmp)
+        try:
+            bench_cfs(cfs, tmp, rootfs, r, cycles, only)
+        finally:
+            cfs.close()
+        if uring_saved is not None and "uring" in only:
+            set_uring(True)
+            ru = r["uring"] = {"sys": {}, "seq": {}}
+            os.makedirs(os.path.join(tmp, "uring"))
+            cfs = Containerfs(os.path.join(tmp, "uring"))
+            try:
+                bench_cfs(cfs, tmp, rootfs, ru, cycles, only, wake_here=False)
+            finally:
+                cfs.close()
     finally:
-        cfs.close()
+        if uring_saved is not None:
+            with open(URING, "w") as fh:
+                fh.write(uring_saved)
     # crun on a hybrid host only without the unified mount (this is a private ns)
     if os.path.ismount("/sys/fs/cgroup/unified"):
         subprocess.run(["umount", "/sys/fs/cgroup/unified"], check=False)

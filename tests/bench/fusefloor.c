@@ -5,7 +5,9 @@
  * with the same thread settings) and opens the file as containerfs opens `state`
  * (direct_io, no FLUSH for a read-only open; entries and attributes cached), so an
  * open+read+close or a pread of it is the FUSE round trips alone, with none of
- * containerfs's work. What containerfs takes beyond it is its own cost.
+ * containerfs's work. What containerfs takes beyond it is its own cost. Where the
+ * kernel offers FUSE over io_uring, it takes its requests that way, as containerfs
+ * does (fusefs/uring.c), and answers each on its queue's thread.
  *   fusefloor MOUNTPOINT [N]   N directories (default 1); stays in the foreground
  *                              and ends at unmount or SIGTERM */
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
@@ -17,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "uring.h"
 
 /* directory i is inode 2 + 2i, its state 3 + 2i */
 #define DIR_INO(i) (2 + 2 * (fuse_ino_t)(i))
@@ -177,6 +181,7 @@ int main(int argc, char **argv)
 		fuse_session_destroy(se);
 		return 1;
 	}
+	uring_attach(se, &(struct uring_cfg){ 0 });
 	lc = fuse_loop_cfg_create();
 	if (!lc) {
 		ret = 1;
@@ -188,6 +193,7 @@ int main(int argc, char **argv)
 		ret = fuse_session_loop_mt(se, lc) < 0;
 		fuse_loop_cfg_destroy(lc);
 	}
+	uring_detach();
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);

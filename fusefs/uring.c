@@ -1,0 +1,797 @@
+/* uring.c - FUSE requests over io_uring (see uring.h).
+ *
+ * The kernel (fs/fuse/dev_uring.c, protocol 7.42) keeps one queue per possible
+ * CPU and hands a request to the queue of the CPU its caller runs on. The daemon
+ * registers entries (a header buffer and a payload buffer) on each queue with
+ * IORING_OP_URING_CMD; a request arrives as the completion of an entry's command,
+ * and its answer goes back with the entry's next command (commit and fetch).
+ *
+ * libfuse 3.14 knows nothing of this. It decodes a request given as the bytes a
+ * read of /dev/fuse would have returned, and sends a reply through the session's
+ * custom writev. So each request is put back together as those bytes (the in
+ * header, the operation's header from op_in, the rest from the payload) and given
+ * to fuse_session_process_buf; the custom writev finds the entry of the reply's
+ * unique and commits it. Replies that no entry waits for (INIT, notifications,
+ * requests that came through /dev/fuse) are written to /dev/fuse as before. INIT,
+ * FORGET and INTERRUPT always come through /dev/fuse, which libfuse's own loop
+ * keeps reading.
+ *
+ * Each queue's thread stays on its CPU and is the only one that submits to its
+ * ring: the kernel copies the next request into an entry in the context of the
+ * task that submitted the entry's command, and a worker thread may end. A reply
+ * made on another thread (a worker's, a parked events read answered later) is
+ * written into its entry and passed to the queue's thread through a mailbox and an
+ * eventfd. A queue never runs out of entries for requests that wait: when fewer
+ * than MIN_FREE are left with the kernel, the thread registers another. */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "uring.h"
+
+/* The protocol's io_uring part (include/uapi/linux/fuse.h, 7.42); the headers of
+ * the distribution predate it. */
+#define CFS_FUSE_OVER_IO_URING_HI (1u << (41 - 32))	/* in flags2 */
+#define CFS_FUSE_URING_CMD_REGISTER 1
+#define CFS_FUSE_URING_CMD_COMMIT_AND_FETCH 2
+
+struct uring_ent_in_out {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint32_t payload_sz;
+	uint32_t padding;
+	uint64_t reserved;
+};
+
+struct uring_req_header {
+	char in_out[128];	/* struct fuse_in_header, or the fuse_out_header of a reply */
+	char op_in[128];	/* the operation's own header (its first argument) */
+	struct uring_ent_in_out ent;
+};
+
+struct uring_cmd_req {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint16_t qid;
+	uint8_t padding[6];
+};
+
+_Static_assert(sizeof(struct uring_req_header) == 288, "fuse_uring_req_header");
+_Static_assert(sizeof(struct uring_cmd_req) == 24, "fuse_uring_cmd_req");
+
+#define MIN_FREE 2		/* entries left with the kernel before another is registered */
+#define FIRST_ENTS 4		/* entries a queue starts with */
+#define MAX_ENTS 8192		/* beyond this, requests wait in the kernel for an entry */
+#define RING_SQ 64
+#define RING_CQ 1024
+#define EVFD_TAG ((uint64_t)1)	/* user_data of the eventfd read; entries are pointers */
+#define HASH 1024
+#define MAX_WORKERS 256
+#define IDLE_WORKERS 16
+
+struct queue;
+
+struct ent {
+	struct queue *q;
+	struct uring_req_header *hdr;
+	void *payload;
+	struct iovec iov[2];
+	uint64_t unique;	/* the request it holds, 0 if with the kernel */
+	struct ent *hnext;	/* in the unique hash */
+	struct ent *mnext;	/* in the queue's mailbox */
+};
+
+struct queue {
+	int qid;
+	pthread_t tid;
+	bool started;
+	struct io_uring ring;
+	bool ring_ok;
+	int evfd;
+	uint64_t evbuf;
+	pthread_mutex_t lock;	/* the mailbox */
+	struct ent *mail;
+	struct ent **ents;
+	unsigned n_ents;
+	unsigned held;		/* entries the daemon holds (a request in hand) */
+	char *buf;		/* a request put back together, for answers at once */
+};
+
+enum phase {
+	P_OFF,			/* not attached, or given up */
+	P_WAIT_INIT,		/* queues ready, INIT not seen yet */
+	P_REGISTER,		/* INIT answered with io_uring: the queues register */
+};
+
+static struct {
+	struct fuse_session *se;
+	struct uring_cfg cfg;
+	int fd;
+	enum phase phase;
+	pthread_mutex_t lock;	/* phase, setup counts */
+	pthread_cond_t cond;
+	unsigned nq, ready, failed;
+	struct queue *qs;
+	uint64_t init_unique;
+	bool kernel_offers;
+	size_t payload_sz;
+	cpu_set_t mask;		/* the daemon's CPUs, which workers go back to */
+	char why[160];
+	bool quit;
+
+	pthread_mutex_t hlock;	/* the unique hash */
+	struct ent *hash[HASH];
+
+	pthread_mutex_t wlock;	/* the workers */
+	pthread_cond_t wcond;
+	pthread_cond_t wdone;
+	struct job *jobs, **jobs_tail;
+	unsigned pending, idle, workers;
+} U = {
+	.fd = -1,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.hlock = PTHREAD_MUTEX_INITIALIZER,
+	.wlock = PTHREAD_MUTEX_INITIALIZER,
+	.wcond = PTHREAD_COND_INITIALIZER,
+	.wdone = PTHREAD_COND_INITIALIZER,
+};
+
+static __thread struct queue *self_q;	/* the queue whose thread this is */
+
+struct job {
+	struct job *next;
+	size_t len;
+	char buf[];
+};
+
+#define set_why(...) snprintf(U.why, sizeof(U.why), __VA_ARGS__)
+
+/* ---- the unique of each request an entry holds ---- */
+
+static void hash_add(struct ent *e)
+{
+	unsigned b = (unsigned)(e->unique >> 1) % HASH;
+
+	pthread_mutex_lock(&U.hlock);
+	e->hnext = U.hash[b];
+	U.hash[b] = e;
+	pthread_mutex_unlock(&U.hlock);
+}
+
+static struct ent *hash_take(uint64_t unique)
+{
+	unsigned b = (unsigned)(unique >> 1) % HASH;
+	struct ent **pp, *e = NULL;
+
+	pthread_mutex_lock(&U.hlock);
+	for (pp = &U.hash[b]; *pp; pp = &(*pp)->hnext) {
+		if ((*pp)->unique == unique) {
+			e = *pp;
+			*pp = e->hnext;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&U.hlock);
+	return e;
+}
+
+/* ---- the ring ---- */
+
+static struct io_uring_sqe *get_sqe(struct queue *q)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+	if (!sqe) {
+		io_uring_submit(&q->ring);
+		sqe = io_uring_get_sqe(&q->ring);
+	}
+	return sqe;
+}
+
+static bool push_cmd(struct queue *q, struct ent *e, uint32_t op, uint64_t commit_id)
+{
+	struct io_uring_sqe *sqe = get_sqe(q);
+	struct uring_cmd_req *cr;
+
+	if (!sqe)
+		return false;
+	memset(sqe, 0, 2 * sizeof(*sqe));	/* SQE128: the command area runs on */
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = U.fd;
+	sqe->cmd_op = op;
+	if (op == CFS_FUSE_URING_CMD_REGISTER) {
+		sqe->addr = (uint64_t)(uintptr_t)e->iov;
+		sqe->len = 2;
+	}
+	cr = (struct uring_cmd_req *)sqe->cmd;
+	cr->qid = (uint16_t)q->qid;
+	cr->commit_id = commit_id;
+	io_uring_sqe_set_data(sqe, e);
+	return true;
+}
+
+static void arm_eventfd(struct queue *q)
+{
+	struct io_uring_sqe *sqe = get_sqe(q);
+
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, q->evfd, &q->evbuf, sizeof(q->evbuf), 0);
+	io_uring_sqe_set_data64(sqe, EVFD_TAG);
+}
+
+static struct ent *new_ent(struct queue *q)
+{
+	struct ent *e, **grown;
+
+	if (q->n_ents >= MAX_ENTS)
+		return NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->hdr = calloc(1, sizeof(*e->hdr));
+	/* the kernel wants room for its largest request; only what it writes is
+	 * ever touched, so an entry costs a page or two of memory */
+	e->payload = mmap(NULL, U.payload_sz, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	grown = realloc(q->ents, (q->n_ents + 1) * sizeof(*q->ents));
+	if (!e->hdr || e->payload == MAP_FAILED || !grown) {
+		if (e->payload != MAP_FAILED)
+			munmap(e->payload, U.payload_sz);
+		free(e->hdr);
+		free(e);
+		if (grown)
+			q->ents = grown;
+		return NULL;
+	}
+	q->ents = grown;
+	q->ents[q->n_ents++] = e;
+	e->q = q;
+	e->iov[0] = (struct iovec){ e->hdr, sizeof(*e->hdr) };
+	e->iov[1] = (struct iovec){ e->payload, U.payload_sz };
+	return e;
+}
+
+static bool add_ent(struct queue *q)
+{
+	struct ent *e = new_ent(q);
+
+	return e && push_cmd(q, e, CFS_FUSE_URING_CMD_REGISTER, 0);
+}
+
+/* The answer in e's buffers goes back to the kernel with e's next fetch. */
+static void commit(struct queue *q, struct ent *e)
+{
+	uint64_t unique = e->unique;
+
+	e->unique = 0;
+	q->held--;
+	if (!push_cmd(q, e, CFS_FUSE_URING_CMD_COMMIT_AND_FETCH, unique))
+		log_err("fuse io_uring: no room to answer request %llu",
+			(unsigned long long)unique);
+}
+
+static void take_mail(struct queue *q)
+{
+	struct ent *m, *next;
+
+	pthread_mutex_lock(&q->lock);
+	m = q->mail;
+	q->mail = NULL;
+	pthread_mutex_unlock(&q->lock);
+	for (; m; m = next) {
+		next = m->mnext;
+		commit(q, m);
+	}
+}
+
+/* ---- workers, for requests that may wait ---- */
+
+static void *worker_main(void *arg)
+{
+	struct job *j;
+	struct timespec until;
+
+	/* made by a queue's thread, which stays on one CPU: a worker, and what it
+	 * starts (a container), may run on any of the daemon's */
+	pthread_setaffinity_np(pthread_self(), sizeof(U.mask), &U.mask);
+	pthread_mutex_lock(&U.wlock);
+	for (;;) {
+		while (!U.jobs && !U.quit) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 10;
+			U.idle++;
+			int r = pthread_cond_timedwait(&U.wcond, &U.wlock, &until);
+
+			U.idle--;
+			if (r == ETIMEDOUT && !U.jobs && U.idle >= IDLE_WORKERS)
+				goto out;
+		}
+		if (!U.jobs)
+			break;
+		j = U.jobs;
+		U.jobs = j->next;
+		if (!U.jobs)
+			U.jobs_tail = &U.jobs;
+		U.pending--;
+		pthread_mutex_unlock(&U.wlock);
+		struct fuse_buf fb = { .mem = j->buf, .size = j->len };
+
+		fuse_session_process_buf(U.se, &fb);
+		free(j);
+		pthread_mutex_lock(&U.wlock);
+	}
+out:
+	U.workers--;
+	pthread_cond_broadcast(&U.wdone);
+	pthread_mutex_unlock(&U.wlock);
+	return arg;
+}
+
+static bool hand_to_worker(const char *req, size_t len)
+{
+	struct job *j = malloc(sizeof(*j) + len);
+	pthread_attr_t attr;
+	pthread_t t;
+	bool ok = true;
+
+	if (!j)
+		return false;
+	j->next = NULL;
+	j->len = len;
+	memcpy(j->buf, req, len);
+	pthread_mutex_lock(&U.wlock);
+	if (!U.jobs_tail)
+		U.jobs_tail = &U.jobs;
+	*U.jobs_tail = j;
+	U.jobs_tail = &j->next;
+	U.pending++;
+	if (U.pending > U.idle && U.workers < MAX_WORKERS) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, worker_main, NULL) == 0)
+			U.workers++;
+		else
+			ok = U.workers > 0;	/* else no one would take it: taken back */
+		pthread_attr_destroy(&attr);
+	}
+	if (!ok) {
+		struct job **pp = &U.jobs;
+
+		while (*pp != j)
+			pp = &(*pp)->next;
+		*pp = NULL;
+		U.jobs_tail = pp;
+		U.pending--;
+		free(j);
+	}
+	pthread_cond_signal(&U.wcond);
+	pthread_mutex_unlock(&U.wlock);
+	return ok;
+}
+
+/* ---- one request ---- */
+
+static void answer_err(struct queue *q, struct ent *e, int err)
+{
+	struct fuse_out_header *out = (struct fuse_out_header *)e->hdr->in_out;
+
+	memset(out, 0, sizeof(*out));
+	out->unique = e->unique;
+	out->error = -err;
+	e->hdr->ent.payload_sz = 0;
+	if (hash_take(e->unique) == e)
+		commit(q, e);
+}
+
+static void take_request(struct queue *q, struct ent *e)
+{
+	const struct fuse_in_header *in = (const struct fuse_in_header *)e->hdr->in_out;
+	size_t payload = e->hdr->ent.payload_sz;
+	size_t head, len;
+	struct fuse_in_header *whole;
+
+	e->unique = in->unique;
+	q->held++;
+	hash_add(e);
+	/* the operation's header is what the length leaves beside the payload */
+	if (in->len < sizeof(*in) + payload || in->len - sizeof(*in) - payload > sizeof(e->hdr->op_in) ||
+	    payload > U.payload_sz) {
+		log_err("fuse io_uring: request %u of %u bytes with a payload of %zu", in->opcode,
+			in->len, payload);
+		answer_err(q, e, EIO);
+		return;
+	}
+	head = in->len - sizeof(*in) - payload;
+	len = in->len;
+	whole = (struct fuse_in_header *)q->buf;
+	memcpy(whole, in, sizeof(*in));
+	memcpy(q->buf + sizeof(*in), e->hdr->op_in, head);
+	memcpy(q->buf + sizeof(*in) + head, e->payload, payload);
+	if (!U.cfg.at_once || U.cfg.at_once(whole, q->buf + sizeof(*in))) {
+		struct fuse_buf fb = { .mem = q->buf, .size = len };
+
+		fuse_session_process_buf(U.se, &fb);
+	} else if (!hand_to_worker(q->buf, len)) {
+		answer_err(q, e, ENOMEM);
+	}
+}
+
+/* A reply for an entry: into its buffers, then committed by its queue's thread. */
+static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
+{
+	struct queue *q = e->q;
+	struct fuse_out_header *out = (struct fuse_out_header *)e->hdr->in_out;
+	size_t len = 0;
+
+	memcpy(out, iov[0].iov_base, sizeof(*out));
+	for (int i = 1; i < count; i++) {
+		if (len + iov[i].iov_len > U.payload_sz) {
+			out->error = -EIO;
+			len = 0;
+			break;
+		}
+		memcpy((char *)e->payload + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	e->hdr->ent.payload_sz = (uint32_t)len;
+	if (self_q == q) {
+		commit(q, e);
+	} else {
+		uint64_t one = 1;
+
+		pthread_mutex_lock(&q->lock);
+		e->mnext = q->mail;
+		q->mail = e;
+		pthread_mutex_unlock(&q->lock);
+		if (write(q->evfd, &one, sizeof(one)) < 0)
+			log_err("fuse io_uring: cannot wake queue %d: %m", q->qid);
+	}
+	return (ssize_t)(sizeof(struct fuse_out_header) + len);
+}
+
+/* ---- a queue's thread ---- */
+
+static void queue_setup(struct queue *q)
+{
+	struct io_uring_params p;
+	cpu_set_t one;
+	int r;
+
+	CPU_ZERO(&one);
+	CPU_SET(q->qid, &one);
+	/* a CPU that is not online cannot be joined; its queue waits all the same */
+	sched_setaffinity(0, sizeof(one), &one);
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE;
+	p.cq_entries = RING_CQ;
+	r = io_uring_queue_init_params(RING_SQ, &q->ring, &p);
+	if (r < 0) {
+		set_why("/dev/fuse (io_uring cannot be set up: %s)", strerror(-r));
+		return;
+	}
+	q->ring_ok = true;
+	q->evfd = eventfd(0, EFD_CLOEXEC);
+	if (q->evfd < 0)
+		set_why("/dev/fuse (no eventfd: %s)", strerror(errno));
+}
+
+static void *queue_main(void *arg)
+{
+	struct queue *q = arg;
+	struct io_uring_cqe *cqe;
+	unsigned head, seen;
+	bool ok, dead = false;
+
+	self_q = q;
+	queue_setup(q);
+	ok = q->ring_ok && q->evfd >= 0;
+	pthread_mutex_lock(&U.lock);
+	U.ready++;
+	if (!ok)
+		U.failed++;
+	pthread_cond_broadcast(&U.cond);
+	while (U.phase == P_WAIT_INIT && !U.quit)
+		pthread_cond_wait(&U.cond, &U.lock);
+	ok = ok && U.phase == P_REGISTER && !U.quit;
+	pthread_mutex_unlock(&U.lock);
+	if (!ok)
+		return NULL;
+
+	/* the first entries were made with the INIT reply */
+	for (unsigned i = 0; i < q->n_ents; i++)
+		push_cmd(q, q->ents[i], CFS_FUSE_URING_CMD_REGISTER, 0);
+	arm_eventfd(q);
+	while (!dead) {
+		int r = io_uring_submit_and_wait(&q->ring, 1);
+
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+			log_err("fuse io_uring: queue %d: %s", q->qid, strerror(-r));
+			break;
+		}
+		seen = 0;
+		io_uring_for_each_cqe(&q->ring, head, cqe)
+		{
+			uint64_t tag = cqe->user_data;
+
+			seen++;
+			if (tag == EVFD_TAG) {
+				if (U.quit)
+					dead = true;
+				take_mail(q);
+				if (!dead)
+					arm_eventfd(q);
+				continue;
+			}
+			struct ent *e = (struct ent *)(uintptr_t)tag;
+
+			if (cqe->res < 0) {
+				/* the connection ends (unmount, abort) or the kernel
+				 * refused the entry: it is the kernel's no more */
+				if (cqe->res != -ENOTCONN && cqe->res != -ECANCELED)
+					log_err("fuse io_uring: queue %d: %s", q->qid,
+						strerror(-cqe->res));
+				continue;
+			}
+			take_request(q, e);
+		}
+		io_uring_cq_advance(&q->ring, seen);
+		take_mail(q);
+		/* requests that wait hold their entries: keep some with the kernel */
+		while (!dead && q->n_ents - q->held < MIN_FREE && q->n_ents < MAX_ENTS)
+			if (!add_ent(q))
+				break;
+		if (U.quit)
+			dead = true;
+	}
+	return NULL;
+}
+
+/* ---- the session's io ---- */
+
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t r = read(fd, buf, len);
+	const struct fuse_in_header *in = buf;
+
+	if (r >= (ssize_t)(sizeof(*in) + 2 * sizeof(uint32_t)) && in->opcode == FUSE_INIT) {
+		const struct fuse_init_in *ii = (const void *)(in + 1);
+		size_t have = (size_t)r - sizeof(*in);
+
+		U.init_unique = in->unique;
+		U.kernel_offers = have >= offsetof(struct fuse_init_in, flags2) + sizeof(ii->flags2) &&
+				  (ii->flags & FUSE_INIT_EXT) &&
+				  (ii->flags2 & CFS_FUSE_OVER_IO_URING_HI);
+	}
+	return r;
+}
+
+/* The INIT reply asks for io_uring where the kernel offered it and the queues are
+ * ready; it says how large the kernel's requests can be. */
+static bool patch_init(struct iovec *iov, int count)
+{
+	struct fuse_out_header *out = iov[0].iov_base;
+	struct fuse_init_out *io;
+	size_t wsz, psz;
+
+	if (out->error || count < 2 ||
+	    iov[1].iov_len < offsetof(struct fuse_init_out, flags2) + sizeof(io->flags2))
+		return false;
+	io = iov[1].iov_base;
+	if (!U.kernel_offers) {
+		set_why("%s", "/dev/fuse (the kernel's fuse module does not offer io_uring: "
+			      "its enable_uring parameter is off)");
+		return false;
+	}
+	if (U.failed || U.cfg.disable) {
+		if (U.cfg.disable)
+			set_why("%s", "/dev/fuse (io_uring turned off by --no-uring)");
+		return false;
+	}
+	wsz = io->max_write;
+	psz = (size_t)io->max_pages * 4096;
+	U.payload_sz = wsz > psz ? wsz : psz;
+	if (U.payload_sz < 8192)
+		U.payload_sz = 8192;
+	U.payload_sz = (U.payload_sz + 4095) & ~(size_t)4095;
+	/* Once asked, the kernel holds every request until each queue has an entry:
+	 * they are all made now, and io_uring is asked for only if they could be. */
+	for (unsigned i = 0; i < U.nq; i++) {
+		struct queue *q = &U.qs[i];
+
+		q->buf = malloc(sizeof(struct fuse_in_header) + sizeof(q->ents[0]->hdr->op_in) +
+				U.payload_sz);
+		for (int k = 0; q->buf && k < FIRST_ENTS; k++)
+			if (!new_ent(q))
+				break;
+		if (q->n_ents < FIRST_ENTS) {
+			set_why("%s", "/dev/fuse (no memory for the io_uring queues)");
+			return false;
+		}
+	}
+	io->flags |= FUSE_INIT_EXT;
+	io->flags2 |= CFS_FUSE_OVER_IO_URING_HI;
+	return true;
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct fuse_out_header *out = iov[0].iov_base;
+	struct ent *e;
+	bool init, asked = false;
+	ssize_t r;
+
+	if (out->unique && (e = hash_take(out->unique)))
+		return answer(e, iov, count);
+	init = U.phase == P_WAIT_INIT && out->unique == U.init_unique && U.init_unique;
+	if (init)
+		asked = patch_init(iov, count);
+	r = writev(fd, iov, count);
+	if (init) {
+		int saved = errno;
+
+		pthread_mutex_lock(&U.lock);
+		/* the kernel holds every request until all queues registered */
+		U.phase = asked && r >= 0 ? P_REGISTER : P_OFF;
+		if (U.phase == P_REGISTER)
+			snprintf(U.why, sizeof(U.why), "io_uring, %u queues", U.nq);
+		pthread_cond_broadcast(&U.cond);
+		pthread_mutex_unlock(&U.lock);
+		errno = saved;
+	}
+	return r;
+}
+
+/* The kernel has a queue for each possible CPU (num_possible_cpus) and uses none
+ * until all have an entry: count them as it does. */
+static long possible_cpus(void)
+{
+	char buf[256], *p = buf, *end;
+	long n = 0, a, b;
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		if (f)
+			fclose(f);
+		return sysconf(_SC_NPROCESSORS_CONF);
+	}
+	fclose(f);
+	while (*p && *p != '\n') {
+		a = strtol(p, &end, 10);
+		if (end == p)
+			return -1;
+		b = a;
+		p = end;
+		if (*p == '-') {
+			b = strtol(p + 1, &end, 10);
+			p = end;
+		}
+		if (b < a)
+			return -1;
+		n += b - a + 1;
+		if (*p == ',')
+			p++;
+	}
+	return n;
+}
+
+void uring_attach(struct fuse_session *se, const struct uring_cfg *cfg)
+{
+	static const struct fuse_custom_io io = { .writev = io_writev, .read = io_read };
+	long n = possible_cpus();
+
+	U.se = se;
+	U.cfg = *cfg;
+	U.fd = fuse_session_fd(se);
+	U.jobs_tail = &U.jobs;
+	sched_getaffinity(0, sizeof(U.mask), &U.mask);
+	set_why("%s", "/dev/fuse (the kernel did not offer io_uring)");
+	if (fuse_session_custom_io(se, &io, U.fd) != 0) {
+		set_why("%s", "/dev/fuse (libfuse refused a custom io)");
+		return;
+	}
+	if (cfg->disable || n < 1 || n > 4096) {
+		if (cfg->disable)
+			set_why("%s", "/dev/fuse (io_uring turned off by --no-uring)");
+		return;
+	}
+	/* the kernel's queues are its possible CPUs */
+	U.nq = (unsigned)n;
+	U.qs = calloc(U.nq, sizeof(*U.qs));
+	if (!U.qs)
+		return;
+	U.phase = P_WAIT_INIT;
+	for (unsigned i = 0; i < U.nq; i++) {
+		struct queue *q = &U.qs[i];
+
+		q->qid = (int)i;
+		q->evfd = -1;
+		pthread_mutex_init(&q->lock, NULL);
+		if (pthread_create(&q->tid, NULL, queue_main, q) != 0) {
+			pthread_mutex_lock(&U.lock);
+			U.ready++;
+			U.failed++;
+			pthread_mutex_unlock(&U.lock);
+			continue;
+		}
+		q->started = true;
+	}
+	pthread_mutex_lock(&U.lock);
+	while (U.ready < U.nq)
+		pthread_cond_wait(&U.cond, &U.lock);
+	pthread_mutex_unlock(&U.lock);
+}
+
+void uring_detach(void)
+{
+	uint64_t one = 1;
+
+	if (!U.qs)
+		return;
+	pthread_mutex_lock(&U.lock);
+	U.quit = true;
+	pthread_cond_broadcast(&U.cond);
+	pthread_mutex_unlock(&U.lock);
+	for (unsigned i = 0; i < U.nq; i++) {
+		struct queue *q = &U.qs[i];
+
+		if (!q->started)
+			continue;
+		if (q->evfd >= 0 && write(q->evfd, &one, sizeof(one)) < 0)
+			log_err("fuse io_uring: cannot end queue %u: %m", i);
+		pthread_join(q->tid, NULL);
+	}
+	/* a worker finishes the request it has (a stop may take its timeout) */
+	pthread_mutex_lock(&U.wlock);
+	pthread_cond_broadcast(&U.wcond);
+	while (U.workers)
+		pthread_cond_wait(&U.wdone, &U.wlock);
+	while (U.jobs) {
+		struct job *j = U.jobs;
+
+		U.jobs = j->next;
+		free(j);
+	}
+	pthread_mutex_unlock(&U.wlock);
+	/* a reply from now on goes to /dev/fuse (and finds no request) */
+	pthread_mutex_lock(&U.hlock);
+	memset(U.hash, 0, sizeof(U.hash));
+	pthread_mutex_unlock(&U.hlock);
+	for (unsigned i = 0; i < U.nq; i++) {
+		struct queue *q = &U.qs[i];
+
+		if (q->ring_ok)
+			io_uring_queue_exit(&q->ring);
+		if (q->evfd >= 0)
+			close(q->evfd);
+		for (unsigned k = 0; k < q->n_ents; k++) {
+			munmap(q->ents[k]->payload, U.payload_sz);
+			free(q->ents[k]->hdr);
+			free(q->ents[k]);
+		}
+		free(q->ents);
+		free(q->buf);
+		pthread_mutex_destroy(&q->lock);
+	}
+	free(U.qs);
+	U.qs = NULL;
+	U.phase = P_OFF;
+}
+
+const char *uring_transport(void)
+{
+	return U.why;
+}
