@@ -104,7 +104,7 @@ bench-bins: $(B)/bench/fusefloor
 
 $(B)/bench/fusefloor: tests/bench/fusefloor.c $(B)/fusefs/uring.o $(B)/engine/log.o
 	@mkdir -p $(dir $@)
-	$(CC) $(FUSE_CFLAGS) -Ifusefs $(CFLAGS) -o $@ $^ $(FUSE_LIBS) -lpthread
+	$(CC) $(FUSE_CFLAGS) -Ifusefs $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(FUSE_LIBS) -lpthread
 
 $(B)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
