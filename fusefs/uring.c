@@ -468,12 +468,16 @@ static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
 		commit(q, e);
 	} else {
 		uint64_t one = 1;
+		bool first;
 
+		/* one wake-up for a batch (a change answering 1,000 parked reads): a
+		 * reply that finds the mailbox full is taken with those before it */
 		pthread_mutex_lock(&q->lock);
+		first = !q->mail;
 		e->mnext = q->mail;
 		q->mail = e;
 		pthread_mutex_unlock(&q->lock);
-		if (write(q->evfd, &one, sizeof(one)) < 0)
+		if (first && write(q->evfd, &one, sizeof(one)) < 0)
 			log_err("fuse io_uring: cannot wake queue %d: %m", q->qid);
 	}
 	return (ssize_t)(sizeof(struct fuse_out_header) + len);
