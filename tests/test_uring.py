@@ -191,6 +191,16 @@ def test_parked_events_reads_do_not_use_up_a_queue(uring, daemon_factory):
         wait_for(lambda: len(got) == n, 20, what="every parked read answered")
         assert all(isinstance(v, str) and v.startswith("web ") for v in got.values()), \
             [v for v in got.values() if not isinstance(v, str) or not v.startswith("web ")][:3]
+        # the entries those reads held are with the kernel again, their pages given
+        # back: the requests they now carry (writes with data among them) arrive whole
+        on_cpu(cpu)
+        for i in range(50):
+            v = f"{100 + i}\n"
+            assert write_file(d.path("web", "cgroup", "pids.max"), v) == 0
+            assert read_file(d.path("web", "cgroup", "pids.max")) == v
+            m = f"{64 + i}M\n"
+            assert write_file(d.path("web", "cgroup", "memory.max"), m) == 0
+            assert read_file(d.path("web", "cgroup", "memory.max")) == m
         write_file(ctr.path("state"), "kill\n")
         ctr.wait_state("STOPPED")
     finally:
