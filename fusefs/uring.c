@@ -622,6 +622,31 @@ static void *queue_main(void *arg)
 
 /* ---- the session's io ---- */
 
+/* The kernel offers io_uring (its INIT, read by a thread of libfuse's loop, which
+ * answers it next): the queues' threads are made now and their rings set up before
+ * the answer, so that it asks for io_uring only if they all could be. Where the
+ * kernel does not offer it there is neither thread nor ring. */
+static void start_queues(void)
+{
+	for (unsigned i = 0; i < U.nq; i++) {
+		struct queue *q = &U.qs[i];
+
+		if (pthread_create(&q->tid, NULL, queue_main, q) != 0) {
+			pthread_mutex_lock(&U.lock);
+			U.ready++;
+			U.failed++;
+			pthread_mutex_unlock(&U.lock);
+			set_why("%s", "/dev/fuse (no thread for an io_uring queue)");
+			continue;
+		}
+		q->started = true;
+	}
+	pthread_mutex_lock(&U.lock);
+	while (U.ready < U.nq)
+		pthread_cond_wait(&U.cond, &U.lock);
+	pthread_mutex_unlock(&U.lock);
+}
+
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t r = read(fd, buf, len);
@@ -635,6 +660,8 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 		U.kernel_offers = have >= offsetof(struct fuse_init_in, flags2) + sizeof(ii->flags2) &&
 				  (ii->flags & FUSE_INIT_EXT) &&
 				  (ii->flags2 & CFS_FUSE_OVER_IO_URING_HI);
+		if (U.kernel_offers && U.phase == P_WAIT_INIT)
+			start_queues();
 	}
 	return r;
 }
@@ -773,26 +800,12 @@ void uring_attach(struct fuse_session *se, const struct uring_cfg *cfg)
 	U.qs = calloc(U.nq, sizeof(*U.qs));
 	if (!U.qs)
 		return;
-	U.phase = P_WAIT_INIT;
 	for (unsigned i = 0; i < U.nq; i++) {
-		struct queue *q = &U.qs[i];
-
-		q->qid = (int)i;
-		q->evfd = -1;
-		pthread_mutex_init(&q->lock, NULL);
-		if (pthread_create(&q->tid, NULL, queue_main, q) != 0) {
-			pthread_mutex_lock(&U.lock);
-			U.ready++;
-			U.failed++;
-			pthread_mutex_unlock(&U.lock);
-			continue;
-		}
-		q->started = true;
+		U.qs[i].qid = (int)i;
+		U.qs[i].evfd = -1;
+		pthread_mutex_init(&U.qs[i].lock, NULL);
 	}
-	pthread_mutex_lock(&U.lock);
-	while (U.ready < U.nq)
-		pthread_cond_wait(&U.cond, &U.lock);
-	pthread_mutex_unlock(&U.lock);
+	U.phase = P_WAIT_INIT;
 }
 
 void uring_detach(void)

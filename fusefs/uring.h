@@ -20,9 +20,10 @@ struct uring_cfg {
 	bool disable;	/* keep to /dev/fuse even where io_uring is offered */
 };
 
-/* Call after fuse_session_mount (and any daemonizing fork), before the loop:
- * makes the queues ready for the kernel's INIT. Never fails the mount: where
- * io_uring cannot be used the requests come through /dev/fuse as before. */
+/* Call after fuse_session_mount (and any daemonizing fork), before the loop: takes
+ * over the session's io. The queues and their threads are made when the kernel's
+ * INIT offers io_uring. Never fails the mount: where io_uring cannot be used the
+ * requests come through /dev/fuse as before. */
 void uring_attach(struct fuse_session *se, const struct uring_cfg *cfg);
 
 /* After the loop: ends the queues and the workers (a worker finishes its request). */
