@@ -277,11 +277,22 @@ static bool add_ent(struct queue *q)
 	return e && push_cmd(q, e, CFS_FUSE_URING_CMD_REGISTER, 0);
 }
 
+/* e's payload buffer has pages in memory (the queue's thread only: trim reads it). */
+static void mark_dirty(struct queue *q, struct ent *e, size_t bytes)
+{
+	if (!bytes || e->dirty)
+		return;
+	e->dirty = true;
+	if (e->idx >= FIRST_ENTS)
+		q->extra_dirty++;
+}
+
 /* The answer in e's buffers goes back to the kernel with e's next fetch. */
 static void commit(struct queue *q, struct ent *e)
 {
 	uint64_t unique = e->unique;
 
+	mark_dirty(q, e, e->hdr->ent.payload_sz);	/* the answer's pages */
 	e->unique = 0;
 	q->held--;
 	if (!push_cmd(q, e, CFS_FUSE_URING_CMD_COMMIT_AND_FETCH, unique))
@@ -390,15 +401,6 @@ static bool hand_to_worker(const char *req, size_t len)
 
 /* ---- one request ---- */
 
-static void mark_dirty(struct queue *q, struct ent *e, size_t bytes)
-{
-	if (!bytes || e->dirty)
-		return;
-	e->dirty = true;
-	if (e->idx >= FIRST_ENTS)
-		q->extra_dirty++;
-}
-
 static void answer_err(struct queue *q, struct ent *e, int err)
 {
 	struct fuse_out_header *out = (struct fuse_out_header *)e->hdr->in_out;
@@ -463,7 +465,6 @@ static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
 		len += iov[i].iov_len;
 	}
 	e->hdr->ent.payload_sz = (uint32_t)len;
-	mark_dirty(q, e, len);
 	if (self_q == q) {
 		commit(q, e);
 	} else {
