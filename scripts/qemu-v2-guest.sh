@@ -48,7 +48,19 @@ PAYLOAD=/cfs/payload
 nfail=0
 
 pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; nfail=$((nfail + 1)); }
+# A failure with the tree's daemon gone unasked says once how it ended (its wait
+# status) and what the kernel said last (the console shows only its gravest lines).
+told_gone=
+fail() {
+	echo "FAIL $*"
+	nfail=$((nfail + 1))
+	if [ -n "${MAIN:-}" ] && [ -z "$told_gone" ] && [ "${MAIN_ENDED:-}" != "$MAIN" ] && dead "$MAIN"; then
+		told_gone=1
+		wait "$MAIN" 2>/dev/null
+		echo "INFO the daemon (pid $MAIN) is gone: wait status $?; the kernel's last messages:"
+		dmesg | tail -n 25 | sed 's/^/  | /'
+	fi
+}
 skip() { echo "SKIP $*"; }
 info() { echo "INFO $*"; }
 # eq NAME WANT GOT
@@ -363,6 +375,7 @@ mkdir $C/keep
 setv keep init "$PAYLOAD sleep 1000"
 verb keep start || fail "start keep: $why"
 kpid=$(cat $C/keep/pid)
+MAIN_ENDED=$MAIN
 kill -9 $MAIN
 wait $MAIN 2>/dev/null
 umount $C 2>/dev/null || umount -l $C
