@@ -73,7 +73,13 @@ _Static_assert(sizeof(struct uring_cmd_req) == 24, "fuse_uring_cmd_req");
 
 #define MIN_FREE 2		/* entries left with the kernel before another is registered */
 #define FIRST_ENTS 4		/* entries a queue starts with */
-#define MAX_ENTS 8192		/* beyond this, requests wait in the kernel for an entry */
+/* Beyond this many, a queue's requests wait in the kernel for an entry to come back.
+ * Every user may park reads of `events`, each holding an entry until a change: the
+ * bound is far above what parked reads cost through /dev/fuse before memory runs
+ * short, and an entry costs a few hundred bytes (its payload buffer is reserved, not
+ * touched; 64 of them share one mapping). */
+#define MAX_ENTS 65536
+#define SLAB 64			/* payload buffers per mapping */
 #define RING_SQ 64
 #define RING_CQ 1024
 #define EVFD_TAG ((uint64_t)1)	/* user_data of the eventfd read; entries are pointers */
@@ -102,13 +108,15 @@ struct queue {
 	struct io_uring ring;
 	bool ring_ok;
 	bool can_trim;		/* the kernel writes into entries only in io_uring_enter */
-	unsigned extra_dirty;	/* dirty entries beyond the first FIRST_ENTS */
+	struct ent **dirty;	/* dirty entries beyond the first FIRST_ENTS */
+	unsigned n_dirty, cap_dirty;
 	int evfd;
 	uint64_t evbuf;
 	pthread_mutex_t lock;	/* the mailbox */
 	struct ent *mail;
 	struct ent **ents;
-	unsigned n_ents;
+	unsigned n_ents, cap_ents;
+	char **slabs;		/* the mappings of the payload buffers, SLAB each */
 	unsigned held;		/* entries the daemon holds (a request in hand) */
 	char *buf;		/* a request put back together, for answers at once */
 };
@@ -237,31 +245,53 @@ static void arm_eventfd(struct queue *q)
 	io_uring_sqe_set_data64(sqe, EVFD_TAG);
 }
 
+/* room for one more entry pointer in *arr of *cap (doubling), or false */
+static bool room_for_one(struct ent ***arr, unsigned n, unsigned *cap)
+{
+	unsigned c = *cap ? *cap * 2 : 16;
+	struct ent **grown;
+
+	if (n < *cap)
+		return true;
+	grown = realloc(*arr, c * sizeof(**arr));
+	if (!grown)
+		return false;
+	*arr = grown;
+	*cap = c;
+	return true;
+}
+
 static struct ent *new_ent(struct queue *q)
 {
-	struct ent *e, **grown;
+	unsigned in_slab = q->n_ents % SLAB, slab_cap = q->n_ents / SLAB + 1;
+	struct ent *e;
 
-	if (q->n_ents >= MAX_ENTS)
+	if (q->n_ents >= MAX_ENTS || !room_for_one(&q->ents, q->n_ents, &q->cap_ents))
 		return NULL;
+	if (!in_slab) {
+		/* the kernel wants room for its largest request; only what it writes is
+		 * ever touched, so an entry costs a page or two of memory at most */
+		char *m, **grown = realloc(q->slabs, slab_cap * sizeof(*q->slabs));
+
+		if (!grown)
+			return NULL;
+		q->slabs = grown;
+		m = mmap(NULL, SLAB * U.payload_sz, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		q->slabs[slab_cap - 1] = m;
+	}
 	e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
-	e->hdr = calloc(1, sizeof(*e->hdr));
-	/* the kernel wants room for its largest request; only what it writes is
-	 * ever touched, so an entry costs a page or two of memory */
-	e->payload = mmap(NULL, U.payload_sz, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	grown = realloc(q->ents, (q->n_ents + 1) * sizeof(*q->ents));
-	if (!e->hdr || e->payload == MAP_FAILED || !grown) {
-		if (e->payload != MAP_FAILED)
-			munmap(e->payload, U.payload_sz);
-		free(e->hdr);
+	if (e)
+		e->hdr = calloc(1, sizeof(*e->hdr));
+	if (!e || !e->hdr) {
 		free(e);
-		if (grown)
-			q->ents = grown;
+		if (!in_slab)	/* the slab stays unused: made again for the next */
+			munmap(q->slabs[slab_cap - 1], SLAB * U.payload_sz);
 		return NULL;
 	}
-	q->ents = grown;
+	e->payload = q->slabs[slab_cap - 1] + (size_t)in_slab * U.payload_sz;
 	e->idx = q->n_ents;
 	q->ents[q->n_ents++] = e;
 	e->q = q;
@@ -282,9 +312,14 @@ static void mark_dirty(struct queue *q, struct ent *e, size_t bytes)
 {
 	if (!bytes || e->dirty)
 		return;
+	if (e->idx < FIRST_ENTS) {
+		e->dirty = true;	/* kept: these are the busy ones */
+		return;
+	}
+	if (!room_for_one(&q->dirty, q->n_dirty, &q->cap_dirty))
+		return;		/* not given back: a few pages kept */
 	e->dirty = true;
-	if (e->idx >= FIRST_ENTS)
-		q->extra_dirty++;
+	q->dirty[q->n_dirty++] = e;
 }
 
 /* The answer in e's buffers goes back to the kernel with e's next fetch. */
@@ -495,21 +530,23 @@ static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
  * deferred, nothing is copied in until this thread waits in io_uring again. */
 static void trim(struct queue *q)
 {
-	if (!q->can_trim || !q->extra_dirty)
+	if (!q->can_trim || !q->n_dirty)
 		return;
 	/* answers committed but not yet submitted are still in their entries */
 	if (io_uring_sq_ready(&q->ring))
 		io_uring_submit(&q->ring);
 	if (io_uring_cq_ready(&q->ring))
 		return;
-	for (unsigned i = FIRST_ENTS; i < q->n_ents; i++) {
-		struct ent *e = q->ents[i];
+	for (unsigned i = 0; i < q->n_dirty;) {
+		struct ent *e = q->dirty[i];
 
-		if (e->dirty && !e->unique) {
-			madvise(e->payload, U.payload_sz, MADV_DONTNEED);
-			e->dirty = false;
-			q->extra_dirty--;
+		if (e->unique) {	/* held: its request or answer is in use */
+			i++;
+			continue;
 		}
+		madvise(e->payload, U.payload_sz, MADV_DONTNEED);
+		e->dirty = false;
+		q->dirty[i] = q->dirty[--q->n_dirty];
 	}
 }
 
@@ -852,11 +889,14 @@ void uring_detach(void)
 		if (q->evfd >= 0)
 			close(q->evfd);
 		for (unsigned k = 0; k < q->n_ents; k++) {
-			munmap(q->ents[k]->payload, U.payload_sz);
 			free(q->ents[k]->hdr);
 			free(q->ents[k]);
 		}
+		for (unsigned k = 0; k < (q->n_ents + SLAB - 1) / SLAB; k++)
+			munmap(q->slabs[k], SLAB * U.payload_sz);
 		free(q->ents);
+		free(q->slabs);
+		free(q->dirty);
 		free(q->buf);
 		pthread_mutex_destroy(&q->lock);
 	}
