@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "readfile.h"
 #include "uring.h"
 
 /* The protocol's io_uring part (include/uapi/linux/fuse.h, 7.42); the headers of
@@ -786,14 +787,9 @@ static long possible_cpus(void)
 {
 	char buf[256], *p = buf, *end;
 	long n = 0, a, b;
-	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
 
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		if (f)
-			fclose(f);
+	if (read_file_into("/sys/devices/system/cpu/possible", buf, sizeof(buf)) <= 0)
 		return sysconf(_SC_NPROCESSORS_CONF);
-	}
-	fclose(f);
 	while (*p && *p != '\n') {
 		a = strtol(p, &end, 10);
 		if (end == p)
