@@ -98,6 +98,7 @@ struct ent {
 	uint64_t unique;	/* the request it holds, 0 if with the kernel */
 	bool dirty;		/* its payload buffer has pages in memory */
 	unsigned idx;		/* in its queue's ents */
+	bool away;		/* its answer will come from another thread */
 	struct ent *hnext;	/* in the unique hash */
 	struct ent *mnext;	/* in the queue's mailbox */
 };
@@ -119,6 +120,8 @@ struct queue {
 	unsigned n_ents, cap_ents;
 	char **slabs;		/* the mappings of the payload buffers, SLAB each */
 	unsigned held;		/* entries the daemon holds (a request in hand) */
+	unsigned away;		/* of those, the ones another thread will answer */
+	int policy;		/* this thread's scheduling policy now */
 	char *buf;		/* a request put back together, for answers at once */
 };
 
@@ -141,6 +144,8 @@ static struct {
 	bool kernel_offers;
 	size_t payload_sz;
 	cpu_set_t mask;		/* the daemon's CPUs, which workers go back to */
+	int policy;		/* the daemon's scheduling, which workers go back to */
+	struct sched_param prio;
 	char why[160];
 	bool quit;
 
@@ -331,6 +336,10 @@ static void commit(struct queue *q, struct ent *e)
 	mark_dirty(q, e, e->hdr->ent.payload_sz);	/* the answer's pages */
 	e->unique = 0;
 	q->held--;
+	if (e->away) {
+		e->away = false;
+		q->away--;
+	}
 	if (!push_cmd(q, e, CFS_FUSE_URING_CMD_COMMIT_AND_FETCH, unique))
 		log_err("fuse io_uring: no room to answer request %llu",
 			(unsigned long long)unique);
@@ -360,6 +369,7 @@ static void *worker_main(void *arg)
 	/* made by a queue's thread, which stays on one CPU: a worker, and what it
 	 * starts (a container), may run on any of the daemon's */
 	pthread_setaffinity_np(pthread_self(), sizeof(U.mask), &U.mask);
+	pthread_setschedparam(pthread_self(), U.policy, &U.prio);
 	pthread_mutex_lock(&U.wlock);
 	for (;;) {
 		while (!U.jobs && !U.quit) {
@@ -449,6 +459,15 @@ static void answer_err(struct queue *q, struct ent *e, int err)
 		commit(q, e);
 }
 
+/* e's answer will come from another thread, through the mailbox */
+static void away(struct queue *q, struct ent *e)
+{
+	if (!e->away) {
+		e->away = true;
+		q->away++;
+	}
+}
+
 static void take_request(struct queue *q, struct ent *e)
 {
 	const struct fuse_in_header *in = (const struct fuse_in_header *)e->hdr->in_out;
@@ -478,7 +497,11 @@ static void take_request(struct queue *q, struct ent *e)
 		struct fuse_buf fb = { .mem = q->buf, .size = len };
 
 		fuse_session_process_buf(U.se, &fb);
-	} else if (!hand_to_worker(q->buf, len)) {
+		if (e->unique)
+			away(q, e);	/* not answered yet: a parked events read */
+	} else if (hand_to_worker(q->buf, len)) {
+		away(q, e);
+	} else {
 		answer_err(q, e, ENOMEM);
 	}
 }
@@ -521,6 +544,26 @@ static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
 }
 
 /* ---- a queue's thread ---- */
+
+/* A request from this CPU finds its caller asleep, waiting for the answer: the
+ * thread runs at once whatever its policy. But a RELEASE, sent as the caller closes a
+ * file, waits for no one, and a thread of SCHED_OTHER woken by it preempts the
+ * caller on its way back from close() (two switches per file read, about a third of
+ * an open+read+close). SCHED_BATCH does not preempt at wake-up, so the RELEASE is
+ * taken when the caller next sleeps, with its next request. A thread of SCHED_BATCH
+ * would also not preempt what runs on its CPU when an answer comes from another
+ * thread (a worker's, a parked events read's): while any is awaited, the thread is
+ * SCHED_OTHER again. Only where the daemon runs under SCHED_OTHER (an administrator's
+ * other choice is kept). */
+static void set_policy(struct queue *q)
+{
+	int want = q->away ? SCHED_OTHER : SCHED_BATCH;
+
+	if (U.policy != SCHED_OTHER || q->policy == want)
+		return;
+	if (pthread_setschedparam(pthread_self(), want, &(struct sched_param){ 0 }) == 0)
+		q->policy = want;
+}
 
 /* Entries beyond the first few are made for requests that wait (a parked events
  * read holds one until a change) and stay registered; the pages their answers
@@ -613,7 +656,9 @@ static void *queue_main(void *arg)
 	for (unsigned i = 0; i < q->n_ents; i++)
 		push_cmd(q, q->ents[i], CFS_FUSE_URING_CMD_REGISTER, 0);
 	arm_eventfd(q);
+	q->policy = U.policy;
 	while (!dead) {
+		set_policy(q);
 		int r = io_uring_submit_and_wait(&q->ring, 1);
 
 		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
@@ -819,6 +864,10 @@ void uring_attach(struct fuse_session *se, const struct uring_cfg *cfg)
 	U.fd = fuse_session_fd(se);
 	U.jobs_tail = &U.jobs;
 	sched_getaffinity(0, sizeof(U.mask), &U.mask);
+	if (pthread_getschedparam(pthread_self(), &U.policy, &U.prio) != 0) {
+		U.policy = SCHED_OTHER;
+		U.prio = (struct sched_param){ 0 };
+	}
 	set_why("%s", "/dev/fuse (the kernel did not offer io_uring)");
 	if (fuse_session_custom_io(se, &io, U.fd) != 0) {
 		set_why("%s", "/dev/fuse (libfuse refused a custom io)");

@@ -269,6 +269,7 @@ def bench_files(cfs, r, wake_here=True):
     r["files"]["tmpfs_pread_us"] = per_op_us(lambda: os.pread(tfd, 4096, 0))
     os.close(tfd)
     bench_files_floor(cfs, r["files"])
+    bench_files_busy(cfs, state, r["files"])
     # a kernel whose fuse module has the wake_here parameter: the same two measures
     # with it on (the host's setting is put back)
     wh = "/sys/module/fuse/parameters/wake_here"
@@ -302,6 +303,48 @@ def bench_files(cfs, r, wake_here=True):
             fh.write("STOPPED\n")
     r["files"]["cat_1000_tmpfs_s"], _ = cat_all_s(tdir)
     shutil.rmtree(tdir, ignore_errors=True)
+
+
+def invol_switches():
+    for line in open("/proc/self/status"):
+        if line.startswith("nonvoluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
+def bench_files_busy(cfs, state, f):
+    """On one CPU: how often the reader is preempted per open+read+close (by the
+    daemon's thread taking the RELEASE the close sends), a setting's write (answered
+    by a worker), and both again with a busy loop on that CPU (a container's)."""
+    setting = cfs.path("web", "hostname")
+
+    def write_setting():
+        fd = os.open(setting, os.O_WRONLY | os.O_TRUNC)
+        os.write(fd, b"web\n")
+        os.close(fd)
+
+    mine = os.sched_getaffinity(0)
+    cpu = min(mine)
+    os.sched_setaffinity(0, {cpu})
+    hog = None
+    try:
+        for _ in range(200):
+            orc(state)
+        n = 5000
+        before = invol_switches()
+        for _ in range(n):
+            orc(state)
+        f["state_orc_invol"] = (invol_switches() - before) / n
+        f["setting_write_us"] = per_op_us(write_setting, n=100, rounds=9, warmup=20)
+        hog = subprocess.Popen(["taskset", "-c", str(cpu), "sh", "-c", "while :; do :; done"])
+        time.sleep(0.2)
+        f["state_orc_busy_us"] = per_op_us(lambda: orc(state), n=200, rounds=9, warmup=20)
+        f["setting_write_busy_us"] = per_op_us(write_setting, n=50, rounds=9, warmup=10)
+    finally:
+        if hog:
+            hog.kill()
+            hog.wait()
+        os.sched_setaffinity(0, mine)
 
 
 def cat_all_s(top):
@@ -892,6 +935,17 @@ def report_uring(r):
                          e["threads_blocked"], e["rss_blocked_kb"] / 1024, e["wake_all_ms"] or 0,
                          eu["threads_blocked"], eu["rss_blocked_kb"] / 1024,
                          eu["wake_all_ms"] or 0))
+    if fu.get("state_orc_invol") is not None:
+        lines += [
+            "| the reader's involuntary switches per open+read+close (one CPU) | %.2f | %.2f |"
+            " | | | |" % (f.get("state_orc_invol") or 0, fu["state_orc_invol"]),
+            "| open+read+close with a busy loop on the reader's CPU | %s | %s | | | | |" % (
+                us(f.get("state_orc_busy_us")), us(fu.get("state_orc_busy_us"))),
+            "| write of a setting (`hostname`: open, write, close) | %s | %s | | | | |" % (
+                us(f.get("setting_write_us")), us(fu.get("setting_write_us"))),
+            "| the same with a busy loop on the writer's CPU | %s | %s | | | | |" % (
+                us(f.get("setting_write_busy_us")), us(fu.get("setting_write_busy_us"))),
+        ]
     s, su = r.get("scale"), u.get("scale")
     if s and su:
         lines += [

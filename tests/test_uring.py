@@ -92,6 +92,29 @@ def on_cpu(cpu: int):
     os.sched_setaffinity(0, {cpu})
 
 
+def queue_threads(pid: int) -> dict:
+    """The daemon's threads that stay on one CPU (each queue's), by CPU."""
+    out = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            cpus = os.sched_getaffinity(int(t))
+        except OSError:
+            continue
+        if len(cpus) == 1:
+            out[min(cpus)] = int(t)
+    return out
+
+
+def policies(pid: int) -> dict:
+    """The scheduling policy of each queue's thread, by CPU."""
+    return {cpu: os.sched_getscheduler(tid) for cpu, tid in queue_threads(pid).items()}
+
+
+def all_batch(pid: int) -> bool:
+    p = policies(pid)
+    return len(p) == possible_cpus() and set(p.values()) == {os.SCHED_BATCH}
+
+
 def test_requests_come_over_io_uring(uring, daemon_factory):
     d = daemon_factory()
     os.mkdir(d.path("web"))
@@ -154,12 +177,19 @@ def test_a_waiting_stop_holds_up_no_queue(uring, daemon_factory):
         took = time.monotonic() - t0
         assert took < 5, f"the queue of CPU {cpu} waited {took:.1f} s behind a stop"
         assert t.is_alive(), "the stop did not wait (the test proves nothing)"
+        # a queue whose request a worker has is of SCHED_OTHER, so that the answer
+        # preempts what runs on its CPU; the others are of SCHED_BATCH (a RELEASE
+        # does not preempt the process that closed the file)
+        p = policies(d.proc.pid)
+        assert p[cpu] == os.SCHED_OTHER, p
+        assert all(v == os.SCHED_BATCH for c, v in p.items() if c != cpu), p
     finally:
         os.sched_setaffinity(0, mine)
         write_file(ctr.path("state"), "kill\n")
         t.join(30)
     assert res.get("stop") is not None
     ctr.wait_state("STOPPED")
+    wait_for(lambda: all_batch(d.proc.pid), 10, what="every queue back to SCHED_BATCH")
 
 
 @pytest.mark.timeout(120)
@@ -195,6 +225,8 @@ def test_parked_events_reads_do_not_use_up_a_queue(uring, daemon_factory):
         on_cpu(cpu)
         time.sleep(0.5)  # the reads are in the daemon's hands
         assert not got, f"reads answered with no change: {list(got.values())[:3]}"
+        # answers awaited from another thread: that queue's thread preempts at wake-up
+        assert policies(d.proc.pid)[cpu] == os.SCHED_OTHER, policies(d.proc.pid)
         t0 = time.monotonic()
         assert read_value(d.path("web", "state")) == "STOPPED"
         assert write_file(d.path("web", "cgroup", "pids.max"), "40\n") == 0
@@ -216,6 +248,7 @@ def test_parked_events_reads_do_not_use_up_a_queue(uring, daemon_factory):
             assert read_file(d.path("web", "cgroup", "memory.max")) == m
         write_file(ctr.path("state"), "kill\n")
         ctr.wait_state("STOPPED")
+        wait_for(lambda: all_batch(d.proc.pid), 10, what="every queue back to SCHED_BATCH")
     finally:
         os.sched_setaffinity(0, mine)
         for t in threads:
@@ -260,5 +293,8 @@ def test_started_containers_run_on_every_cpu(uring, daemon_factory):
     finally:
         os.sched_setaffinity(0, mine)
     assert proc_status(pid)["Cpus_allowed_list"] == allowed
+    # nor is it of the SCHED_BATCH of an idle queue's thread
+    assert all_batch(d.proc.pid), policies(d.proc.pid)
+    assert os.sched_getscheduler(pid) == os.SCHED_OTHER
     write_file(ctr.path("state"), "kill\n")
     ctr.wait_state("STOPPED")
