@@ -92,16 +92,26 @@ def on_cpu(cpu: int):
     os.sched_setaffinity(0, {cpu})
 
 
-def queue_threads(pid: int) -> dict:
-    """The daemon's threads that stay on one CPU (each queue's), by CPU."""
+def threads_named(pid: int, prefix: str) -> dict:
+    """The daemon's threads named PREFIX<N> (uring-q: a queue's, uring-w: a worker of
+    a queue), as {tid: N}."""
     out = {}
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
-            cpus = os.sched_getaffinity(int(t))
+            comm = open(f"/proc/{pid}/task/{t}/comm").read().strip()
         except OSError:
             continue
-        if len(cpus) == 1:
-            out[min(cpus)] = int(t)
+        if comm.startswith(prefix) and comm[len(prefix):].isdigit():
+            out[int(t)] = int(comm[len(prefix):])
+    return out
+
+
+def queue_threads(pid: int) -> dict:
+    """Each queue's thread, by CPU; each is bound to its CPU."""
+    out = {}
+    for tid, cpu in threads_named(pid, "uring-q").items():
+        assert os.sched_getaffinity(tid) == {cpu}, (tid, cpu, os.sched_getaffinity(tid))
+        out[cpu] = tid
     return out
 
 
@@ -280,8 +290,8 @@ def read_or_error(fd):
 
 
 def test_started_containers_run_on_every_cpu(uring, daemon_factory):
-    """A queue's thread stays on its CPU; the worker that starts a container does not,
-    and neither does the container."""
+    """A queue's thread and its workers stay on its CPU; a container that a worker
+    starts runs on every CPU the daemon may use, under the daemon's policy."""
     d = daemon_factory()
     ctr = make_container(d, "web", payload_cmd("sleep", "100"))
     mine = os.sched_getaffinity(0)
@@ -296,5 +306,12 @@ def test_started_containers_run_on_every_cpu(uring, daemon_factory):
     # nor is it of the SCHED_BATCH of an idle queue's thread
     assert all_batch(d.proc.pid), policies(d.proc.pid)
     assert os.sched_getscheduler(pid) == os.SCHED_OTHER
+    # the worker that started it is bound to the queue's CPU (no other CPU is woken
+    # to hand it a request), of the daemon's policy
+    workers = threads_named(d.proc.pid, "uring-w")
+    assert cpu in workers.values(), workers
+    for tid, c in workers.items():
+        assert os.sched_getaffinity(tid) == {c}
+        assert os.sched_getscheduler(tid) == os.SCHED_OTHER
     write_file(ctr.path("state"), "kill\n")
     ctr.wait_state("STOPPED")

@@ -26,6 +26,7 @@
 #include "spawn_child.h"
 
 struct rlimit spawn_child_nofile;
+struct spawn_sched spawn_child_cpus;
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -489,6 +490,10 @@ void spawn_helper_main(const struct spawn_plan *p)
 	reset_signals();	/* the daemon's handlers, mask and ignores are not ours */
 	if (spawn_child_nofile.rlim_cur)	/* nor is its raised fd limit */
 		setrlimit(RLIMIT_NOFILE, &spawn_child_nofile);
+	if (spawn_child_cpus.set) {	/* nor the CPU its thread is bound to */
+		sched_setaffinity(0, sizeof(spawn_child_cpus.cpus), &spawn_child_cpus.cpus);
+		sched_setscheduler(0, spawn_child_cpus.policy, &spawn_child_cpus.prio);
+	}
 	if (setsid() < 0)
 		info_fail(p->info[1], "setsid", errno, 0);
 	x = raw_clone(0, -1, &in_cgroup);
