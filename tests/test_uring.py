@@ -306,12 +306,12 @@ def test_started_containers_run_on_every_cpu(uring, daemon_factory):
     # nor is it of the SCHED_BATCH of an idle queue's thread
     assert all_batch(d.proc.pid), policies(d.proc.pid)
     assert os.sched_getscheduler(pid) == os.SCHED_OTHER
-    # the worker that started it is bound to the queue's CPU (no other CPU is woken
-    # to hand it a request), of the daemon's policy
+    # the worker that started it, waiting for its next job, is bound to the queue's
+    # CPU (no other CPU is woken to hand it a request), of the daemon's policy
     workers = threads_named(d.proc.pid, "uring-w")
     assert cpu in workers.values(), workers
-    for tid, c in workers.items():
-        assert os.sched_getaffinity(tid) == {c}
-        assert os.sched_getscheduler(tid) == os.SCHED_OTHER
+    wait_for(lambda: all(os.sched_getaffinity(t) == {c} for t, c in workers.items()), 5,
+             what="idle workers bound to their queue's CPU")
+    assert all(os.sched_getscheduler(t) == os.SCHED_OTHER for t in workers)
     write_file(ctr.path("state"), "kill\n")
     ctr.wait_state("STOPPED")
