@@ -941,7 +941,8 @@ def report_uring(r):
             " | | | |" % (f.get("state_orc_invol") or 0, fu["state_orc_invol"]),
             "| open+read+close with a busy loop on the reader's CPU | %s | %s | | | | |" % (
                 us(f.get("state_orc_busy_us")), us(fu.get("state_orc_busy_us"))),
-            "| write of a setting (`hostname`: open, write, close) | %s | %s | | | | |" % (
+            "| write of a setting, its value unchanged (`hostname`: open, write, close) | %s | %s |"
+            " | | | |" % (
                 us(f.get("setting_write_us")), us(fu.get("setting_write_us"))),
             "| the same with a busy loop on the writer's CPU | %s | %s | | | | |" % (
                 us(f.get("setting_write_busy_us")), us(fu.get("setting_write_busy_us"))),
