@@ -232,7 +232,6 @@ int engine_init(const struct engine_opts *o, struct cfs_err *err)
 	if (r < 0)
 		return r;
 	spawn_raise_nofile();
-	spawn_keep_sched();
 	find_supervisor(o->libexec_dir);
 	(void)idmount_checkconfig();	/* probed once, at start */
 	snprintf(eng.cgroup_parent, sizeof(eng.cgroup_parent), "%s", o->cgroup_parent);

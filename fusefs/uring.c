@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -120,10 +121,12 @@ struct queue {
 	unsigned n_ents, cap_ents;
 	char **slabs;		/* the mappings of the payload buffers, SLAB each */
 	unsigned held;		/* entries the daemon holds (a request in hand) */
-	/* its workers, bound to its CPU like its thread (under U.wlock) */
+	/* its workers, bound to its CPU while they wait for a job */
+	pthread_mutex_t wlock;	/* jobs, pending, idle, workers */
 	pthread_cond_t wcond;
 	struct job *jobs, **jobs_tail;
 	unsigned pending, idle, workers;
+	bool pin;		/* its CPU can be a worker's (in the daemon's mask) */
 	unsigned away;		/* of those, the ones another thread will answer */
 	int policy;		/* this thread's scheduling policy now */
 	char *buf;		/* a request put back together, for answers at once */
@@ -148,17 +151,18 @@ static struct {
 	bool kernel_offers;
 	size_t payload_sz;
 	cpu_set_t mask;		/* the daemon's CPUs, which workers run on */
+	bool mask_ok;		/* mask was read: workers may be bound and let go */
 	int policy;		/* the daemon's scheduling, which workers go back to */
 	struct sched_param prio;
 	char why[160];
-	bool quit;
+	atomic_bool quit;
 
 	pthread_mutex_t hlock;	/* the unique hash */
 	struct ent *hash[HASH];
 
-	pthread_mutex_t wlock;	/* the workers */
+	pthread_mutex_t wlock;	/* wdone: the last workers' exit */
 	pthread_cond_t wdone;
-	unsigned workers;
+	atomic_uint workers, busy;	/* all queues' workers; those not waiting for a job */
 } U = {
 	.fd = -1,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -362,16 +366,24 @@ static void take_mail(struct queue *q)
 
 /* ---- workers, for requests that may wait ---- */
 
+static void pin_worker(const struct queue *q, bool bound)
+{
+	cpu_set_t one;
+
+	if (!q->pin)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(q->qid, &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(cpu_set_t), bound ? &one : &U.mask);
+}
+
 static void *worker_main(void *arg)
 {
 	struct queue *q = arg;
 	struct job *j;
 	struct timespec until;
 	char name[16];
-	cpu_set_t one;
-
-	CPU_ZERO(&one);
-	CPU_SET(q->qid, &one);
+	bool bound = true;	/* made by the queue's thread: on its CPU */
 
 	/* Bound to the queue's CPU while it waits for a job, so that the hand-over wakes
 	 * no other CPU (a setting's write through a queue took 35-45 µs so, 160 µs when
@@ -381,14 +393,23 @@ static void *worker_main(void *arg)
 	snprintf(name, sizeof(name), "uring-w%d", q->qid);
 	pthread_setname_np(pthread_self(), name);
 	pthread_setschedparam(pthread_self(), U.policy, &U.prio);
-	pthread_mutex_lock(&U.wlock);
+	pthread_mutex_lock(&q->wlock);
 	for (;;) {
-		while (!q->jobs && !U.quit) {
+		if (!q->jobs && !bound) {
+			/* about to wait: bound again (not between two jobs) */
+			pthread_mutex_unlock(&q->wlock);
+			pin_worker(q, true);
+			bound = true;
+			pthread_mutex_lock(&q->wlock);
+		}
+		while (!q->jobs && !atomic_load(&U.quit)) {
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += 10;
 			q->idle++;
-			int r = pthread_cond_timedwait(&q->wcond, &U.wlock, &until);
+			atomic_fetch_sub(&U.busy, 1);
+			int r = pthread_cond_timedwait(&q->wcond, &q->wlock, &until);
 
+			atomic_fetch_add(&U.busy, 1);
 			q->idle--;
 			if (r == ETIMEDOUT && !q->jobs && q->idle >= IDLE_WORKERS)
 				goto out;
@@ -400,69 +421,80 @@ static void *worker_main(void *arg)
 		if (!q->jobs)
 			q->jobs_tail = &q->jobs;
 		q->pending--;
-		pthread_mutex_unlock(&U.wlock);
+		pthread_mutex_unlock(&q->wlock);
 		struct fuse_buf fb = { .mem = j->buf, .size = j->len };
 
-		/* free while it works: what waits for the disk or a child is woken
-		 * where the scheduler likes; bound again before it waits for a job */
-		pthread_setaffinity_np(pthread_self(), sizeof(U.mask), &U.mask);
+		/* free while it works: what waits for the disk or a child is woken where
+		 * the scheduler likes, and a burst of starts from one CPU spreads */
+		if (bound) {
+			pin_worker(q, false);
+			bound = false;
+		}
 		fuse_session_process_buf(U.se, &fb);
-		pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
 		free(j);
-		pthread_mutex_lock(&U.wlock);
+		pthread_mutex_lock(&q->wlock);
 	}
 out:
 	q->workers--;
-	U.workers--;
+	pthread_mutex_unlock(&q->wlock);
+	atomic_fetch_sub(&U.busy, 1);
+	pthread_mutex_lock(&U.wlock);
+	atomic_fetch_sub(&U.workers, 1);
 	pthread_cond_broadcast(&U.wdone);
 	pthread_mutex_unlock(&U.wlock);
 	return NULL;
 }
 
-/* A request that may wait, to one of q's workers (a new one if none is idle). */
+/* A request that may wait, to one of q's workers, a new one if none is idle (made by
+ * this, the queue's thread, the only one that adds q's jobs and workers). At most
+ * MAX_WORKERS work at once in all, idle ones aside; a queue may always have one. */
 static bool hand_to_worker(struct queue *q, const char *req, size_t len)
 {
 	struct job *j = malloc(sizeof(*j) + len);
 	pthread_attr_t attr;
 	pthread_t t;
-	bool ok = true;
+	bool more, ok = true;
 
 	if (!j)
 		return false;
 	j->next = NULL;
 	j->len = len;
 	memcpy(j->buf, req, len);
-	pthread_mutex_lock(&U.wlock);
-	if (!q->jobs_tail)
-		q->jobs_tail = &q->jobs;
+	pthread_mutex_lock(&q->wlock);
 	*q->jobs_tail = j;
 	q->jobs_tail = &j->next;
 	q->pending++;
-	if (q->pending > q->idle && (U.workers < MAX_WORKERS || !q->workers)) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, worker_main, q) == 0) {
-			q->workers++;
-			U.workers++;
-		} else {
-			ok = q->workers > 0;	/* else no one would take it: taken back */
-		}
-		pthread_attr_destroy(&attr);
-	}
-	if (!ok) {
-		struct job **pp = &q->jobs;
-
-		while (*pp != j)
-			pp = &(*pp)->next;
-		*pp = NULL;
-		q->jobs_tail = pp;
-		q->pending--;
-		free(j);
-	}
-	pthread_mutex_unlock(&U.wlock);
+	more = q->pending > q->idle && (atomic_load(&U.busy) < MAX_WORKERS || !q->workers);
+	if (more)
+		q->workers++;	/* counted before it runs: it may end at once */
+	pthread_mutex_unlock(&q->wlock);
 	/* after the unlock: the worker woken does not wait for the lock at once */
-	if (ok)
-		pthread_cond_signal(&q->wcond);
+	pthread_cond_signal(&q->wcond);
+	if (!more)
+		return true;
+	atomic_fetch_add(&U.workers, 1);
+	atomic_fetch_add(&U.busy, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, worker_main, q) != 0) {
+		atomic_fetch_sub(&U.workers, 1);
+		atomic_fetch_sub(&U.busy, 1);
+		pthread_mutex_lock(&q->wlock);
+		q->workers--;
+		if (!q->workers) {	/* no one would take it: taken back */
+			struct job **pp = &q->jobs;
+
+			while (*pp != j)
+				pp = &(*pp)->next;
+			*pp = NULL;
+			q->jobs_tail = pp;
+			q->pending--;
+			free(j);
+			ok = false;
+		}
+		pthread_mutex_unlock(&q->wlock);
+	}
+	pthread_attr_destroy(&attr);
 	return ok;
 }
 
@@ -886,7 +918,7 @@ void uring_attach(struct fuse_session *se, const struct uring_cfg *cfg)
 	U.se = se;
 	U.cfg = *cfg;
 	U.fd = fuse_session_fd(se);
-	sched_getaffinity(0, sizeof(U.mask), &U.mask);
+	U.mask_ok = sched_getaffinity(0, sizeof(U.mask), &U.mask) == 0;
 	if (pthread_getschedparam(pthread_self(), &U.policy, &U.prio) != 0) {
 		U.policy = SCHED_OTHER;
 		U.prio = (struct sched_param){ 0 };
@@ -910,8 +942,10 @@ void uring_attach(struct fuse_session *se, const struct uring_cfg *cfg)
 		U.qs[i].qid = (int)i;
 		U.qs[i].evfd = -1;
 		pthread_mutex_init(&U.qs[i].lock, NULL);
+		pthread_mutex_init(&U.qs[i].wlock, NULL);
 		pthread_cond_init(&U.qs[i].wcond, NULL);
 		U.qs[i].jobs_tail = &U.qs[i].jobs;
+		U.qs[i].pin = U.mask_ok && i < CPU_SETSIZE && CPU_ISSET(i, &U.mask);
 	}
 	U.phase = P_WAIT_INIT;
 }
@@ -936,11 +970,15 @@ void uring_detach(void)
 		pthread_join(q->tid, NULL);
 	}
 	/* a worker finishes the request it has (a stop may take its timeout) */
-	pthread_mutex_lock(&U.wlock);
-	for (unsigned i = 0; i < U.nq; i++)
+	for (unsigned i = 0; i < U.nq; i++) {
+		pthread_mutex_lock(&U.qs[i].wlock);
 		pthread_cond_broadcast(&U.qs[i].wcond);
-	while (U.workers)
+		pthread_mutex_unlock(&U.qs[i].wlock);
+	}
+	pthread_mutex_lock(&U.wlock);
+	while (atomic_load(&U.workers))
 		pthread_cond_wait(&U.wdone, &U.wlock);
+	pthread_mutex_unlock(&U.wlock);
 	for (unsigned i = 0; i < U.nq; i++) {
 		struct queue *q = &U.qs[i];
 
@@ -951,7 +989,6 @@ void uring_detach(void)
 			free(j);
 		}
 	}
-	pthread_mutex_unlock(&U.wlock);
 	/* a reply from now on goes to /dev/fuse (and finds no request) */
 	pthread_mutex_lock(&U.hlock);
 	memset(U.hash, 0, sizeof(U.hash));
@@ -974,6 +1011,7 @@ void uring_detach(void)
 		free(q->dirty);
 		free(q->buf);
 		pthread_mutex_destroy(&q->lock);
+		pthread_mutex_destroy(&q->wlock);
 		pthread_cond_destroy(&q->wcond);
 	}
 	free(U.qs);

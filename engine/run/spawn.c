@@ -553,14 +553,6 @@ void spawn_abort(struct spawn_ctx *sc)
 		unlink(sock);
 }
 
-void spawn_keep_sched(void)
-{
-	if (sched_getaffinity(0, sizeof(spawn_child_cpus.cpus), &spawn_child_cpus.cpus) == 0 &&
-	    pthread_getschedparam(pthread_self(), &spawn_child_cpus.policy,
-				  &spawn_child_cpus.prio) == 0)
-		spawn_child_cpus.set = true;
-}
-
 void spawn_raise_nofile(void)
 {
 	struct rlimit rl;

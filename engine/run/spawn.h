@@ -95,8 +95,4 @@ ssize_t runrec_log_pread(const char *run_dir, const struct cfs_log_view *v, char
  * a supervisor pipe per start); containers are spawned with the limit it had. */
 void spawn_raise_nofile(void);
 
-/* Keep the calling thread's CPUs and scheduling (the daemon's at start) for what is
- * spawned: a request's thread may be bound to one CPU, or of SCHED_BATCH. */
-void spawn_keep_sched(void);
-
 #endif

@@ -26,7 +26,6 @@
 #include "spawn_child.h"
 
 struct rlimit spawn_child_nofile;
-struct spawn_sched spawn_child_cpus;
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -466,6 +465,23 @@ fail:
 	info_fail(p->info[1], "exec supervisor", rec.err, init);
 }
 
+/* The daemon's CPUs and scheduling as they are now, read from its first thread
+ * (never bound to a CPU nor made SCHED_BATCH), not those of the thread that spawned
+ * the helper (a request's thread may be both: fusefs/uring.c). System calls only. */
+static void sched_like_daemon(void)
+{
+	pid_t daemon = getppid();
+	struct sched_param prio;
+	cpu_set_t cpus;
+	int policy;
+
+	if (sched_getaffinity(daemon, sizeof(cpus), &cpus) == 0)
+		sched_setaffinity(0, sizeof(cpus), &cpus);
+	policy = sched_getscheduler(daemon);
+	if (policy >= 0 && sched_getparam(daemon, &prio) == 0)
+		sched_setscheduler(0, policy, &prio);
+}
+
 void spawn_helper_main(const struct spawn_plan *p)
 {
 	int keep[MAX_KEEP], n = 0;
@@ -490,10 +506,7 @@ void spawn_helper_main(const struct spawn_plan *p)
 	reset_signals();	/* the daemon's handlers, mask and ignores are not ours */
 	if (spawn_child_nofile.rlim_cur)	/* nor is its raised fd limit */
 		setrlimit(RLIMIT_NOFILE, &spawn_child_nofile);
-	if (spawn_child_cpus.set) {	/* nor the CPU its thread is bound to */
-		sched_setaffinity(0, sizeof(spawn_child_cpus.cpus), &spawn_child_cpus.cpus);
-		sched_setscheduler(0, spawn_child_cpus.policy, &spawn_child_cpus.prio);
-	}
+	sched_like_daemon();	/* nor the CPU or policy of the thread that spawned it */
 	if (setsid() < 0)
 		info_fail(p->info[1], "setsid", errno, 0);
 	x = raw_clone(0, -1, &in_cgroup);

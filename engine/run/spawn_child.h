@@ -4,7 +4,6 @@
 #ifndef CFS_SPAWN_CHILD_H
 #define CFS_SPAWN_CHILD_H
 
-#include <sched.h>
 #include <sys/resource.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -90,15 +89,5 @@ __attribute__((noreturn)) void spawn_helper_main(const struct spawn_plan *p);
 
 /* The fd limit containers start with: the daemon's own before it raised it. */
 extern struct rlimit spawn_child_nofile;
-
-/* The CPUs and scheduling containers start with: the daemon's at start, whatever
- * the thread that starts them is bound to (spawn_keep_sched). */
-struct spawn_sched {
-	bool set;
-	cpu_set_t cpus;
-	int policy;
-	struct sched_param prio;
-};
-extern struct spawn_sched spawn_child_cpus;
 
 #endif
