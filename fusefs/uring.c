@@ -99,7 +99,6 @@ struct ent {
 	uint64_t unique;	/* the request it holds, 0 if with the kernel */
 	bool dirty;		/* its payload buffer has pages in memory */
 	unsigned idx;		/* in its queue's ents */
-	bool away;		/* its answer will come from another thread */
 	struct ent *hnext;	/* in the unique hash */
 	struct ent *mnext;	/* in the queue's mailbox */
 };
@@ -127,8 +126,9 @@ struct queue {
 	struct job *jobs, **jobs_tail;
 	unsigned pending, idle, workers;
 	bool pin;		/* its CPU can be a worker's (in the daemon's mask) */
-	unsigned away;		/* of those, the ones another thread will answer */
-	int policy;		/* this thread's scheduling policy now */
+	int policy;		/* the policy this thread last gave itself */
+	atomic_bool hurried;	/* another thread made it SCHED_OTHER since */
+	bool gone;		/* its thread ends or ended (under lock) */
 	char *buf;		/* a request put back together, for answers at once */
 };
 
@@ -173,6 +173,7 @@ static struct {
 };
 
 static __thread struct queue *self_q;	/* the queue whose thread this is */
+static __thread uint64_t worker_job;	/* the unique of the job this worker works on */
 
 struct job {
 	struct job *next;
@@ -341,10 +342,6 @@ static void commit(struct queue *q, struct ent *e)
 	mark_dirty(q, e, e->hdr->ent.payload_sz);	/* the answer's pages */
 	e->unique = 0;
 	q->held--;
-	if (e->away) {
-		e->away = false;
-		q->away--;
-	}
 	if (!push_cmd(q, e, CFS_FUSE_URING_CMD_COMMIT_AND_FETCH, unique))
 		log_err("fuse io_uring: no room to answer request %llu",
 			(unsigned long long)unique);
@@ -430,7 +427,9 @@ static void *worker_main(void *arg)
 			pin_worker(q, false);
 			bound = false;
 		}
+		worker_job = ((const struct fuse_in_header *)j->buf)->unique;
 		fuse_session_process_buf(U.se, &fb);
+		worker_job = 0;
 		free(j);
 		pthread_mutex_lock(&q->wlock);
 	}
@@ -512,15 +511,6 @@ static void answer_err(struct queue *q, struct ent *e, int err)
 		commit(q, e);
 }
 
-/* e's answer will come from another thread, through the mailbox */
-static void away(struct queue *q, struct ent *e)
-{
-	if (!e->away) {
-		e->away = true;
-		q->away++;
-	}
-}
-
 static void take_request(struct queue *q, struct ent *e)
 {
 	const struct fuse_in_header *in = (const struct fuse_in_header *)e->hdr->in_out;
@@ -550,14 +540,12 @@ static void take_request(struct queue *q, struct ent *e)
 		struct fuse_buf fb = { .mem = q->buf, .size = len };
 
 		fuse_session_process_buf(U.se, &fb);
-		if (e->unique)
-			away(q, e);	/* not answered yet: a parked events read */
-	} else if (hand_to_worker(q, q->buf, len)) {
-		away(q, e);
-	} else {
+	} else if (!hand_to_worker(q, q->buf, len)) {
 		answer_err(q, e, ENOMEM);
 	}
 }
+
+static void hurry(struct queue *q);
 
 /* A reply for an entry: into its buffers, then committed by its queue's thread. */
 static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
@@ -589,6 +577,11 @@ static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
 		first = !q->mail;
 		e->mnext = q->mail;
 		q->mail = e;
+		/* a worker answering its own job on the queue's CPU is about to wait:
+		 * the thread gets the CPU then; any other answer must preempt what runs
+		 * there (see set_policy) */
+		if (!q->gone && !(e->unique == worker_job && sched_getcpu() == q->qid))
+			hurry(q);
 		pthread_mutex_unlock(&q->lock);
 		if (first && write(q->evfd, &one, sizeof(one)) < 0)
 			log_err("fuse io_uring: cannot wake queue %d: %m", q->qid);
@@ -602,20 +595,45 @@ static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
  * thread runs at once whatever its policy. But a RELEASE, sent as the caller closes a
  * file, waits for no one, and a thread of SCHED_OTHER woken by it preempts the
  * caller on its way back from close() (two switches per file read, about a third of
- * an open+read+close). SCHED_BATCH does not preempt at wake-up, so the RELEASE is
- * taken when the caller next sleeps, with its next request. A thread of SCHED_BATCH
- * would also not preempt what runs on its CPU when an answer comes from another
- * thread (a worker's, a parked events read's): while any is awaited, the thread is
- * SCHED_OTHER again. Only where the daemon runs under SCHED_OTHER (an administrator's
- * other choice is kept). */
+ * an open+read+close). SCHED_BATCH does not preempt at wake-up, so the thread waits
+ * as SCHED_BATCH and the RELEASE is taken when the caller next sleeps, with its next
+ * request. An answer made on another thread (a worker's, a parked events read's) is
+ * another matter: it must preempt what runs on the CPU (a container's busy loop; as
+ * SCHED_BATCH the thread would wait for the tick, 12 ms for a setting's write), so
+ * the thread that posts it makes the queue's thread SCHED_OTHER first (hurry) — but
+ * for a worker answering its own job on this CPU, which is about to wait anyway: had
+ * the thread preempted it, the worker would still be runnable when the caller is
+ * woken, and the scheduler would move the caller to another, idle CPU (2.3
+ * migrations per setting write, each a wake-up of a halted CPU). Only where the
+ * daemon runs under SCHED_OTHER (an administrator's other choice is kept). */
 static void set_policy(struct queue *q)
 {
-	int want = q->away ? SCHED_OTHER : SCHED_BATCH;
+	bool hurried = atomic_exchange(&q->hurried, false);
 
-	if (U.policy != SCHED_OTHER || q->policy == want)
+	if (U.policy != SCHED_OTHER || (q->policy == SCHED_BATCH && !hurried))
 		return;
-	if (pthread_setschedparam(pthread_self(), want, &(struct sched_param){ 0 }) == 0)
-		q->policy = want;
+	if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &(struct sched_param){ 0 }) == 0)
+		q->policy = SCHED_BATCH;
+}
+
+/* q's thread will wake SCHED_OTHER (q->lock held: it has not ended) */
+static void hurry(struct queue *q)
+{
+	if (U.policy != SCHED_OTHER)
+		return;
+	pthread_setschedparam(q->tid, SCHED_OTHER, &(struct sched_param){ 0 });
+	atomic_store(&q->hurried, true);
+}
+
+/* anything in q's mailbox (the queue's thread only) */
+static bool mail_waiting(struct queue *q)
+{
+	bool any;
+
+	pthread_mutex_lock(&q->lock);
+	any = q->mail != NULL;
+	pthread_mutex_unlock(&q->lock);
+	return any;
 }
 
 /* Entries beyond the first few are made for requests that wait (a parked events
@@ -715,7 +733,13 @@ static void *queue_main(void *arg)
 	q->policy = U.policy;
 	while (!dead) {
 		set_policy(q);
-		int r = io_uring_submit_and_wait(&q->ring, 1);
+		/* an answer posted before the policy went back may have been hurried
+		 * for nothing: taken now rather than waited for */
+		bool mail = mail_waiting(q);
+
+		if (mail)
+			take_mail(q);
+		int r = io_uring_submit_and_wait(&q->ring, mail ? 0 : 1);
 
 		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
 			log_err("fuse io_uring: queue %d: %s", q->qid, strerror(-r));
@@ -965,6 +989,9 @@ void uring_detach(void)
 
 		if (!q->started)
 			continue;
+		pthread_mutex_lock(&q->lock);
+		q->gone = true;	/* no one changes its policy from now on */
+		pthread_mutex_unlock(&q->lock);
 		if (q->evfd >= 0 && write(q->evfd, &one, sizeof(one)) < 0)
 			log_err("fuse io_uring: cannot end queue %u: %m", i);
 		pthread_join(q->tid, NULL);
