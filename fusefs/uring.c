@@ -22,7 +22,10 @@
  * made on another thread (a worker's, a parked events read answered later) is
  * written into its entry and passed to the queue's thread through a mailbox and an
  * eventfd. A queue never runs out of entries for requests that wait: when fewer
- * than MIN_FREE are left with the kernel, the thread registers another. */
+ * than MIN_FREE are left with the kernel, the thread registers another. A request
+ * that may wait goes to one of the queue's workers (hand_to_worker); the queue's
+ * thread waits as SCHED_BATCH and is made SCHED_OTHER by whoever posts it an answer
+ * (set_policy, hurry). */
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
