@@ -366,15 +366,20 @@ static void take_mail(struct queue *q)
 
 /* ---- workers, for requests that may wait ---- */
 
-static void pin_worker(const struct queue *q, bool bound)
+/* the calling thread bound to q's CPU, or let go to the daemon's */
+static void bind_to(const struct queue *q, bool bound)
 {
 	cpu_set_t one;
 
-	if (!q->pin)
-		return;
 	CPU_ZERO(&one);
 	CPU_SET(q->qid, &one);
-	pthread_setaffinity_np(pthread_self(), sizeof(cpu_set_t), bound ? &one : &U.mask);
+	sched_setaffinity(0, sizeof(one), bound ? &one : &U.mask);
+}
+
+static void pin_worker(const struct queue *q, bool bound)
+{
+	if (q->pin)
+		bind_to(q, bound);
 }
 
 static void *worker_main(void *arg)
@@ -582,8 +587,8 @@ static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
 		q->mail = e;
 		/* a worker answering its own job on the queue's CPU is about to wait:
 		 * the thread gets the CPU then; any other answer must preempt what runs
-		 * there (see set_policy) */
-		if (!q->gone && !(e->unique == worker_job && sched_getcpu() == q->qid))
+		 * there (see set_policy). Once a batch, as the wake-up. */
+		if (first && !q->gone && !(e->unique == worker_job && sched_getcpu() == q->qid))
 			hurry(q);
 		pthread_mutex_unlock(&q->lock);
 		if (first && write(q->evfd, &one, sizeof(one)) < 0)
@@ -609,14 +614,15 @@ static ssize_t answer(struct ent *e, const struct iovec *iov, int count)
  * woken, and the scheduler would move the caller to another, idle CPU (2.3
  * migrations per setting write, each a wake-up of a halted CPU). Only where the
  * daemon runs under SCHED_OTHER (an administrator's other choice is kept). */
-static void set_policy(struct queue *q)
+static bool set_policy(struct queue *q)
 {
 	bool hurried = atomic_exchange(&q->hurried, false);
 
 	if (U.policy != SCHED_OTHER || (q->policy == SCHED_BATCH && !hurried))
-		return;
+		return false;
 	if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &(struct sched_param){ 0 }) == 0)
 		q->policy = SCHED_BATCH;
+	return true;	/* back to SCHED_BATCH */
 }
 
 /* q's thread will wake SCHED_OTHER (q->lock held: it has not ended) */
@@ -671,13 +677,10 @@ static void trim(struct queue *q)
 static void queue_setup(struct queue *q)
 {
 	struct io_uring_params p;
-	cpu_set_t one;
 	int r;
 
-	CPU_ZERO(&one);
-	CPU_SET(q->qid, &one);
 	/* a CPU that is not online cannot be joined; its queue waits all the same */
-	sched_setaffinity(0, sizeof(one), &one);
+	bind_to(q, true);
 	/* Deferred task work: the kernel copies requests into entries only while this
 	 * thread is in io_uring_enter waiting for completions, never at the return of
 	 * another system call, so between two waits it knows what the entries hold (see
@@ -735,10 +738,9 @@ static void *queue_main(void *arg)
 	arm_eventfd(q);
 	q->policy = U.policy;
 	while (!dead) {
-		set_policy(q);
 		/* an answer posted before the policy went back may have been hurried
 		 * for nothing: taken now rather than waited for */
-		bool mail = mail_waiting(q);
+		bool mail = set_policy(q) && mail_waiting(q);
 
 		if (mail)
 			take_mail(q);
